@@ -1,0 +1,54 @@
+# The two commands of the quick start are `make build` and `make test`; everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME := $(VENV)/.runtime-installed
+TESTDEPS := $(VENV)/.test-installed
+NODE_TOOLS := tests/tools/node_modules/.installed
+
+.PHONY: build test serve check bench bench-full audit lint clean
+
+build: $(RUNTIME)
+	$(PY) build.py
+
+$(RUNTIME): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(TESTDEPS): $(RUNTIME) requirements-test.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+$(NODE_TOOLS): tests/tools/package.json tests/tools/package-lock.json
+	bash tests/tools/ensure-system.sh
+	cd tests/tools && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(TESTDEPS) $(NODE_TOOLS)
+	$(PY) -m ruff check engine build.py tests bench
+	$(PY) -m mypy
+	$(PY) -m pytest
+
+lint: $(TESTDEPS)
+	$(PY) -m ruff check engine build.py tests bench
+	$(PY) -m mypy
+
+serve: $(RUNTIME)
+	$(PY) build.py serve
+
+check: $(RUNTIME)
+	$(PY) build.py check
+
+bench: $(RUNTIME)
+	$(PY) bench/run.py
+
+bench-full: $(RUNTIME)
+	$(PY) bench/run.py --with-10000
+
+audit: $(TESTDEPS) $(NODE_TOOLS)
+	bash bench/audit.sh
+
+clean:
+	rm -rf output .cache tests/artifacts bench/.work

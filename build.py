@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Command line for the explainer generator: parse arguments, call the engine, report.
+
+Exit status: 0 built, 1 problems in the content or settings, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import engine
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"build.py: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="build.py", description="Build the explainer site from content/ and layouts/.")
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve"],
+                        help="build (default), check the links of the built output, or serve with live reload")
+    parser.add_argument("--config", default="site_config.yaml", metavar="FILE", help="settings file (default: site_config.yaml)")
+    parser.add_argument("--output", metavar="DIR", help="output folder (default: the settings' output, else output/)")
+    parser.add_argument("--base-url", metavar="URL", help="override base_url, e.g. for a preview deploy")
+    parser.add_argument("--drafts", action="store_true", help="include pages marked draft: true")
+    parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the .cache/ folder")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but problems")
+    parser.add_argument("--debug", action="store_true", help="show a traceback for engine errors")
+    parser.add_argument("--host", default="127.0.0.1", help="serve: address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="serve: port (default 8000)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        settings = engine.load_settings(Path(args.config), base_url=args.base_url, output=args.output,
+                                        include_drafts=args.drafts or args.command == "serve")
+        if args.command == "check":
+            report = engine.check(settings)
+            _print_problems(report.problems, "found")
+            if not args.quiet:
+                print(f"checked {report.pages} pages: {len(report.problems)} problems, "
+                      f"{sum(report.external.values())} external links to {len(report.external)} addresses")
+            return 1 if report.problems else 0
+        if args.command == "serve":
+            from engine.serve import serve
+            return int(serve(settings, host=args.host, port=args.port))
+        result = engine.build(settings, use_cache=not args.no_cache, strict=args.strict)
+    except engine.BuildError as error:
+        _print_problems(error.problems)
+        return 1
+    except engine.UsageError as error:
+        print(f"build.py: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("build.py: interrupted; the previous output is unchanged", file=sys.stderr)
+        return 130
+    except Exception as error:  # an engine bug, not bad input: say so plainly
+        if args.debug:
+            raise
+        print(f"build.py: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        print("build.py: this is a bug in the generator; run again with --debug for the traceback "
+              "and report it", file=sys.stderr)
+        return 70
+    _print_problems(result.warnings)
+    if not args.quiet:
+        print(f"built {result.pages} pages, {result.files} files in {result.seconds:.2f} s -> "
+              f"{_display_path(result.output)}/")
+    return 0
+
+
+def _print_problems(problems: list[engine.Problem], outcome: str = "found; nothing was written") -> None:
+    errors = [p for p in problems if not p.is_warning]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} {outcome}", file=sys.stderr)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

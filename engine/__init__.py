@@ -1,0 +1,97 @@
+"""The explainer site generator: build(), check() and serve() are its whole public surface.
+
+build() is one line of stages: load_settings -> load_content -> resolve ->
+render -> check -> write. Each stage returns plain frozen data; rendering
+streams pages into a staging folder that replaces output/ only when the
+whole site is built and its links check out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks import CheckReport, PageLinks, check_links, check_scanned, read_tree, scan_html
+from .content import load_content
+from .convert import BodyConverter, ConversionCache
+from .data import load_data
+from .errors import BuildError, Problem, UsageError, raise_if_errors
+from .markup import MarkdownConverter
+from .pagecache import PageCache
+from .render import OutputFile, Renderer, load_assets, make_environment
+from .settings import Settings, load_settings
+from .site import resolve_site
+from .write import Staging, build_lock, check_output_folder, remove_leftovers
+
+__all__ = ["BuildError", "BuildResult", "Problem", "UsageError", "build", "check", "load_settings"]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    pages: int
+    files: int
+    seconds: float
+    output: Path
+    warnings: list[Problem]
+    external_links: int
+    rendered: int
+
+
+def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> BuildResult:
+    """Build the whole site into settings.output_dir, or raise BuildError leaving it untouched."""
+    started = time.perf_counter()
+    output = check_output_folder(settings)
+    pages, warnings = load_content(settings)
+    data, data_warnings = load_data(settings)
+    site = resolve_site(settings, pages, data)
+    problems: list[Problem] = [*warnings, *data_warnings]
+    cache_root = settings.root / ".cache" if use_cache else None
+    converter = MarkdownConverter()
+    bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter)
+    page_cache = PageCache(cache_root / "pages" if cache_root else None)
+    renderer = Renderer(site, bodies, converter, make_environment(settings.layouts_dir),
+                        load_assets(settings.layouts_dir), page_cache)
+    scanned: dict[str, PageLinks] = {}
+    rendered = 0
+    with build_lock(output):
+        remove_leftovers(output)
+        with Staging(output) as staging:
+            try:
+                for file in renderer.render_site():
+                    staging.add(file)
+                    if file.out_path.endswith(".html"):
+                        scanned[file.out_path] = _links_of(file, page_cache)
+                        rendered += file.cached_file is None
+            finally:
+                problems.extend(renderer.problems)
+            report = check_scanned(scanned, set(staging.written), output.name)
+            problems.extend(report.problems)
+            if strict:
+                problems = [Problem(p.source, p.line, p.message, p.hint) for p in problems]
+            warnings = raise_if_errors(problems)
+            files = staging.commit()
+    return BuildResult(len(scanned), files, time.perf_counter() - started, output, warnings,
+                       sum(report.external.values()), rendered)
+
+
+def _links_of(file: OutputFile, page_cache: PageCache) -> PageLinks:
+    """A page's ids and links: from the page cache when it was cached, else scanned and cached."""
+    facts = file.facts or {}
+    if "links" in facts:
+        stored = facts["links"]
+        return PageLinks(set(stored["ids"]), [tuple(link) for link in stored["links"]],
+                         [tuple(p) for p in stored["parse_problems"]])
+    links = scan_html(file.read_bytes())
+    if file.render_key and file.cached_file is None:
+        page_cache.put(file.render_key, file.data, {**facts, "links": {
+            "ids": sorted(links.ids), "links": links.links, "parse_problems": links.parse_problems}})
+    return links
+
+
+def check(settings: Settings) -> CheckReport:
+    """Check the links of an already built output folder."""
+    output = settings.output_dir
+    if not output.is_dir():
+        raise UsageError(f"there is no built site at {output}; run a build first")
+    return check_links(read_tree(output), output.name)

@@ -1,0 +1,146 @@
+"""Stage 7: the rendered tree -> problems with its links.
+
+Every internal link, image and #fragment must point at something that exists
+in the output; nothing may point at localhost, a file: path or a root-absolute
+path (which breaks under a subpath). External links are only counted.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .errors import Problem
+
+_LINK_ATTRIBUTES = {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("source", "src"),
+                    ("use", "href"), ("iframe", "src"), ("form", "action")}
+_VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"])
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "[::1]")
+
+
+@dataclass
+class PageLinks:
+    """What the checker needs from one HTML file: its ids and its outgoing links with their lines."""
+
+    ids: set[str] = field(default_factory=set)
+    links: list[tuple[str, int]] = field(default_factory=list)
+    parse_problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+class _LinkParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.result = PageLinks()
+        self.open_tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        line: int = self.getpos()[0]
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name == "id" or (tag == "a" and name == "name"):
+                self.result.ids.add(value)
+            if (tag, name) in _LINK_ATTRIBUTES:
+                self.result.links.append((value, line))
+        if tag not in _VOID:
+            self.open_tags.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID and self.open_tags and self.open_tags[-1] == tag:
+            self.open_tags.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID:
+            return
+        if tag in self.open_tags:
+            while self.open_tags and self.open_tags.pop() != tag:
+                pass
+        elif tag not in ("p", "li"):
+            self.result.parse_problems.append((self.getpos()[0], f"closing </{tag}> has no matching opening tag"))
+
+
+def scan_html(data: bytes) -> PageLinks:
+    """Parse one HTML document for ids and links."""
+    parser = _LinkParser()
+    parser.feed(data.decode("utf-8", errors="replace"))
+    parser.close()
+    return parser.result
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    problems: list[Problem]
+    external: Counter[str]
+    pages: int
+
+
+def check_links(files: Mapping[str, bytes], output_name: str = "output") -> CheckReport:
+    """Check every HTML file's links against the set of files; return problems and external links."""
+    scanned = {path: scan_html(data) for path, data in sorted(files.items()) if path.endswith(".html")}
+    return check_scanned(scanned, set(files), output_name)
+
+
+def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_name: str = "output") -> CheckReport:
+    """Check already scanned HTML files (out_path -> PageLinks) against every path in the site."""
+    problems: list[Problem] = []
+    external: Counter[str] = Counter()
+    for path in sorted(scanned):
+        page = scanned[path]
+        source = f"{output_name}/{path}"
+        for line, parse_message in page.parse_problems:
+            problems.append(Problem(source, line, parse_message))
+        for link, line in page.links:
+            link_message = _check_link(path, link, all_paths, scanned, external)
+            if link_message:
+                problems.append(Problem(source, line, link_message))
+    return CheckReport(problems, external, len(scanned))
+
+
+def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes], scanned: Mapping[str, PageLinks],
+                external: Counter[str]) -> str | None:
+    parts = urlsplit(link)
+    if parts.scheme in ("http", "https"):
+        host: str = (parts.hostname or "").lower()
+        if host in _LOCAL_HOSTS or host.endswith(".localhost"):
+            return f"link to a local address '{link}'"
+        external[link] += 1
+        return None
+    if parts.scheme in ("mailto", "tel", "data"):
+        return None
+    if parts.scheme == "file":
+        return f"link to a file on this computer '{link}'"
+    if parts.scheme:
+        return f"link with an unsupported scheme '{link}'"
+    if link.startswith("//"):
+        return f"protocol-relative link '{link}' (write https://)"
+    if link.startswith("/"):
+        return f"root-absolute link '{link}' breaks when the site is served under a subpath (use a relative link)"
+    if not parts.path:
+        target = page_path
+    else:
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(page_path), unquote(parts.path)))
+        if joined.startswith("..") or joined.startswith("/"):
+            return f"link '{link}' points outside the site"
+        target = joined + "/index.html" if parts.path.endswith("/") and joined != "." else joined
+        if joined == ".":
+            target = "index.html"
+        if target not in files and target + "/index.html" in files:
+            return f"link '{link}' needs a trailing slash ('{parts.path}/')"
+        if target not in files:
+            return f"broken link '{link}': there is no {target} in the site"
+    if parts.fragment:
+        ids = scanned.get(target)
+        if ids is not None and unquote(parts.fragment) not in ids.ids:
+            return f"broken link '{link}': {target} has no id '{unquote(parts.fragment)}'"
+    return None
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """Load a built folder as out_path -> bytes (for `build.py check`)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -1,0 +1,94 @@
+"""Citation markers in a page's HTML -> numbered links, the page's source list and usage records.
+
+Numbers follow first use on the page. Each marker links to the page's source
+list and carries the source's name as visually hidden text for screen
+readers; each list entry links back to every marker that cites it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markupsafe import escape
+
+from .data import Source
+from .errors import Problem, did_you_mean
+from .markup import CITE_MARKER, find_line
+
+_HEADING = re.compile(r'<h([2-6])[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class CitedSource:
+    """A source as listed at the end of one page: its number and the markers that cite it."""
+
+    number: int
+    source: Source
+    backlinks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CitationUse:
+    """Where a source is cited: the page, and the heading the citation sits under."""
+
+    source_id: str
+    heading_id: str
+    heading_text: str
+
+
+@dataclass(frozen=True)
+class NumberedCitations:
+    html: str
+    cited: tuple[CitedSource, ...]
+    uses: tuple[CitationUse, ...]
+
+
+def number_citations(html: str, sources: dict[str, Source], page_source: str, body: str,
+                     body_line: int, problems: list[Problem]) -> NumberedCitations:
+    """Replace every <cite-marker> with numbered links; report unknown ids with their line."""
+    headings = [(m.start(), m.group(2), _TAG.sub("", m.group(3)).replace("#", "").strip())
+                for m in _HEADING.finditer(html)]
+    numbers: dict[str, int] = {}
+    backlinks: dict[str, list[str]] = {}
+    uses: list[CitationUse] = []
+    seen_uses: set[tuple[str, str]] = set()
+
+    def heading_before(position: int) -> tuple[str, str]:
+        current = ("", "")
+        for start, heading_id, text in headings:
+            if start > position:
+                break
+            current = (heading_id, text)
+        return current
+
+    def replace(match: re.Match[str]) -> str:
+        links = []
+        heading_id, heading_text = heading_before(match.start())
+        for source_id in match.group(1).split():
+            source = sources.get(source_id)
+            if source is None:
+                line = find_line(body, body_line, r"@" + re.escape(source_id) + r"(?![\w-])")
+                problems.append(Problem(page_source, line, f"unknown source id '{source_id}'",
+                                        did_you_mean(source_id, sources)))
+                continue
+            number = numbers.setdefault(source_id, len(numbers) + 1)
+            anchor = f"cite-{number}-{len(backlinks.setdefault(source_id, [])) + 1}"
+            backlinks[source_id].append(anchor)
+            if (source_id, heading_id) not in seen_uses:
+                seen_uses.add((source_id, heading_id))
+                uses.append(CitationUse(source_id, heading_id, heading_text))
+            label = escape(f": {source.publisher}, “{source.title}”")
+            links.append(f'<a id="{anchor}" href="#source-{number}">{number}'
+                         f'<span class="visually-hidden">{label}</span></a>')
+        if not links:
+            return ""
+        return '<sup class="cite">[' + ", ".join(links) + "]</sup>"
+
+    new_html = CITE_MARKER.sub(replace, html)
+    cited = tuple(
+        CitedSource(number, sources[source_id], tuple(backlinks[source_id]))
+        for source_id, number in sorted(numbers.items(), key=lambda item: item[1])
+    )
+    return NumberedCitations(new_html, cited, tuple(uses))

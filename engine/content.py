@@ -1,0 +1,236 @@
+"""Stage 2: content/**/*.md -> Page records (front matter checked, body kept raw).
+
+Refuses files that are not UTF-8, symlinks that leave the project, front
+matter that is missing, unterminated or not a mapping, unknown keys, and two
+files that would produce the same URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .dates import PartialDate
+from .errors import BuildError, Problem
+from .settings import Settings
+from .yamlfile import Fields, YamlMap, load_yaml
+
+FRONT_MATTER_KEYS = ("title", "summary", "order", "slug", "updated", "draft", "layout", "change_note")
+LAYOUTS_BY_KIND = {"home": "home", "section": "section", "page": "page"}
+_FENCE = re.compile(r"^---[ \t]*$")
+_FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+_SLUG_SAFE = re.compile(r"[^\w-]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """Front matter after validation; see the README's table for each key."""
+
+    title: str
+    summary: str
+    order: int | None = None
+    slug: str = ""
+    updated: PartialDate | None = None
+    is_draft: bool = False
+    layout: str = ""
+    change_note: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One Markdown file: `source` is relative to the project, `url` to the site root."""
+
+    source: str
+    meta: PageMeta
+    body: str
+    body_line: int
+    kind: str
+    url: str
+    digest: str
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def out_path(self) -> str:
+        return self.url + "index.html" if self.url else "index.html"
+
+    @property
+    def layout(self) -> str:
+        return self.meta.layout or LAYOUTS_BY_KIND[self.kind]
+
+    @property
+    def slug(self) -> str:
+        """The name navigation and timeline events use for this page: its URL without slashes."""
+        return self.url.strip("/") or "home"
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 1)
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    """The raw split of a Markdown file: YAML text, body and the body's first line."""
+
+    yaml_text: str
+    body: str
+    yaml_line: int
+    body_line: int
+
+
+def split_front_matter(text: str) -> FrontMatter:
+    """Split `---` fenced YAML from the body; ValueError says what is missing."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ValueError("the file is empty; it needs front matter with at least a title and a summary")
+    lines = text.split("\n")
+    if not _FENCE.match(lines[0]):
+        raise ValueError("no front matter: the file must start with a line '---', then title: and summary:, then '---'")
+    for index in range(1, len(lines)):
+        if _FENCE_END.match(lines[index]):
+            return FrontMatter(
+                yaml_text="\n".join(lines[1:index]),
+                body="\n".join(lines[index + 1:]),
+                yaml_line=2,
+                body_line=index + 2,
+            )
+    raise ValueError("the front matter opened on line 1 is never closed: add a line '---' after it")
+
+
+def slugify(text: str) -> str:
+    """A URL-safe slug: lowercase words joined by '-', accents kept as letters; never empty."""
+    text = unicodedata.normalize("NFC", text).strip().lower()
+    text = _SLUG_SAFE.sub("-", text.replace("_", "-"))
+    text = re.sub(r"-{2,}", "-", text).strip("-")
+    return text or "page"
+
+
+def load_content(settings: Settings) -> tuple[list[Page], list[Problem]]:
+    """Read every Markdown page; return pages sorted by source, plus warnings."""
+    problems: list[Problem] = []
+    pages: list[Page] = []
+    content_dir = settings.content_dir
+    if not content_dir.is_dir():
+        raise BuildError([Problem("content", 0, "there is no content/ folder beside the settings file")])
+    for file in sorted(content_dir.rglob("*.md")):
+        source = file.relative_to(settings.root).as_posix()
+        raw = read_source_bytes(file, settings.root, source, problems)
+        if raw is None:
+            continue
+        text = decode_utf8(raw, source, problems)
+        if text is None:
+            continue
+        page = parse_page(text, source, file.relative_to(content_dir), problems)
+        if page is not None and (settings.include_drafts or not page.meta.is_draft):
+            pages.append(page)
+    _check_unique_urls(pages, problems)
+    _check_single_home(pages, problems)
+    if any(not p.is_warning for p in problems):
+        raise BuildError(problems)
+    return pages, problems
+
+
+def read_source_bytes(file: Path, root: Path, source: str, problems: list[Problem]) -> bytes | None:
+    """Read a source file, refusing symlinks that point outside the project."""
+    try:
+        real = file.resolve(strict=True)
+    except (OSError, RuntimeError):
+        problems.append(Problem(source, 0, "cannot read the file: it is a broken symlink"))
+        return None
+    if not real.is_relative_to(root):
+        problems.append(Problem(source, 0, f"refusing a symlink that points outside the project ({real})"))
+        return None
+    try:
+        return real.read_bytes()
+    except OSError as error:
+        problems.append(Problem(source, 0, f"cannot read the file: {error.strerror or error}"))
+        return None
+
+
+def decode_utf8(raw: bytes, source: str, problems: list[Problem]) -> str | None:
+    """Decode UTF-8 text (a byte-order mark is fine); name the line and byte of bad input."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.append(Problem(
+            source, line,
+            f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
+            "save the file with UTF-8 encoding",
+        ))
+        return None
+
+
+def parse_page(text: str, source: str, relative: Path, problems: list[Problem]) -> Page | None:
+    """Build a Page from a file's text, or record why it cannot be one."""
+    try:
+        front = split_front_matter(text)
+    except ValueError as error:
+        problems.append(Problem(source, 1, str(error)))
+        return None
+    data, yaml_problems = load_yaml(front.yaml_text, source, line_offset=front.yaml_line - 1)
+    problems.extend(yaml_problems)
+    if data is None and not yaml_problems:
+        problems.append(Problem(source, 1, "the front matter is empty; it needs at least title: and summary:"))
+        return None
+    if not isinstance(data, YamlMap):
+        if not yaml_problems:
+            problems.append(Problem(source, 2, "the front matter must be key: value lines (a mapping)"))
+        return None
+    before = len(problems)
+    fields = Fields(data, source, problems)
+    fields.check_unknown(FRONT_MATTER_KEYS, "front matter")
+    meta = PageMeta(
+        title=fields.text("title", required=True),
+        summary=fields.text("summary", required=True),
+        order=fields.integer("order"),
+        slug=fields.text("slug"),
+        updated=fields.date("updated"),
+        is_draft=fields.boolean("draft"),
+        layout=fields.text("layout"),
+        change_note=fields.text("change_note"),
+    )
+    if meta.slug and slugify(meta.slug) != meta.slug:
+        fields.error("slug", f"'slug' may hold only lowercase letters, digits and '-', not '{meta.slug}'",
+                     f"did you mean '{slugify(meta.slug)}'?")
+    if len(problems) > before:
+        return None
+    kind = _page_kind(relative, meta)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    key_lines = {str(key): data.line_of(key) for key in data}
+    return Page(source, meta, front.body, front.body_line, kind, _page_url(relative, meta), digest, key_lines)
+
+
+def _page_kind(relative: Path, meta: PageMeta) -> str:
+    if relative.as_posix() == "index.md":
+        return "home"
+    return "section" if meta.order is not None else "page"
+
+
+def _page_url(relative: Path, meta: PageMeta) -> str:
+    """The URL relative to the site root: '' for the home page, 'background/' for a page."""
+    if relative.as_posix() == "index.md":
+        return ""
+    folders = [slugify(part) for part in relative.parent.parts]
+    if relative.stem == "index":
+        return "/".join(folders) + "/" if folders else ""
+    return "/".join([*folders, meta.slug or slugify(relative.stem)]) + "/"
+
+
+def _check_unique_urls(pages: list[Page], problems: list[Problem]) -> None:
+    first_by_url: dict[str, Page] = {}
+    for page in pages:
+        if page.url in first_by_url:
+            other = first_by_url[page.url]
+            problems.append(Problem(
+                page.source, 1, f"this page and {other.source} would both be written to {page.out_path}",
+                "give one of them a different 'slug'",
+            ))
+        else:
+            first_by_url[page.url] = page
+
+
+def _check_single_home(pages: list[Page], problems: list[Problem]) -> None:
+    if pages and not any(page.kind == "home" for page in pages):
+        problems.append(Problem("content", 0, "there is no home page: add content/index.md"))

@@ -1,0 +1,123 @@
+"""Stage 3b: page bodies -> ConvertedBody, from the cache or converted in parallel.
+
+The cache is keyed by the body's text, the converter's settings and the
+engine's version, so a stale entry can never be used; a page whose body did
+not change is never converted again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from .content import Page
+from .markup import MARKUP_VERSION, ConvertedBody, Heading, MarkdownConverter, markdown_settings
+
+ENGINE_VERSION = "0.1.0"
+# Below this many pages to convert, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 48
+
+_WORKER_CONVERTER: list[MarkdownConverter] = []
+
+
+def conversion_key(body: str) -> str:
+    """The cache key of a body: its text plus everything that shapes the HTML."""
+    salt = json.dumps([ENGINE_VERSION, MARKUP_VERSION, markdown_settings()], sort_keys=True)
+    return hashlib.sha256((salt + "\0" + body).encode("utf-8")).hexdigest()
+
+
+class ConversionCache:
+    """ConvertedBody records stored as small JSON files under `.cache/markdown/`."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+
+    def _file(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / key[:2] / f"{key}.json"
+
+    def has(self, key: str) -> bool:
+        return self.folder is not None and self._file(key).is_file()
+
+    def get(self, key: str) -> ConvertedBody | None:
+        if self.folder is None:
+            return None
+        try:
+            record = json.loads(self._file(key).read_text(encoding="utf-8"))
+            return ConvertedBody(record["html"], tuple(Heading(*h) for h in record["headings"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, converted: ConvertedBody) -> None:
+        if self.folder is None:
+            return
+        file = self._file(key)
+        record = {"html": converted.html, "headings": [[h.level, h.id, h.text] for h in converted.headings]}
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = file.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(record), encoding="utf-8")
+            temporary.replace(file)
+        except OSError:
+            pass  # A cache that cannot be written only makes the next build slower.
+
+
+def _convert_in_worker(body: str) -> ConvertedBody | str:
+    if not _WORKER_CONVERTER:
+        _WORKER_CONVERTER.append(MarkdownConverter())
+    return _convert_safely(_WORKER_CONVERTER[0], body)
+
+
+def _convert_safely(converter: MarkdownConverter, body: str) -> ConvertedBody | str:
+    try:
+        return converter.convert(body)
+    except RecursionError:
+        return "the Markdown is nested too deeply to convert (lists or quotes hundreds of levels deep)"
+
+
+class BodyConverter:
+    """Yields ConvertedBody for pages in order: from the cache, or converted (in worker processes
+    when many pages need it, so the caller renders page N while workers convert the next ones)."""
+
+    def __init__(self, cache: ConversionCache, converter: MarkdownConverter, workers: int | None = None):
+        self.cache = cache
+        self.converter = converter
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        self.converted_count = 0
+
+    def stream(self, pages: list[Page]) -> Iterator[tuple[Page, ConvertedBody | str]]:
+        keys = [conversion_key(page.body) for page in pages]
+        todo = [key for key in dict.fromkeys(keys) if not self.cache.has(key)]
+        pending = set(todo)
+        known: dict[str, ConvertedBody | str] = {}
+        bodies = {key: page.body for page, key in zip(pages, keys, strict=False)}
+        fresh: Iterator[ConvertedBody | str]
+        pool: ProcessPoolExecutor | None = None
+        if len(todo) >= PARALLEL_THRESHOLD and self.workers > 1:
+            pool = ProcessPoolExecutor(max_workers=self.workers)
+            fresh = pool.map(_convert_in_worker, [bodies[key] for key in todo], chunksize=4)
+        else:
+            fresh = (_convert_safely(self.converter, bodies[key]) for key in todo)
+        repeated = {key for key, count in Counter(keys).items() if count > 1}
+        try:
+            for page, key in zip(pages, keys, strict=False):
+                outcome = known.get(key)
+                if outcome is None and key not in pending:
+                    outcome = self.cache.get(key) or _convert_safely(self.converter, page.body)
+                elif outcome is None:
+                    pending.discard(key)
+                    outcome = next(fresh)
+                    self.converted_count += 1
+                    if not isinstance(outcome, str):
+                        self.cache.put(key, outcome)
+                    if key in repeated:
+                        known[key] = outcome
+                yield page, outcome
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,321 @@
+"""Stage 2b: content/{sources,timeline,glossary,figures}.yaml -> typed records.
+
+Each file is optional. Refuses missing required fields, bad or impossible
+dates, non-http(s) URLs, empty titles, duplicate ids and references to
+unknown sources or categories within the data itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .content import decode_utf8, read_source_bytes
+from .dates import PartialDate
+from .errors import BuildError, Problem, did_you_mean
+from .settings import Settings
+from .yamlfile import Fields, YamlList, YamlMap, load_yaml
+
+SOURCE_KEYS = ("title", "publisher", "authors", "date", "url", "url_note", "archive_url", "kind", "note")
+EVENT_KEYS = ("date", "approximate", "title", "body", "sources", "section", "category", "highlight")
+TERM_KEYS = ("term", "aliases", "definition")
+FIGURE_KEYS = ("title", "unit", "axis_label", "sources", "note", "values")
+VALUE_KEYS = ("label", "value")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    publisher: str
+    date: PartialDate | None
+    url: str
+    kind: str
+    line: int
+    authors: tuple[str, ...] = ()
+    url_note: str = ""
+    archive_url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One dated event; `position` keeps the file's order for events on the same date."""
+
+    position: int
+    date: PartialDate
+    title: str
+    body: str
+    sources: tuple[str, ...]
+    category: str
+    line: int
+    body_line: int
+    approximate: str = ""
+    section: str = ""
+    is_highlight: bool = False
+
+    @property
+    def anchor(self) -> str:
+        return f"event-{self.date.iso()}-{self.position}"
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    id: str
+    term: str
+    definition: str
+    line: int
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FigureValue:
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Figure:
+    id: str
+    title: str
+    unit: str
+    values: tuple[FigureValue, ...]
+    sources: tuple[str, ...]
+    line: int
+    note: str = ""
+    axis_label: str = ""
+
+
+@dataclass(frozen=True)
+class SiteData:
+    """The named data collections; `digests` maps each data file's source to its content hash."""
+
+    sources: dict[str, Source] = field(default_factory=dict)
+    categories: dict[str, str] = field(default_factory=dict)
+    events: tuple[TimelineEvent, ...] = ()
+    glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+SOURCES_FILE = "content/sources.yaml"
+TIMELINE_FILE = "content/timeline.yaml"
+GLOSSARY_FILE = "content/glossary.yaml"
+FIGURES_FILE = "content/figures.yaml"
+
+
+def load_data(settings: Settings) -> tuple[SiteData, list[Problem]]:
+    """Load every data file that exists; raise BuildError with all problems."""
+    problems: list[Problem] = []
+    digests: dict[str, str] = {}
+    loaded = {name: _load_file(settings, name, problems, digests)
+              for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
+    sources = _read_sources(loaded[SOURCES_FILE], problems)
+    categories, events = _read_timeline(loaded[TIMELINE_FILE], sources, problems)
+    glossary = _read_glossary(loaded[GLOSSARY_FILE], problems)
+    figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
+    if any(not p.is_warning for p in problems):
+        raise BuildError(problems)
+    return SiteData(sources, categories, events, glossary, figures, digests), problems
+
+
+def _load_file(settings: Settings, source: str, problems: list[Problem], digests: dict[str, str]) -> Any:
+    file = settings.root / source
+    if not file.exists() and not file.is_symlink():
+        return None
+    raw = read_source_bytes(file, settings.root, source, problems)
+    if raw is None:
+        return None
+    digests[source] = hashlib.sha256(raw).hexdigest()
+    text = decode_utf8(raw, source, problems)
+    if text is None:
+        return None
+    data, yaml_problems = load_yaml(text, source)
+    problems.extend(yaml_problems)
+    if yaml_problems:
+        return None
+    return data
+
+
+def _mapping_of_ids(data: Any, source: str, what: str, problems: list[Problem]) -> list[tuple[str, YamlMap, int]]:
+    """Entries of an id-keyed mapping, each checked to be a mapping with a valid id."""
+    if data is None:
+        return []
+    if not isinstance(data, YamlMap):
+        problems.append(Problem(source, 1, f"{source} must be a mapping of {what} ids to their fields"))
+        return []
+    entries = []
+    for key, value in data.items():
+        line = data.line_of(key)
+        if not isinstance(key, str) or not _ID.match(key):
+            problems.append(Problem(source, line, f"'{key}' is not a valid id",
+                                    "use lowercase letters, digits and '-', such as my-id"))
+            continue
+        if not isinstance(value, YamlMap):
+            problems.append(Problem(source, line, f"{what} '{key}' must be a mapping of fields"))
+            continue
+        value.line = line  # a missing field is reported on the entry's id line
+        entries.append((key, value, line))
+    return entries
+
+
+def _check_source_ids(ids: tuple[str, ...], sources: dict[str, Source], fields: Fields, key: str) -> None:
+    for source_id in ids:
+        if source_id not in sources:
+            fields.error(key, f"unknown source id '{source_id}'", did_you_mean(source_id, sources))
+
+
+def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
+    sources: dict[str, Source] = {}
+    for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems):
+        fields = Fields(entry, SOURCES_FILE, problems)
+        fields.check_unknown(SOURCE_KEYS, "source")
+        sources[source_id] = Source(
+            id=source_id,
+            title=fields.text("title", required=True),
+            publisher=fields.text("publisher", required=True),
+            date=fields.date("date", required=True),
+            url=fields.url("url", required=True),
+            kind=fields.text("kind", required=True),
+            line=line,
+            authors=fields.text_list("authors"),
+            url_note=fields.text("url_note"),
+            archive_url=fields.url("archive_url"),
+            note=fields.text("note"),
+        )
+    return sources
+
+
+def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem]
+                   ) -> tuple[dict[str, str], tuple[TimelineEvent, ...]]:
+    if data is None:
+        return {}, ()
+    if not isinstance(data, YamlMap):
+        problems.append(Problem(TIMELINE_FILE, 1, "timeline.yaml must be a mapping with 'categories' and 'events'"))
+        return {}, ()
+    top = Fields(data, TIMELINE_FILE, problems)
+    top.check_unknown(("categories", "events"), "timeline")
+    categories: dict[str, str] = {}
+    for category_id, label, _ in _plain_pairs(data.get("categories"), data.line_of("categories"), problems):
+        categories[category_id] = label
+    raw_events = data.get("events")
+    if not isinstance(raw_events, YamlList):
+        problems.append(Problem(TIMELINE_FILE, data.line_of("events"), "'events' must be a list of events"))
+        return categories, ()
+    events = []
+    for position, entry in enumerate(raw_events):
+        line = raw_events.line_of(position)
+        if not isinstance(entry, YamlMap):
+            problems.append(Problem(TIMELINE_FILE, line, "each event must be a mapping of fields"))
+            continue
+        fields = Fields(entry, TIMELINE_FILE, problems)
+        fields.check_unknown(EVENT_KEYS, "event")
+        date = fields.date("date", required=True)
+        approximate = _approximate(fields)
+        ids = fields.text_list("sources", required=True)
+        _check_source_ids(ids, sources, fields, "sources")
+        category = fields.text("category", required=True)
+        if category and category not in categories:
+            fields.error("category", f"unknown timeline category '{category}'",
+                         did_you_mean(category, categories) or "add it under 'categories'")
+        title = fields.text("title", required=True)
+        if not ids and "sources" in entry:
+            fields.error("sources", "an event needs at least one source id")
+        if date is None:
+            continue
+        events.append(TimelineEvent(
+            position=position, date=date, title=title, body=fields.text("body"),
+            sources=ids, category=category, line=line, body_line=entry.line_of("body"),
+            approximate=approximate, section=fields.text("section"),
+            is_highlight=fields.boolean("highlight"),
+        ))
+    events.sort(key=lambda event: (event.date, event.position))
+    return categories, tuple(events)
+
+
+def _approximate(fields: Fields) -> str:
+    """'approximate: true' shows "about <date>"; a text replaces the date for readers."""
+    value = fields.mapping.get("approximate")
+    if value is True:
+        return "about"
+    if value is False or value is None:
+        return ""
+    return fields.text("approximate")
+
+
+def _plain_pairs(data: Any, line: int, problems: list[Problem]) -> list[tuple[str, str, int]]:
+    if data is None:
+        problems.append(Problem(TIMELINE_FILE, line, "missing required key 'categories'"))
+        return []
+    if not isinstance(data, YamlMap):
+        problems.append(Problem(TIMELINE_FILE, line, "'categories' must map category ids to their labels"))
+        return []
+    pairs = []
+    for key, value in data.items():
+        key_line = data.line_of(key)
+        if not isinstance(key, str) or not _ID.match(key):
+            problems.append(Problem(TIMELINE_FILE, key_line, f"'{key}' is not a valid category id",
+                                    "use lowercase letters, digits and '-'"))
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(Problem(TIMELINE_FILE, key_line, f"category '{key}' needs a text label"))
+        else:
+            pairs.append((key, value.strip(), key_line))
+    return pairs
+
+
+def _read_glossary(data: Any, problems: list[Problem]) -> dict[str, GlossaryTerm]:
+    glossary: dict[str, GlossaryTerm] = {}
+    seen_words: dict[str, str] = {}
+    for term_id, entry, line in _mapping_of_ids(data, GLOSSARY_FILE, "term", problems):
+        fields = Fields(entry, GLOSSARY_FILE, problems)
+        fields.check_unknown(TERM_KEYS, "glossary")
+        term = GlossaryTerm(
+            id=term_id, term=fields.text("term", required=True),
+            definition=fields.text("definition", required=True), line=line,
+            aliases=fields.text_list("aliases"),
+        )
+        for word in (term.term, *term.aliases):
+            if word and word in seen_words:
+                fields.error("term", f"'{word}' is already used by glossary term '{seen_words[word]}'")
+            seen_words[word] = term_id
+        glossary[term_id] = term
+    return glossary
+
+
+def _read_figures(data: Any, sources: dict[str, Source], problems: list[Problem]) -> dict[str, Figure]:
+    figures: dict[str, Figure] = {}
+    for figure_id, entry, line in _mapping_of_ids(data, FIGURES_FILE, "figure", problems):
+        fields = Fields(entry, FIGURES_FILE, problems)
+        fields.check_unknown(FIGURE_KEYS, "figure")
+        ids = fields.text_list("sources", required=True)
+        _check_source_ids(ids, sources, fields, "sources")
+        figures[figure_id] = Figure(
+            id=figure_id, title=fields.text("title", required=True), unit=fields.text("unit", required=True),
+            values=_figure_values(entry, fields, problems), sources=ids, line=line, note=fields.text("note"),
+            axis_label=fields.text("axis_label"),
+        )
+    return figures
+
+
+def _figure_values(entry: YamlMap, fields: Fields, problems: list[Problem]) -> tuple[FigureValue, ...]:
+    raw = entry.get("values")
+    if not isinstance(raw, YamlList) or not raw:
+        fields.error("values", "'values' must be a non-empty list of {label, value} items")
+        return ()
+    values = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, YamlMap):
+            problems.append(Problem(FIGURES_FILE, raw.line_of(index), "each value must be a mapping with label and value"))
+            continue
+        item_fields = Fields(item, FIGURES_FILE, problems)
+        item_fields.check_unknown(VALUE_KEYS, "figure value")
+        label = item_fields.text("label", required=True)
+        number = item_fields.number("value", required=True)
+        if number is not None and number < 0:
+            item_fields.error("value", "chart values must not be negative")
+        elif label and number is not None:
+            values.append(FigureValue(label, float(number)))
+    return tuple(values)

@@ -1,0 +1,64 @@
+"""Problems found in a writer's files, and the exceptions that carry them.
+
+Every stage reports bad input as `Problem`s (file, line, message, hint) and
+raises one `BuildError` holding all of them, so a single run shows everything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, printed as `source:line: message (hint)`."""
+
+    source: str
+    line: int
+    message: str
+    hint: str | None = None
+    is_warning: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        kind = "warning: " if self.is_warning else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}: {kind}{self.message}{hint}"
+
+
+class BuildError(Exception):
+    """Bad input: carries every problem of the run; the CLI exits 1."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(set(problems), key=_problem_order)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(Exception):
+    """Bad command line or unusable paths: the CLI exits 2."""
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, str]:
+    return (problem.source, problem.line, problem.message)
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The known name nearest to a misspelt one, or None when nothing is close."""
+    matches = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint such as "did you mean 'title'?" for an unknown name, if one is close."""
+    match = closest(word, choices)
+    return f"did you mean '{match}'?" if match else None
+
+
+def raise_if_errors(problems: Iterable[Problem]) -> list[Problem]:
+    """Raise BuildError when any problem is an error; return the warnings otherwise."""
+    problems = list(problems)
+    if any(not p.is_warning for p in problems):
+        raise BuildError(problems)
+    return problems

@@ -1,0 +1,95 @@
+"""Glossary terms in a page's HTML -> a link to the glossary entry on first use.
+
+Each linked term is followed by its definition in a tooltip that shows on
+hover and keyboard focus (CSS only) and is announced through
+aria-describedby, so it works without JavaScript and for screen readers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from markupsafe import escape
+
+from .data import GlossaryTerm
+from .errors import Problem, did_you_mean
+from .markup import find_line
+
+_TOKEN = re.compile(r"(<[^>]+>)")
+_SKIP_TAGS = frozenset({"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre", "sup", "svg", "script",
+                        "style", "title", "button", "summary", "figcaption", "th", "abbr", "dt", "time"})
+_TAG_NAME = re.compile(r"^</?([a-zA-Z][\w-]*)")
+_EXPLICIT = re.compile(r'<a href="glossary:([^"]*)">(.*?)</a>', re.S)
+
+
+def term_pattern(glossary: dict[str, GlossaryTerm]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """One regex matching every term and alias as a whole word, longest first."""
+    words = {}
+    for term in glossary.values():
+        for word in (term.term, *term.aliases):
+            words[word] = term.id
+    if not words:
+        return None, {}
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])"), words
+
+
+def link_terms(html: str, glossary: dict[str, GlossaryTerm], definitions: dict[str, str], glossary_url: str,
+               page_source: str, body: str, body_line: int, problems: list[Problem],
+               pattern: re.Pattern[str] | None, words: dict[str, str]) -> str:
+    """Resolve explicit `glossary:id` links, then link the first plain use of each other term."""
+    used: set[str] = set()
+
+    def explicit(match: re.Match[str]) -> str:
+        term_id = match.group(1)
+        if term_id not in glossary:
+            line = find_line(body, body_line, r"\(glossary:" + re.escape(term_id) + r"\)")
+            problems.append(Problem(page_source, line, f"unknown glossary term '{term_id}'",
+                                    did_you_mean(term_id, glossary)))
+            return match.group(2)
+        first = term_id not in used
+        used.add(term_id)
+        return _term_link(term_id, match.group(2), definitions, glossary_url, with_tip=first)
+
+    html = _EXPLICIT.sub(explicit, html)
+    if pattern is None:
+        return html
+    return _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, definitions, glossary_url))
+
+
+def _link_first_uses(text: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],
+                     definitions: dict[str, str], glossary_url: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        term_id = words[match.group(0)]
+        if term_id in used:
+            return match.group(0)
+        used.add(term_id)
+        return _term_link(term_id, match.group(0), definitions, glossary_url, with_tip=True)
+
+    return pattern.sub(replace, text)
+
+
+def _term_link(term_id: str, inner_html: str, definitions: dict[str, str], glossary_url: str,
+               with_tip: bool) -> str:
+    href = f"{glossary_url}#term-{term_id}"
+    if not with_tip:
+        return f'<a class="term" href="{href}">{inner_html}</a>'
+    return (f'<span class="term-wrap"><a class="term" href="{href}" aria-describedby="tip-{term_id}">'
+            f'{inner_html}</a><span class="term-tip" role="tooltip" id="tip-{term_id}">'
+            f"{escape(definitions[term_id])}</span></span>")
+
+
+def _map_text(html: str, transform: Callable[[str], str]) -> str:
+    """Apply `transform` to text outside tags, skipping links, headings, code and the like."""
+    parts = _TOKEN.split(html)
+    skip_depth = 0
+    for index, part in enumerate(parts):
+        if index % 2 == 1:
+            name_match = _TAG_NAME.match(part)
+            if name_match and name_match.group(1).lower() in _SKIP_TAGS and not part.endswith("/>"):
+                skip_depth += -1 if part.startswith("</") else 1
+                skip_depth = max(skip_depth, 0)
+        elif part and skip_depth == 0:
+            parts[index] = transform(part)
+    return "".join(parts)

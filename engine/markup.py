@@ -1,0 +1,156 @@
+"""Stage 3: a page body in Markdown -> ConvertedBody (HTML and headings).
+
+One configured Python-Markdown converter plus our syntax: citations
+`[@id; @id]` become <cite-marker> elements and `::: name args` lines become
+<x-directive> elements, both resolved later against the site's data. The
+conversion depends on the body text alone, so its result can be cached.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+from typing import Any
+
+import markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.preprocessors import Preprocessor
+
+# Bump when the converter's output changes: it invalidates every cached conversion.
+MARKUP_VERSION = "1"
+
+CITATION_PATTERN = r"\[(@[\w-]+(?:\s*;\s*@[\w-]+)*)\]"
+DIRECTIVE_LINE = re.compile(r"^:::[ \t]+([A-Za-z][\w-]*)[ \t]*(.*?)[ \t]*$")
+CITE_MARKER = re.compile(r'<cite-marker ids="([^"]*)"></cite-marker>')
+DIRECTIVE_MARKER = re.compile(r'(?:<p>)?<x-directive name="([^"]*)" args="([^"]*)"></x-directive>(?:</p>)?')
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ConvertedBody:
+    """Markdown's HTML output (with our markers still in it) and the headings it found."""
+
+    html: str
+    headings: tuple[Heading, ...]
+
+
+class _CitationProcessor(InlineProcessor):
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:  # type: ignore[override]
+        ids = " ".join(part.strip().lstrip("@") for part in m.group(1).split(";"))
+        element = etree.Element("cite-marker", {"ids": ids})
+        return element, m.start(0), m.end(0)
+
+
+class _DirectivePreprocessor(Preprocessor):
+    """Turns a `::: name args` line into a stashed marker, after fenced code is stashed."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        result = []
+        for line in lines:
+            match = DIRECTIVE_LINE.match(line)
+            if match:
+                marker = f'<x-directive name="{html.escape(match.group(1))}" args="{html.escape(match.group(2))}"></x-directive>'
+                result.extend(["", self.md.htmlStash.store(marker), ""])
+            else:
+                result.append(line)
+        return result
+
+
+class _ExplainerExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.inlinePatterns.register(_CitationProcessor(CITATION_PATTERN, md), "citation", 176)
+        md.preprocessors.register(_DirectivePreprocessor(md), "directive", 22)
+
+
+def markdown_settings() -> dict[str, Any]:
+    """The converter's configuration; part of every cache key."""
+    return {
+        "extensions": ["toc", "tables", "footnotes", "attr_list", "def_list", "smarty", "fenced_code", "abbr"],
+        "extension_configs": {
+            "toc": {"permalink": "#", "permalink_class": "permalink",
+                    "permalink_title": "Link to this part", "toc_depth": "2-6"},
+            "footnotes": {"BACKLINK_TITLE": "Back to the text"},
+        },
+    }
+
+
+class MarkdownConverter:
+    """One configured Python-Markdown instance, reset and reused for every body."""
+
+    def __init__(self) -> None:
+        config = markdown_settings()
+        self._md = markdown.Markdown(
+            extensions=[*config["extensions"], _ExplainerExtension()],
+            extension_configs=config["extension_configs"],
+            output_format="html",
+        )
+
+    def convert(self, body: str) -> ConvertedBody:
+        """Convert a page body; RecursionError is left to the caller to report."""
+        self._md.reset()
+        output = self._md.convert(body)
+        tokens = getattr(self._md, "toc_tokens", [])
+        return ConvertedBody(output, tuple(_flatten_headings(tokens)))
+
+    def convert_inline(self, text: str) -> str:
+        """Convert a one-paragraph Markdown snippet (data fields) without its <p> wrapper."""
+        output = self.convert(text).html
+        if output.startswith("<p>") and output.endswith("</p>") and output.count("<p>") == 1:
+            output = output[3:-4]
+        return output
+
+
+def _flatten_headings(tokens: list[dict[str, Any]]) -> list[Heading]:
+    headings: list[Heading] = []
+    for token in tokens:
+        headings.append(Heading(int(token["level"]), str(token["id"]), html.unescape(str(token["name"]))))
+        headings.extend(_flatten_headings(token.get("children", [])))
+    return headings
+
+
+def lines_outside_code(body: str) -> list[tuple[int, str]]:
+    """Body lines (0-based index, text) that are not inside fenced code, with code spans blanked."""
+    lines: list[tuple[int, str]] = []
+    fence: str | None = None
+    for index, line in enumerate(body.split("\n")):
+        opener = _FENCE_OPEN.match(line)
+        if fence is not None:
+            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence) \
+                    and not line.strip()[len(opener.group(1)):].strip():
+                fence = None
+            continue
+        if opener:
+            fence = opener.group(1)
+            continue
+        lines.append((index, _CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line)))
+    return lines
+
+
+def scan_citations(body: str) -> list[tuple[int, tuple[str, ...]]]:
+    """Every citation outside code as (0-based line index, source ids), in reading order."""
+    found = []
+    for index, line in lines_outside_code(body):
+        for match in re.finditer(CITATION_PATTERN, line):
+            ids = tuple(part.strip().lstrip("@") for part in match.group(1).split(";"))
+            found.append((index, ids))
+    return found
+
+
+def find_line(body: str, body_line: int, pattern: str, flags: int = 0) -> int:
+    """The file line of the first match of a pattern outside code, or the body's first line."""
+    compiled = re.compile(pattern, flags)
+    for index, line in lines_outside_code(body):
+        if compiled.search(line):
+            return body_line + index
+    return body_line

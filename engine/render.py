@@ -1,0 +1,419 @@
+"""Stage 5: Site + converted bodies -> OutputFiles, rendered in memory with Jinja.
+
+Directives expand through partial templates, citations are numbered, glossary
+terms linked, then each page goes through its layout. Templates autoescape
+and fail on undefined variables; their errors name the template line and the
+page being rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_module
+import math
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from . import citations as citations_stage
+from .charts import format_number, render_chart_svg
+from .citations import CitationUse, CitedSource
+from .content import Page
+from .convert import BodyConverter
+from .dates import PartialDate, parse_date
+from .errors import BuildError, Problem, did_you_mean
+from .fingerprint import Fingerprinter, TemplateGraph, directives_of
+from .glossary import link_terms, term_pattern
+from .markup import CITE_MARKER, DIRECTIVE_MARKER, ConvertedBody, Heading, MarkdownConverter, find_line
+from .pagecache import PageCache
+from .safety import check_body_safety
+from .site import Site
+
+DIRECTIVES = ("chart", "timeline", "glossary", "sources")
+_WORDS = re.compile(r"[\w’'-]+")
+_TAGS = re.compile(r"<[^>]+>")
+_WORDS_PER_MINUTE = 200
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file of the built site: where it goes, its bytes, and the inputs it was made from.
+
+    A page whose render key was found in the page cache has empty `data` and
+    `cached_file` set: the writer links that file instead.
+    """
+
+    out_path: str
+    data: bytes
+    sources: frozenset[str]
+    render_key: str = ""
+    cached_file: Path | None = None
+    facts: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+
+    def read_bytes(self) -> bytes:
+        return self.cached_file.read_bytes() if self.cached_file is not None else self.data
+
+
+@dataclass(frozen=True)
+class PageBody:
+    """A page's finished body HTML with what the layout shows around it."""
+
+    html: Markup
+    headings: tuple[Heading, ...]
+    cited: tuple[CitedSource, ...]
+    uses: tuple[CitationUse, ...]
+    word_count: int
+
+
+@dataclass(frozen=True)
+class Assets:
+    """The site's own files in layouts/assets, each with its content-hashed output name."""
+
+    hashed: dict[str, str]
+    data: dict[str, bytes]
+
+
+def load_assets(layouts_dir: Path) -> Assets:
+    """Hash every file under layouts/assets; names become name.<hash8>.ext."""
+    hashed: dict[str, str] = {}
+    data: dict[str, bytes] = {}
+    folder = layouts_dir / "assets"
+    if folder.is_dir():
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            name = file.relative_to(folder).as_posix()
+            content = file.read_bytes()
+            digest = hashlib.sha256(content).hexdigest()[:10]
+            stem, dot, ext = name.rpartition(".")
+            hashed[name] = f"assets/{stem}.{digest}.{ext}" if dot else f"assets/{name}.{digest}"
+            data[name] = content
+    return Assets(hashed, data)
+
+
+class _UsedAssets(dict[str, str]):
+    """The hashed-name table, remembering which assets templates asked for."""
+
+    def __init__(self, table: dict[str, str]):
+        super().__init__(table)
+        self.used: set[str] = set()
+        self.recent: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.used.add(name)
+        self.recent.add(name)
+        return super().__getitem__(name)
+
+    def mark_used(self, names: list[str]) -> None:
+        self.used.update(name for name in names if name in self)
+
+    def take_recent(self) -> list[str]:
+        """The assets asked for since the last call (what one page needs)."""
+        recent, self.recent = sorted(self.recent), set()
+        return recent
+
+
+def make_environment(layouts_dir: Path) -> jinja2.Environment:
+    """The Jinja environment: autoescaping HTML and XML, strict about undefined names."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(layouts_dir)),
+        autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["number"] = format_number
+    return env
+
+
+def relative_root(url: str) -> str:
+    """The relative path from a page at `url` back to the site root: './' or '../../'."""
+    depth = url.count("/")
+    return "../" * depth if depth else "./"
+
+
+class Renderer:
+    """Renders every output file of a Site; collects problems instead of stopping at the first."""
+
+    def __init__(self, site: Site, bodies: BodyConverter, converter: MarkdownConverter,
+                 env: jinja2.Environment, assets: Assets, page_cache: PageCache):
+        self.site = site
+        self.bodies = bodies
+        self.page_cache = page_cache
+        self.converter = converter
+        self.env = env
+        self.assets = _UsedAssets(assets.hashed)
+        self.asset_data = assets.data
+        self.problems: list[Problem] = []
+        self.pattern, self.words = term_pattern(site.data.glossary)
+        self.definitions = {t.id: _plain_text(converter.convert_inline(t.definition)) for t in site.data.glossary.values()}
+        self._inline_cache: dict[str, Markup] = {}
+
+    # -- bodies -------------------------------------------------------------
+
+    def inline(self, text: str) -> Markup:
+        """Inline Markdown from a data file (timeline bodies, definitions), citations left as markers."""
+        if text not in self._inline_cache:
+            self._inline_cache[text] = Markup(self.converter.convert_inline(text))
+        return self._inline_cache[text]
+
+    def prepare_body(self, page: Page, converted: ConvertedBody,
+                     usage: dict[str, list[tuple[Page, CitationUse]]] | None) -> PageBody:
+        """Expand directives, number citations and link glossary terms in one page's body."""
+        html = converted.html
+        if page.layout in ("timeline", "glossary", "sources") and not re.search(
+                rf'<x-directive name="{page.layout}"', html):
+            html += f'<x-directive name="{page.layout}" args=""></x-directive>'
+        root = relative_root(page.url)
+        html = DIRECTIVE_MARKER.sub(lambda m: self._expand_directive(page, m.group(1), m.group(2), root, usage), html)
+        numbered = citations_stage.number_citations(html, self.site.data.sources, page.source, page.body,
+                                                    page.body_line, self.problems)
+        html = numbered.html
+        glossary_page = self.site.special_pages.get("glossary")
+        if page.layout != "glossary":
+            glossary_url = root + glossary_page.url if glossary_page else ""
+            html = link_terms(html, self.site.data.glossary, self.definitions, glossary_url, page.source,
+                              page.body, page.body_line, self.problems,
+                              self.pattern if glossary_page else None, self.words)
+        word_count = len(_WORDS.findall(_TAGS.sub(" ", converted.html)))
+        return PageBody(Markup(html), converted.headings, numbered.cited, numbered.uses, word_count)
+
+    def _expand_directive(self, page: Page, name: str, args: str, root: str,
+                          usage: dict[str, list[tuple[Page, CitationUse]]] | None) -> str:
+        line = find_line(page.body, page.body_line, r"^:::\s+" + re.escape(name) + r"\b")
+        if name not in DIRECTIVES:
+            self.problems.append(Problem(page.source, line, f"unknown directive '::: {name}'",
+                                         did_you_mean(name, DIRECTIVES) or f"known: {', '.join(DIRECTIVES)}"))
+            return ""
+        context: dict[str, Any] = {"root": root, "links": self._special_links(root)}
+        if name == "chart":
+            figure = self.site.data.figures.get(args.strip())
+            if figure is None:
+                self.problems.append(Problem(page.source, line, f"unknown chart '{args.strip()}'",
+                                             did_you_mean(args.strip(), self.site.data.figures)
+                                             or "name a figure from content/figures.yaml"))
+                return ""
+            context.update(figure=figure, svg=render_chart_svg(figure, f"chart-{figure.id}"),
+                           sources=self.site.data.sources)
+        elif name == "timeline":
+            events = self._timeline_slice(page, args, line)
+            if events is None:
+                return ""
+            context.update(events=events, categories=self.site.data.categories,
+                           is_full=page.layout == "timeline", section_link=self._section_link(root))
+        elif name == "glossary":
+            context.update(terms=sorted(self.site.data.glossary.values(), key=lambda t: t.term.lower()))
+        elif name == "sources":
+            if usage is None:
+                return ""
+            context.update(sources=sorted(self.site.data.sources.values(),
+                                          key=lambda s: (s.publisher.lower(), s.title.lower())),
+                           usage=usage)
+        return self._render_template(f"partials/{name}.html", context, page) or ""
+
+    def _timeline_slice(self, page: Page, args: str, line: int) -> list[Any] | None:
+        options: dict[str, str] = {}
+        for part in args.split():
+            key, equals, value = part.partition("=")
+            if not equals or key not in ("category", "from", "to") or not value:
+                self.problems.append(Problem(page.source, line, f"timeline: cannot read '{part}'",
+                                             "write category=ID, from=YYYY[-MM[-DD]] or to=YYYY[-MM[-DD]]"))
+                return None
+            options[key] = value
+        categories = options.get("category", "").split(",") if "category" in options else []
+        for category in categories:
+            if category not in self.site.data.categories:
+                self.problems.append(Problem(page.source, line, f"unknown timeline category '{category}'",
+                                             did_you_mean(category, self.site.data.categories)))
+                return None
+        bounds: dict[str, PartialDate] = {}
+        for key in ("from", "to"):
+            if key in options:
+                try:
+                    bounds[key] = parse_date(options[key])
+                except ValueError as error:
+                    self.problems.append(Problem(page.source, line, f"timeline {key}: {error}"))
+                    return None
+        events = []
+        for event in self.site.data.events:
+            if categories and event.category not in categories:
+                continue
+            if "from" in bounds and event.date.first_day() < bounds["from"].first_day():
+                continue
+            if "to" in bounds and event.date.first_day() > bounds["to"].last_day():
+                continue
+            events.append(event)
+        return events
+
+    def _section_link(self, root: str) -> Callable[[str], dict[str, str] | None]:
+        def link(slug: str) -> dict[str, str] | None:
+            target = self.site.page_by_slug(slug) if slug else None
+            return {"title": target.meta.title, "url": root + target.url} if target else None
+        return link
+
+    def _special_links(self, root: str) -> dict[str, str]:
+        links = {layout: root + page.url for layout, page in self.site.special_pages.items()}
+        about = self.site.page_by_slug("about")
+        if about is not None:
+            links["about"] = root + about.url
+        return links
+
+    # -- pages --------------------------------------------------------------
+
+    def render_page(self, page: Page, body: PageBody) -> str | None:
+        """Render one page through its layout; None (with a problem recorded) on a template error."""
+        context = self.page_context(page, body)
+        return self._render_template(f"{page.layout}.html", context, page,
+                                     line=page.line_of("layout") if page.meta.layout else 1)
+
+    def page_context(self, page: Page, body: PageBody) -> dict[str, Any]:
+        site = self.site
+        settings = site.settings
+        root = relative_root(page.url)
+        previous, following = site.neighbours(page)
+        minutes = max(1, math.ceil(body.word_count / _WORDS_PER_MINUTE))
+
+        def page_link(target: Page | None) -> dict[str, Any] | None:
+            if target is None:
+                return None
+            return {"title": target.meta.title, "summary": target.meta.summary, "url": root + target.url if target.url else root,
+                    "order": target.meta.order, "is_current": target is page}
+
+        breadcrumbs = [page_link(site.home)] if page.kind != "home" else []
+        return {
+            "site": {
+                "title": settings.title, "tagline": settings.tagline, "description": settings.description,
+                "language": settings.language, "author": settings.author, "publisher": settings.publisher,
+                "contact": settings.contact, "base_url": settings.base_url,
+                "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}",
+            },
+            "page": {
+                "title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
+                "url": page.url, "canonical": settings.base_url + page.url, "updated": page.meta.updated,
+                "is_draft": page.meta.is_draft, "order": page.meta.order, "section_count": len(site.sections),
+                "reading_minutes": minutes, "word_count": body.word_count, "change_note": page.meta.change_note,
+                "headings": [h for h in body.headings if h.level == 2],
+                "show_toc": page.kind == "section" and sum(1 for h in body.headings if h.level == 2) >= 3,
+            },
+            "body": body.html,
+            "cited": body.cited,
+            "root": root,
+            "assets": self.assets,
+            "nav": [page_link(p) for p in site.nav],
+            "sections": [page_link(p) for p in site.sections],
+            "previous": page_link(previous),
+            "next": page_link(following),
+            "breadcrumbs": breadcrumbs,
+            "links": self._special_links(root),
+            "highlights": [e for e in site.data.events if e.is_highlight],
+            "categories": site.data.categories,
+            "section_link": self._section_link(root),
+            "inline": self.inline,
+        }
+
+    def _render_template(self, name: str, context: dict[str, Any], page: Page, line: int = 1) -> str | None:
+        context.setdefault("inline", self.inline)
+        try:
+            template = self.env.get_template(name)
+            return template.render(context)
+        except jinja2.TemplateNotFound as error:
+            if error.name == name and "/" not in name:
+                self.problems.append(Problem(page.source, line, f"no layout '{name}' in layouts/",
+                                             did_you_mean(name, self.env.list_templates())))
+            else:
+                self.problems.append(Problem(f"layouts/{name}", 0, f"template '{error.name}' not found "
+                                             f"(while rendering {page.source})"))
+        except jinja2.TemplateSyntaxError as error:
+            self.problems.append(Problem(f"layouts/{error.name or name}", error.lineno or 0,
+                                         f"template syntax error: {error.message}"))
+        except jinja2.UndefinedError as error:
+            where, at_line = _template_frame(name)
+            self.problems.append(Problem(where, at_line, f"{error.message} (while rendering {page.source})"))
+        return None
+
+    def asset_files(self) -> list[OutputFile]:
+        """The assets templates asked for, under their hashed names."""
+        return [OutputFile(dict.__getitem__(self.assets, name), self.asset_data[name],
+                           frozenset({f"layouts/assets/{name}"}))
+                for name in sorted(self.assets.used)]
+
+    def render_site(self) -> Iterator[OutputFile]:
+        """Every page and used asset, streamed; raises BuildError at the end if anything was wrong.
+
+        Pages whose render key is in the page cache are not rendered again.
+        Pages that list sources come last: they need every other page's citations.
+        """
+        fingerprints = Fingerprinter(self.site, TemplateGraph(self.env), dict(self.assets))
+        usage: dict[str, list[tuple[Page, CitationUse]]] = {}
+        deferred = [p for p in self.site.pages if "sources" in directives_of(p)]
+        first = [p for p in self.site.pages if p not in deferred]
+        yield from self._render_pages(first, fingerprints, usage, None)
+        usage_key = sorted((source_id, [(p.url, p.meta.title, u.heading_id, u.heading_text) for p, u in uses])
+                           for source_id, uses in usage.items())
+        yield from self._render_pages(deferred, fingerprints, usage, usage_key)
+        for source_id, source in self.site.data.sources.items():
+            if source_id not in usage:
+                self.problems.append(Problem("content/sources.yaml", source.line,
+                                             f"source '{source_id}' is cited nowhere", is_warning=True))
+        yield from self.asset_files()
+        if any(not p.is_warning for p in self.problems):
+            raise BuildError(self.problems)
+
+    def _error_count(self) -> int:
+        return sum(1 for problem in self.problems if not problem.is_warning)
+
+    def _render_pages(self, pages: list[Page], fingerprints: Fingerprinter,
+                      usage: dict[str, list[tuple[Page, CitationUse]]], usage_key: Any) -> Iterator[OutputFile]:
+        keys = {page.source: fingerprints.page_key(page, usage_key) for page in pages}
+        hits = {page.source: self.page_cache.get(keys[page.source]) for page in pages}
+        misses = self.bodies.stream([page for page in pages if hits[page.source] is None])
+        for page in pages:
+            sources = frozenset({page.source, self.site.settings.config_source})
+            hit = hits[page.source]
+            if hit is not None:
+                uses = [CitationUse(*use) for use in hit.facts.get("uses", [])]
+                self.assets.mark_used(hit.facts.get("assets", []))
+                yield OutputFile(page.out_path, b"", sources, keys[page.source], hit.html_file, hit.facts)
+            else:
+                _, converted = next(misses)
+                if isinstance(converted, str):
+                    self.problems.append(Problem(page.source, page.body_line, converted))
+                    continue
+                errors_before = self._error_count()
+                self.assets.take_recent()
+                self.problems.extend(check_body_safety(page, converted))
+                body = self.prepare_body(page, converted, usage if usage_key is not None else None)
+                text = self.render_page(page, body)
+                uses = list(body.uses)
+                if text is None or self._error_count() > errors_before:
+                    continue  # never cache (or ship) a page that had problems
+                facts = {"uses": [[u.source_id, u.heading_id, u.heading_text] for u in uses],
+                         "assets": self.assets.take_recent()}
+                yield OutputFile(page.out_path, text.encode("utf-8"), sources, keys[page.source], None, facts)
+            for use in uses:
+                usage.setdefault(use.source_id, []).append((page, use))
+
+
+def _plain_text(html: str) -> str:
+    """Definition text for tooltips: no tags, no citation markers."""
+    without_markers = re.sub(r"\s*" + CITE_MARKER.pattern, "", html)
+    return html_module.unescape(_TAGS.sub("", without_markers)).strip()
+
+
+def _template_frame(fallback: str) -> tuple[str, int]:
+    """The layouts/ file and line where a runtime template error happened, from the traceback."""
+    traceback = sys.exc_info()[2]
+    where, line = f"layouts/{fallback}", 0
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith(".html") or filename.endswith(".xml") or "/layouts/" in filename:
+            marker = filename.rfind("/layouts/")
+            where = filename[marker + 1:] if marker >= 0 else filename
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return where, line

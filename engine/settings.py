@@ -1,0 +1,125 @@
+"""Stage 1: site_config.yaml -> Settings.
+
+Refuses unknown keys (with the closest known one), wrong types, missing
+required keys and a base_url that is not an absolute http(s) address.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import BuildError, Problem, UsageError
+from .yamlfile import Fields, YamlMap, is_web_url, load_yaml
+
+SETTINGS_KEYS = (
+    "title", "tagline", "description", "base_url", "language", "author",
+    "publisher", "contact", "nav", "output", "layouts",
+)
+_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The site's settings; `root` is the project folder every source path is relative to."""
+
+    root: Path
+    config_source: str
+    title: str
+    description: str
+    base_url: str
+    tagline: str = ""
+    language: str = "en"
+    author: str = ""
+    publisher: str = ""
+    contact: str = ""
+    nav: tuple[str, ...] = ()
+    output: str = "output"
+    layouts: str = "layouts"
+    include_drafts: bool = False
+    nav_line: int = 0
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url, such as `/explainers/stca/` (always ends with /)."""
+        return urlsplit(self.base_url).path or "/"
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def layouts_dir(self) -> Path:
+        return (self.root / self.layouts).resolve()
+
+    @property
+    def output_dir(self) -> Path:
+        return (self.root / self.output).resolve()
+
+
+def load_settings(config_file: Path, base_url: str | None = None, output: str | None = None,
+                  include_drafts: bool = False) -> Settings:
+    """Read and validate the settings file; command-line values override it."""
+    config_file = config_file.resolve()
+    if not config_file.is_file():
+        raise UsageError(f"no settings file at {config_file} (use --config FILE)")
+    root = config_file.parent
+    source = config_file.name
+    try:
+        text = config_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BuildError([Problem(source, 0, f"cannot read the settings file: {error}")]) from None
+    data, problems = load_yaml(text, source)
+    if data is None and not problems:
+        problems.append(Problem(source, 1, "the settings file is empty"))
+    if problems:
+        raise BuildError(problems)
+    if not isinstance(data, YamlMap):
+        raise BuildError([Problem(source, 1, "the settings file must be a mapping of key: value lines")])
+
+    fields = Fields(data, source, problems)
+    fields.check_unknown(SETTINGS_KEYS, "setting")
+    settings = Settings(
+        root=root,
+        config_source=source,
+        title=fields.text("title", required=True),
+        description=fields.text("description", required=True),
+        base_url=_read_base_url(fields),
+        tagline=fields.text("tagline"),
+        language=fields.text("language", default="en"),
+        author=fields.text("author"),
+        publisher=fields.text("publisher"),
+        contact=fields.text("contact"),
+        nav=fields.text_list("nav"),
+        output=fields.text("output", default="output"),
+        layouts=fields.text("layouts", default="layouts"),
+        include_drafts=include_drafts,
+        nav_line=fields.line("nav"),
+    )
+    if not _LANGUAGE.match(settings.language):
+        fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{settings.language}'")
+    if settings.contact and not (is_web_url(settings.contact) or re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", settings.contact)):
+        fields.error("contact", "'contact' must be an email address or an http(s) address")
+    if not (root / settings.layouts).is_dir():
+        problems.append(Problem(source, fields.line("layouts") if "layouts" in data else 0,
+                                f"there is no layouts folder at {settings.layouts}/"))
+    if problems:
+        raise BuildError(problems)
+    if base_url is not None:
+        if not is_web_url(base_url):
+            raise UsageError(f"--base-url must be an absolute http(s) address, not '{base_url}'")
+        settings = replace(settings, base_url=_normalise_base_url(base_url))
+    if output is not None:
+        settings = replace(settings, output=output)
+    return settings
+
+
+def _read_base_url(fields: Fields) -> str:
+    url = fields.url("base_url", required=True)
+    return _normalise_base_url(url) if url else "https://example.invalid/"
+
+
+def _normalise_base_url(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,105 @@
+"""Stage 4: resolve pages and data into a Site: order, navigation, neighbours, links.
+
+Refuses navigation entries and timeline sections that name no page, and
+checks that data citations name known sources. Nothing is rendered here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .content import Page
+from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData
+from .errors import BuildError, Problem, did_you_mean
+from .markup import scan_citations
+from .settings import Settings
+
+SPECIAL_LAYOUTS = ("timeline", "glossary", "sources")
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the renderer needs, resolved: pages in reading order and lookups by slug."""
+
+    settings: Settings
+    pages: tuple[Page, ...]
+    sections: tuple[Page, ...]
+    nav: tuple[Page, ...]
+    data: SiteData
+    special_pages: dict[str, Page]
+
+    @property
+    def home(self) -> Page:
+        return next(page for page in self.pages if page.kind == "home")
+
+    def page_by_slug(self, slug: str) -> Page | None:
+        return next((page for page in self.pages if page.slug == slug), None)
+
+    def neighbours(self, page: Page) -> tuple[Page | None, Page | None]:
+        """The sections before and after a section, in reading order."""
+        if page not in self.sections:
+            return None, None
+        index = self.sections.index(page)
+        previous = self.sections[index - 1] if index > 0 else None
+        following = self.sections[index + 1] if index + 1 < len(self.sections) else None
+        return previous, following
+
+
+def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
+    """Order pages, build navigation and check every cross-reference between files."""
+    problems: list[Problem] = []
+    sections = tuple(sorted((p for p in pages if p.kind == "section"),
+                            key=lambda p: (p.meta.order or 0, p.source)))
+    others = sorted((p for p in pages if p.kind == "page"), key=lambda p: (p.meta.title.lower(), p.source))
+    home = [p for p in pages if p.kind == "home"]
+    ordered = (*home, *sections, *others)
+    by_slug = {page.slug: page for page in ordered}
+
+    special: dict[str, Page] = {}
+    for page in ordered:
+        if page.layout in SPECIAL_LAYOUTS:
+            if page.layout in special:
+                problems.append(Problem(page.source, page.line_of("layout"),
+                                        f"a second page with layout '{page.layout}' (the first is "
+                                        f"{special[page.layout].source})"))
+            else:
+                special[page.layout] = page
+
+    nav = []
+    for slug in settings.nav:
+        if slug in by_slug:
+            nav.append(by_slug[slug])
+        else:
+            problems.append(Problem(settings.config_source, settings.nav_line,
+                                    f"'nav' names '{slug}', but no page has that slug",
+                                    did_you_mean(slug, by_slug)))
+    if not settings.nav:
+        nav = [*sections, *(p for p in others)]
+
+    for event in data.events:
+        if event.section and event.section not in by_slug:
+            problems.append(Problem(TIMELINE_FILE, event.line, f"unknown section '{event.section}'",
+                                    did_you_mean(event.section, by_slug)))
+        _check_cited_ids(event.body, TIMELINE_FILE, event.body_line, data, problems)
+    for term in data.glossary.values():
+        _check_cited_ids(term.definition, GLOSSARY_FILE, term.line, data, problems)
+    if data.events and "timeline" not in special:
+        problems.append(Problem(TIMELINE_FILE, 1, "there are timeline events but no page with 'layout: timeline'",
+                                "add content/timeline.md with layout: timeline"))
+    if data.glossary and "glossary" not in special:
+        problems.append(Problem(GLOSSARY_FILE, 1, "there are glossary terms but no page with 'layout: glossary'",
+                                "add content/glossary.md with layout: glossary"))
+    if data.sources and "sources" not in special:
+        problems.append(Problem("content/sources.yaml", 1, "there are sources but no page with 'layout: sources'",
+                                "add content/sources.md with layout: sources"))
+    if problems:
+        raise BuildError(problems)
+    return Site(settings, ordered, sections, tuple(nav), data, special)
+
+
+def _check_cited_ids(text: str, source: str, line: int, data: SiteData, problems: list[Problem]) -> None:
+    for _, ids in scan_citations(text):
+        for source_id in ids:
+            if source_id not in data.sources:
+                problems.append(Problem(source, line, f"unknown source id '{source_id}'",
+                                        did_you_mean(source_id, data.sources)))

@@ -1,0 +1,294 @@
+"""Load YAML keeping the line of every key, and read typed fields from it.
+
+The loader follows YAML 1.2's plain scalars (only true/false are booleans, no
+sexagesimal numbers, dates stay text) so `NO` or `12:30` never change meaning,
+and it reports duplicate keys, which PyYAML would silently overwrite.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .dates import PartialDate, parse_date
+from .errors import Problem, did_you_mean
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class YamlMap(dict[Any, Any]):
+    """A mapping that remembers its own line, each key's line and each scalar's raw text."""
+
+    line: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[Any, int] = {}
+        self.raw: dict[Any, str] = {}
+
+    def line_of(self, key: Any) -> int:
+        return self.lines.get(key, self.line)
+
+
+class YamlList(list[Any]):
+    """A sequence that remembers its own line and each item's line."""
+
+    line: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[int] = []
+        self.raw: list[str | None] = []
+
+    def line_of(self, index: int) -> int:
+        return self.lines[index] if index < len(self.lines) else self.line
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    line_offset = 0
+    source = ""
+    problems: list[Problem]
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT, _TIMESTAMP)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?$"),
+    list("-+.0123456789"),
+)
+
+
+def _line(loader: _Loader, node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1 + loader.line_offset
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    return int(node.value)  # decimal always: YAML 1.1 would read 012 as octal
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YamlMap:
+    loader.flatten_mapping(node)
+    result = YamlMap()
+    result.line = _line(loader, node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        key_line = _line(loader, key_node)
+        if not isinstance(key, (str, int, float, bool)):
+            loader.problems.append(Problem(loader.source, key_line, "a key must be a plain word"))
+            continue
+        if key in result:
+            loader.problems.append(
+                Problem(
+                    loader.source,
+                    key_line,
+                    f"duplicate key '{key}' (first on line {result.lines[key]})",
+                    "keep one: YAML would silently use the last",
+                )
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[key] = key_line
+        if isinstance(value_node, yaml.ScalarNode):
+            result.raw[key] = value_node.value
+    return result
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> YamlList:
+    result = YamlList()
+    result.line = _line(loader, node)
+    for item in node.value:
+        result.append(loader.construct_object(item, deep=True))
+        result.lines.append(_line(loader, item))
+        result.raw.append(item.value if isinstance(item, yaml.ScalarNode) else None)
+    return result
+
+
+_Loader.add_constructor(_INT, _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def load_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, list[Problem]]:
+    """Parse YAML text; return the data (None if unparsable) and the problems found."""
+    loader = _Loader(text)
+    loader.source = source
+    loader.line_offset = line_offset
+    loader.problems = []
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        if error.context_mark is not None and mark is not None and mark.index >= len(text.rstrip()):
+            # "Reached the end without a closing bracket": the opening line is the useful one.
+            mark = error.context_mark
+        line = (mark.line + 1 + line_offset) if mark else line_offset + 1
+        reason = (error.problem or error.context or "invalid YAML").strip()
+        return None, [Problem(source, line, f"YAML syntax error: {reason}", _yaml_hint(reason))]
+    except yaml.YAMLError as error:
+        return None, [Problem(source, line_offset + 1, f"YAML error: {error}")]
+    finally:
+        loader.dispose()
+    return data, loader.problems
+
+
+def _yaml_hint(reason: str) -> str | None:
+    if "mapping values are not allowed" in reason:
+        return "a value containing ': ' must be put in quotes"
+    if "found character '\\t'" in reason:
+        return "indent with spaces, not tabs"
+    if "expected <block end>" in reason or "did not find expected key" in reason:
+        return "check the indentation of this line and the one before"
+    return None
+
+
+class Fields:
+    """Typed access to a YAML mapping that records a Problem for each bad field.
+
+    Every known key must be read through one of its methods; `check_unknown`
+    then reports the keys nobody asked for, with the closest known name.
+    """
+
+    def __init__(self, mapping: YamlMap, source: str, problems: list[Problem]):
+        self.mapping = mapping
+        self.source = source
+        self.problems = problems
+
+    def line(self, key: str) -> int:
+        return self.mapping.line_of(key)
+
+    def error(self, key: str, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem(self.source, self.line(key), message, hint))
+
+    def check_unknown(self, known: Collection[str], what: str) -> None:
+        for key in self.mapping:
+            if key not in known:
+                self.error(key, f"unknown {what} key '{key}'", did_you_mean(str(key), known))
+
+    def _missing(self, key: str) -> None:
+        self.problems.append(Problem(self.source, self.mapping.line, f"missing required key '{key}'"))
+
+    def text(self, key: str, required: bool = False, default: str = "") -> str:
+        """A non-empty string; numbers, booleans and lists are refused with a quoting hint."""
+        if key not in self.mapping or self.mapping[key] is None:
+            if required:
+                self._missing(key)
+            return default
+        value = self.mapping[key]
+        if isinstance(value, (bool, int, float)):
+            raw = self.mapping.raw.get(key, str(value))
+            self.error(key, f"'{key}' must be text, but YAML read {raw} as a {_type_name(value)}",
+                       f'put it in quotes: {key}: "{raw}"')
+            return default
+        if not isinstance(value, str):
+            self.error(key, f"'{key}' must be text, not a {_type_name(value)}")
+            return default
+        if not value.strip():
+            self.error(key, f"'{key}' is empty")
+            return default
+        return value.strip()
+
+    def integer(self, key: str, required: bool = False) -> int | None:
+        if key not in self.mapping or self.mapping[key] is None:
+            if required:
+                self._missing(key)
+            return None
+        value = self.mapping[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raw = self.mapping.raw.get(key, repr(value))
+            self.error(key, f"'{key}' must be a whole number, not '{raw}'")
+            return None
+        return value
+
+    def number(self, key: str, required: bool = False) -> float | None:
+        if key not in self.mapping or self.mapping[key] is None:
+            if required:
+                self._missing(key)
+            return None
+        value = self.mapping[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raw = self.mapping.raw.get(key, repr(value))
+            self.error(key, f"'{key}' must be a number, not '{raw}'",
+                       "write digits only, without thousands separators")
+            return None
+        return value
+
+    def boolean(self, key: str, default: bool = False) -> bool:
+        if key not in self.mapping or self.mapping[key] is None:
+            return default
+        value = self.mapping[key]
+        if not isinstance(value, bool):
+            raw = self.mapping.raw.get(key, repr(value))
+            self.error(key, f"'{key}' must be true or false, not '{raw}'")
+            return default
+        return value
+
+    def text_list(self, key: str, required: bool = False) -> tuple[str, ...]:
+        """A list of strings; a single string is accepted as a list of one."""
+        if key not in self.mapping or self.mapping[key] is None:
+            if required:
+                self._missing(key)
+            return ()
+        value = self.mapping[key]
+        if isinstance(value, str):
+            return (value.strip(),)
+        if not isinstance(value, list):
+            self.error(key, f"'{key}' must be a list of text")
+            return ()
+        items: list[str] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                line = value.line_of(index) if isinstance(value, YamlList) else self.line(key)
+                self.problems.append(Problem(self.source, line, f"each item of '{key}' must be non-empty text"))
+                continue
+            items.append(item.strip())
+        if required and not items and not value:
+            self.error(key, f"'{key}' must not be empty")
+        return tuple(items)
+
+    def date(self, key: str, required: bool = False) -> PartialDate | None:
+        text = self.text(key, required=required)
+        if not text:
+            return None
+        try:
+            return parse_date(text)
+        except ValueError as error:
+            self.error(key, f"'{key}': {error}")
+            return None
+
+    def url(self, key: str, required: bool = False) -> str:
+        text = self.text(key, required=required)
+        if text and not is_web_url(text):
+            self.error(key, f"'{key}' must be an http or https address, not '{text}'")
+            return ""
+        return text
+
+
+def is_web_url(text: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__

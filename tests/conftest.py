@@ -1,0 +1,71 @@
+"""Shared test helpers: fixture sites are copied to a temporary folder and built there."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+sys.path.insert(0, str(ROOT))
+
+import build  # noqa: E402
+import engine  # noqa: E402
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file under a folder as relative path -> sha256, for byte-identity checks."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def copy_site(name: str, destination: Path) -> Path:
+    """Copy fixture `name` to destination/site, adding the project's layouts when it has none."""
+    site = destination / "site"
+    shutil.copytree(FIXTURES / name, site, ignore=shutil.ignore_patterns("expected*.txt"))
+    if not (site / "layouts").exists():
+        shutil.copytree(ROOT / "layouts", site / "layouts")
+    return site
+
+
+def build_site(site: Path, *args: str) -> tuple[int, list[str]]:
+    """Run build.main on a site folder; return (exit code, stderr lines)."""
+    import contextlib
+    import io
+
+    stderr = io.StringIO()
+    stdout = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
+        code = build.main(["--config", str(site / "site_config.yaml"), *args])
+    return code, [line for line in stderr.getvalue().splitlines() if line]
+
+
+@pytest.fixture
+def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Factory: make_site('features') -> path of a fresh copy of that fixture site."""
+    return lambda name: copy_site(name, tmp_path)
+
+
+@pytest.fixture
+def built_site(tmp_path: Path) -> Iterator[Path]:
+    """The 'features' fixture, built; yields its output folder."""
+    site = copy_site("features", tmp_path)
+    code, errors = build_site(site)
+    assert code == 0, errors
+    yield site / "output"
+
+
+@pytest.fixture(autouse=True)
+def fixtures_stay_unchanged() -> Iterator[None]:
+    """No test may write into tests/fixtures/."""
+    before = tree_digest(FIXTURES)
+    yield
+    assert tree_digest(FIXTURES) == before, "a test changed files under tests/fixtures/"
+
+
+__all__ = ["ROOT", "FIXTURES", "build_site", "copy_site", "engine", "tree_digest"]

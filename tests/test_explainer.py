@@ -1,0 +1,101 @@
+"""The real explainer in content/: structure, lengths, sourcing, and a clean build with no warnings."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import ROOT, build_site
+
+import engine
+
+SECTIONS = ["background", "proposal", "mexican-politics", "legal-framework"]
+
+
+@pytest.fixture(scope="module")
+def explainer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The explainer copied to a temporary folder and built; yields the site folder."""
+    site = tmp_path_factory.mktemp("explainer")
+    for name in ("content", "layouts"):
+        shutil.copytree(ROOT / name, site / name)
+    shutil.copy(ROOT / "site_config.yaml", site / "site_config.yaml")
+    code, lines = build_site(site, "--strict")
+    assert (code, lines) == (0, []), lines
+    yield site
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def body_words(site: Path, slug: str) -> int:
+    """Words of a section's own prose: its Markdown body without citations, directives or markup."""
+    text = (site / "content" / f"{slug}.md").read_text(encoding="utf-8").split("---", 2)[2]
+    text = re.sub(r"\[@[^\]]+\]", "", text)
+    text = re.sub(r"^:::.*$", "", text, flags=re.M)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return len(re.findall(r"[A-Za-zÀ-ÿ0-9][\w'’.,$%-]*", text))
+
+
+@pytest.mark.parametrize("slug", SECTIONS)
+def test_each_section_exists_with_its_length_and_subheadings(explainer: Path, slug: str) -> None:
+    page = soup(explainer / "output" / slug / "index.html")
+    assert page.select_one("article h1") is not None
+    assert 500 <= body_words(explainer, slug) <= 900
+    assert len(page.select("article h2[id]")) >= 3
+
+
+def test_sections_are_in_reading_order(explainer: Path) -> None:
+    cards = soup(explainer / "output" / "index.html").select(".card a")
+    assert [a["href"].strip("./") for a in cards] == SECTIONS
+
+
+@pytest.mark.parametrize("slug", SECTIONS)
+def test_every_factual_paragraph_cites_a_source(explainer: Path, slug: str) -> None:
+    article = soup(explainer / "output" / slug / "index.html").find("article")
+    for section in article.select(".page-sources, .timeline, figure, nav"):
+        section.decompose()
+    for paragraph in article.find_all("p"):
+        if paragraph.find_parent(class_="page-header"):
+            continue
+        words = len(paragraph.get_text().split())
+        if words >= 12:
+            assert paragraph.select("sup.cite"), f"{slug}: uncited paragraph: {paragraph.get_text()[:80]}"
+
+
+def test_every_source_is_cited_somewhere(explainer: Path) -> None:
+    page = soup(explainer / "output" / "sources" / "index.html")
+    sources = page.select("li.source")
+    assert len(sources) >= 8
+    for source in sources:
+        assert source.select(".source-uses a"), f"{source['id']} is cited nowhere"
+
+
+def test_timeline_has_enough_sourced_events_in_range(explainer: Path) -> None:
+    settings = engine.load_settings(explainer / "site_config.yaml")
+    data, _ = engine.load_data(settings)
+    assert len(data.events) >= 18
+    assert all(event.sources for event in data.events)
+    assert data.events[0].date.iso() == "2002-12"
+    assert data.events[-1].date.iso() == "2018-12-01"
+
+
+def test_glossary_terms_and_chart_in_background(explainer: Path) -> None:
+    glossary = soup(explainer / "output" / "glossary" / "index.html")
+    assert len(glossary.select("dl.glossary dt")) >= 12
+    background = soup(explainer / "output" / "background" / "index.html")
+    rows = [[c.get_text() for c in tr.find_all(["th", "td"])] for tr in background.select("figure table tbody tr")]
+    assert rows == [["2008", "13,214"], ["2016", "68,530"], ["2017", "119,144"]]
+
+
+def test_home_has_five_takeaways_and_the_time_frame_note(explainer: Path) -> None:
+    home = soup(explainer / "output" / "index.html")
+    heading = next(h for h in home.find_all("h2") if "takeaway" in h.get_text().lower())
+    takeaways = heading.find_next("ul").find_all("li", recursive=False)
+    assert len(takeaways) == 5
+    text = home.find("main").get_text(" ")
+    assert "May" in text and "July 2018" in text

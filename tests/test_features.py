@@ -1,0 +1,190 @@
+"""Explainer features on the 'features' fixture: citations, sources page, timeline, glossary, charts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import build_site
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+# -- citations ----------------------------------------------------------------
+
+def test_three_sources_give_three_numbered_markers_and_links_both_ways(built_site: Path) -> None:
+    page = soup(built_site / "first" / "index.html")
+    article = page.find("article")
+    markers = [a for sup in article.select("sup.cite") for a in sup.find_all("a")]
+    numbers_in_body_order = []
+    for marker in markers:
+        number = marker.get_text().split(":")[0]
+        if number not in numbers_in_body_order:
+            numbers_in_body_order.append(number)
+    assert numbers_in_body_order == ["1", "2", "3"]
+    entries = page.select("section.page-sources li[id^=source-]")
+    assert [li["id"] for li in entries] == ["source-1", "source-2", "source-3"]
+    ids = {tag["id"] for tag in page.find_all(id=True)}
+    for marker in markers:
+        assert marker["href"].lstrip("#") in ids
+    for entry in entries:
+        backlinks = entry.select(".backlinks a")
+        assert backlinks, entry["id"]
+        for link in backlinks:
+            target = page.find(id=link["href"].lstrip("#"))
+            assert target is not None and target["href"] == "#" + entry["id"]
+
+
+def test_markers_name_their_source_for_screen_readers(built_site: Path) -> None:
+    page = soup(built_site / "first" / "index.html")
+    first_marker = page.select_one("sup.cite a")
+    assert first_marker.select_one(".visually-hidden").get_text() == ": Alpha News, “Alpha report”"
+
+
+def test_citations_inside_code_are_left_alone(built_site: Path) -> None:
+    page = soup(built_site / "first" / "index.html")
+    code_texts = [code.get_text() for code in page.find_all("code")]
+    assert "[@notacitation]" in code_texts
+    assert any("[@alsonot]" in text for text in code_texts)
+
+
+def test_sources_page_names_each_citing_section_and_heading(built_site: Path) -> None:
+    page = soup(built_site / "sources" / "index.html")
+    uses = {li["id"]: [a.get_text() for a in li.select(".source-uses a")] for li in page.select("li.source")}
+    assert "First section: Opening" in uses["src-alpha"]
+    assert "First section: Middle" in uses["src-beta"]
+    assert "First section: Middle" in uses["src-gamma"]
+    link = next(a for a in page.select("#src-beta .source-uses a") if a.get_text() == "First section: Middle")
+    assert link["href"] == "../first/#middle"
+    details = page.select_one("#src-beta .source-details").get_text(" ", strip=True)
+    assert "government page" in details and "https://archive.example/beta" in details
+
+
+# -- timeline -------------------------------------------------------------------
+
+def test_timeline_is_ordered_grouped_by_year_with_machine_dates(built_site: Path) -> None:
+    page = soup(built_site / "timeline" / "index.html")
+    years = [h.get_text() for h in page.select("h2.timeline-year")]
+    assert years == ["2018", "2019"]
+    titles = [p.get_text() for p in page.select("li.event .event-title")]
+    assert titles == ["Earlier event", "Later event", "Same-day second event"]
+    times = [t["datetime"] for t in page.select("li.event time")]
+    assert times == ["2018", "2019-05-17", "2019-05-17"]
+    assert page.select("li.event time")[0].get_text() == "sometime in 2018"
+    related = page.select_one("li.event[data-category=two] a[href='../first/']")
+    assert related is not None
+
+
+def test_timeline_slice_embeds_only_the_matching_events(built_site: Path) -> None:
+    page = soup(built_site / "first" / "index.html")
+    embedded = [p.get_text() for p in page.select(".timeline-slice .event-title")]
+    assert embedded == ["Later event", "Same-day second event"]
+
+
+# -- glossary -------------------------------------------------------------------
+
+def test_glossary_lists_terms_alphabetically_with_anchors(built_site: Path) -> None:
+    page = soup(built_site / "glossary" / "index.html")
+    assert [dt.get_text() for dt in page.select("dl.glossary dt")] == ["gadget", "widget"]
+    assert page.find(id="term-widget") is not None
+
+
+def test_first_use_of_a_term_links_with_an_accessible_definition(built_site: Path) -> None:
+    page = soup(built_site / "first" / "index.html")
+    links = page.select("article a.term")
+    assert [a.get_text() for a in links] == ["widget"]
+    link = links[0]
+    assert link["href"] == "../glossary/#term-widget"
+    tip = page.find(id=link["aria-describedby"])
+    assert tip.get_text() == "A small thing."
+    explicit = soup(built_site / "second" / "index.html").select_one("a.term")
+    assert explicit.get_text() == "linked gadget" and explicit["href"] == "../glossary/#term-gadget"
+
+
+# -- charts ---------------------------------------------------------------------
+
+def test_chart_has_accessible_name_values_and_data_table(built_site: Path) -> None:
+    page = soup(built_site / "index.html")
+    figure = page.select_one("figure#figure-counts")
+    svg = figure.find("svg")
+    assert svg["role"] == "img"
+    title = svg.find(id=svg["aria-labelledby"])
+    assert title.get_text() == "Counts by year: 2017 10, 2018 2,500"
+    assert [t.get_text() for t in svg.select(".chart-value")] == ["10", "2,500"]
+    assert [t.get_text() for t in svg.select(".chart-label")] == ["2017", "2018"]
+    rows = [[c.get_text() for c in tr.find_all(["th", "td"])] for tr in figure.select("table tbody tr")]
+    assert rows == [["2017", "10"], ["2018", "2,500"]]
+
+
+def test_chart_bytes_are_stable_between_builds(make_site, tmp_path: Path) -> None:
+    site = make_site("features")
+    assert build_site(site, "--no-cache")[0] == 0
+    first = re.search(r"<svg.*?</svg>", (site / "output" / "index.html").read_text(encoding="utf-8"), re.S)
+    assert build_site(site, "--no-cache", "--output", str(tmp_path / "again"))[0] == 0
+    second = re.search(r"<svg.*?</svg>", (tmp_path / "again" / "index.html").read_text(encoding="utf-8"), re.S)
+    assert first and second and first.group(0) == second.group(0)
+
+
+# -- errors -----------------------------------------------------------------------
+
+def _break(site: Path, file: str, old: str, new: str) -> None:
+    target = site / file
+    text = target.read_text(encoding="utf-8")
+    assert old in text, (file, old)
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        ("content/first.md", "[@beta; @gamma]", "[@beta; @gamam]",
+         "content/first.md:13: unknown source id 'gamam' (did you mean 'gamma'?)"),
+        ("content/sources.yaml", "gamma:\n", "alpha:\n",
+         "content/sources.yaml:16: duplicate key 'alpha' (first on line 1) (keep one: YAML would silently use the last)"),
+        ("content/sources.yaml", "  publisher: Beta Agency\n", "",
+         "content/sources.yaml:9: missing required key 'publisher'"),
+        ("content/sources.yaml", 'date: "2019-05"', 'date: "2019-13"',
+         "content/sources.yaml:12: 'date': '2019-13' has no month 13"),
+        ("content/sources.yaml", "url: https://gamma.example/data", "url: ftp://gamma.example/data",
+         "content/sources.yaml:20: 'url' must be an http or https address, not 'ftp://gamma.example/data'"),
+        ("content/timeline.yaml", 'date: "2018"', 'date: "2018-02-30"',
+         "content/timeline.yaml:12: 'date': '2018-02-30' is not a real day (February has no day 30)"),
+        ("content/timeline.yaml", "category: one", "category: oen",
+         "content/timeline.yaml:16: unknown timeline category 'oen' (did you mean 'one'?)"),
+        ("content/timeline.yaml", "section: first", "section: frist",
+         "content/timeline.yaml:5: unknown section 'frist' (did you mean 'first'?)"),
+        ("content/timeline.yaml", "sources: [gamma]", "sources: [gama]",
+         "content/timeline.yaml:15: unknown source id 'gama' (did you mean 'gamma'?)"),
+        ("content/index.md", "::: chart counts", "::: chart count",
+         "content/index.md:9: unknown chart 'count' (did you mean 'counts'?)"),
+        ("content/first.md", "::: timeline category=two", "::: timeline category=tow",
+         "content/first.md:25: unknown timeline category 'tow' (did you mean 'two'?)"),
+        ("content/second.md", "(glossary:gadget)", "(glossary:gadgte)",
+         "content/second.md:15: unknown glossary term 'gadgte' (did you mean 'gadget'?)"),
+    ],
+    ids=["unknown-citation", "duplicate-source", "missing-field", "bad-date", "non-http-url", "impossible-day",
+         "unknown-category", "unknown-section", "unknown-event-source", "unknown-chart", "unknown-slice-category",
+         "unknown-term"],
+)
+def test_feature_errors_name_file_and_line(make_site, file: str, old: str, new: str, expected: str) -> None:
+    site = make_site("features")
+    _break(site, file, old, new)
+    code, lines = build_site(site)
+    assert code == 1
+    assert expected in lines, lines
+
+
+def test_uncited_source_is_a_warning_not_an_error(make_site) -> None:
+    site = make_site("features")
+    with (site / "content" / "sources.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("delta:\n  title: Delta\n  publisher: Delta Desk\n  date: \"2020\"\n"
+                     "  url: https://delta.example/\n  kind: news report\n")
+    code, lines = build_site(site)
+    assert code == 0
+    assert lines == ["content/sources.yaml:22: warning: source 'delta' is cited nowhere"]
+    code, lines = build_site(site, "--strict")
+    assert code == 1 and lines[0] == "content/sources.yaml:22: source 'delta' is cited nowhere"

@@ -1,0 +1,84 @@
+"""Unit tests for front matter: splitting, validation messages with lines, slugs and page kinds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.content import parse_page, slugify, split_front_matter
+from engine.errors import Problem
+
+
+def parse(text: str, name: str = "background.md") -> tuple[object, list[str]]:
+    problems: list[Problem] = []
+    page = parse_page(text, f"content/{name}", Path(name), problems)
+    return page, [str(p) for p in problems]
+
+
+def test_split_keeps_body_line() -> None:
+    front = split_front_matter("---\ntitle: T\nsummary: S\n---\n\nBody\n")
+    assert front.yaml_text == "title: T\nsummary: S"
+    assert front.body_line == 5
+    assert front.body.split("\n")[1] == "Body"
+
+
+def test_bom_and_windows_line_endings_work() -> None:
+    page, problems = parse("\ufeff---\r\ntitle: T\r\nsummary: S\r\n---\r\nBody\r\n")
+    assert problems == []
+    assert page.meta.title == "T" and page.body == "Body\n"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "content/background.md:1: the file is empty; it needs front matter with at least a title and a summary"),
+        ("# Title\n", "content/background.md:1: no front matter: the file must start with a line '---', "
+                      "then title: and summary:, then '---'"),
+        ("---\ntitle: T\n", "content/background.md:1: the front matter opened on line 1 is never closed: "
+                            "add a line '---' after it"),
+        ("---\n- a\n---\n", "content/background.md:2: the front matter must be key: value lines (a mapping)"),
+        ("---\ntitle: T\ntitel: T\nsummary: S\n---\n", "content/background.md:3: unknown front matter key 'titel' "
+                                             "(did you mean 'title'?)"),
+        ("---\ntitle: T\n---\n", "content/background.md:2: missing required key 'summary'"),
+        ("---\ntitle: T\nsummary: S\norder: first\n---\n",
+         "content/background.md:4: 'order' must be a whole number, not 'first'"),
+        ("---\ntitle: T\nsummary: S\ndraft: NO\n---\n", "content/background.md:4: 'draft' must be true or false, not 'NO'"),
+        ("---\ntitle: T\nsummary: S\nupdated: 2018-02-30\n---\n",
+         "content/background.md:4: 'updated': '2018-02-30' is not a real day (February has no day 30)"),
+        ("---\ntitle: 1.10\nsummary: S\n---\n",
+         "content/background.md:2: 'title' must be text, but YAML read 1.10 as a number (put it in quotes: title: \"1.10\")"),
+        ("---\ntitle: T\nsummary: S\nslug: Big Slug\n---\n",
+         "content/background.md:4: 'slug' may hold only lowercase letters, digits and '-', not 'Big Slug' "
+         "(did you mean 'big-slug'?)"),
+    ],
+    ids=["empty", "no-fence", "unterminated", "not-mapping", "unknown-key", "missing-summary", "order-type",
+         "yaml11-no", "impossible-date", "float-title", "bad-slug"],
+)
+def test_front_matter_problems(text: str, expected: str) -> None:
+    page, problems = parse(text)
+    assert page is None
+    assert problems == [expected]
+
+
+@pytest.mark.parametrize(
+    ("name", "front", "kind", "url"),
+    [
+        ("index.md", "", "home", ""),
+        ("background.md", "order: 1\n", "section", "background/"),
+        ("about.md", "", "page", "about/"),
+        ("about.md", "slug: who-we-are\n", "page", "who-we-are/"),
+        ("Mexican Politics.md", "order: 3\n", "section", "mexican-politics/"),
+        ("política.md", "", "page", "política/"),
+    ],
+)
+def test_kind_and_url(name: str, front: str, kind: str, url: str) -> None:
+    page, problems = parse(f"---\ntitle: T\nsummary: S\n{front}---\nBody\n", name)
+    assert problems == []
+    assert (page.kind, page.url) == (kind, url)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("text", "slug"), [("Hello World", "hello-world"), ("  --a__b--  ", "a-b"), ("¿?", "page")])
+def test_slugify(text: str, slug: str) -> None:
+    assert slugify(text) == slug
+    assert slugify(slug) == slug

@@ -1,0 +1,81 @@
+"""Unit tests for site_config.yaml validation: each message and its line number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import engine
+from engine.errors import BuildError, UsageError
+
+GOOD = """\
+title: A site
+description: What it is.
+base_url: https://example.org/sub
+"""
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "layouts").mkdir(exist_ok=True)
+    config = tmp_path / "site_config.yaml"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(BuildError) as caught:
+        engine.load_settings(write_config(tmp_path, text))
+    return [str(p) for p in caught.value.problems]
+
+
+def test_good_settings_and_defaults(tmp_path: Path) -> None:
+    settings = engine.load_settings(write_config(tmp_path, GOOD))
+    assert settings.base_url == "https://example.org/sub/"
+    assert settings.base_path == "/sub/"
+    assert (settings.language, settings.output, settings.nav) == ("en", "output", ())
+
+
+def test_base_url_override_from_command_line(tmp_path: Path) -> None:
+    settings = engine.load_settings(write_config(tmp_path, GOOD), base_url="https://preview.example.net/pr-4")
+    assert settings.base_url == "https://preview.example.net/pr-4/"
+    with pytest.raises(UsageError):
+        engine.load_settings(write_config(tmp_path, GOOD), base_url="preview")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD + "titel: x\n", ["site_config.yaml:4: unknown setting key 'titel' (did you mean 'title'?)"]),
+        ("description: d\nbase_url: https://e.org/\n", ["site_config.yaml:1: missing required key 'title'"]),
+        (GOOD + "nav: background\nlanguage: 12\n",
+         ["site_config.yaml:5: 'language' must be text, but YAML read 12 as a number (put it in quotes: language: \"12\")"]),
+        (GOOD.replace("https://example.org/sub", "example.org"),
+         ["site_config.yaml:3: 'base_url' must be an http or https address, not 'example.org'"]),
+        (GOOD + "contact: nobody\n", ["site_config.yaml:4: 'contact' must be an email address or an http(s) address"]),
+        (GOOD + "title: again\n",
+         ["site_config.yaml:4: duplicate key 'title' (first on line 1) (keep one: YAML would silently use the last)"]),
+        (GOOD + "nav: [a, b\n", ["site_config.yaml:4: YAML syntax error: did not find expected ',' or ']'"]),
+        ("- a\n- b\n", ["site_config.yaml:1: the settings file must be a mapping of key: value lines"]),
+    ],
+    ids=["unknown-key", "missing-title", "wrong-type", "bad-base-url", "bad-contact", "duplicate-key",
+         "yaml-syntax", "not-a-mapping"],
+)
+def test_settings_problems(tmp_path: Path, text: str, expected: list[str]) -> None:
+    assert problems_of(tmp_path, text) == expected
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path: Path) -> None:
+    lines = problems_of(tmp_path, "titel: x\ndescription: 3\nbase_url: nope\n")
+    assert lines == [
+        "site_config.yaml:1: missing required key 'title'",
+        "site_config.yaml:1: unknown setting key 'titel' (did you mean 'title'?)",
+        "site_config.yaml:2: 'description' must be text, but YAML read 3 as a number "
+        "(put it in quotes: description: \"3\")",
+        "site_config.yaml:3: 'base_url' must be an http or https address, not 'nope'",
+    ]
+
+
+def test_missing_settings_file_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no settings file"):
+        engine.load_settings(tmp_path / "nowhere.yaml")
