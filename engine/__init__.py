@@ -62,16 +62,16 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
                     staging.add(file)
                     if file.out_path.endswith(".html"):
                         scanned[file.out_path] = _links_of(file, page_cache)
-                        rendered += file.cached_file is None
+                        rendered += file.cached_file is None and file.out_path != "404.html"
             finally:
                 problems.extend(renderer.problems)
-            report = check_scanned(scanned, set(staging.written), output.name)
+            report = check_scanned(scanned, set(staging.written), output.name, settings.base_url)
             problems.extend(report.problems)
             if strict:
                 problems = [Problem(p.source, p.line, p.message, p.hint) for p in problems]
             warnings = raise_if_errors(problems)
             files = staging.commit()
-    return BuildResult(len(scanned), files, time.perf_counter() - started, output, warnings,
+    return BuildResult(len(scanned.keys() - {"404.html"}), files, time.perf_counter() - started, output, warnings,
                        sum(report.external.values()), rendered)
 
 
@@ -94,4 +94,4 @@ def check(settings: Settings) -> CheckReport:
     output = settings.output_dir
     if not output.is_dir():
         raise UsageError(f"there is no built site at {output}; run a build first")
-    return check_links(read_tree(output), output.name)
+    return check_links(read_tree(output), output.name, settings.base_url)

@@ -2,7 +2,10 @@
 
 Every internal link, image and #fragment must point at something that exists
 in the output; nothing may point at localhost, a file: path or a root-absolute
-path (which breaks under a subpath). External links are only counted.
+path (which breaks under a subpath). Absolute links into base_url (canonical,
+og:image) are internal too. 404.html is the one page whose links start with
+base_url's path, since hosts serve it at any depth. External links are only
+counted.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from .errors import Problem
 _LINK_ATTRIBUTES = {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("source", "src"),
                     ("use", "href"), ("iframe", "src"), ("form", "action")}
 _VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"])
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "[::1]")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1")
+# <meta> tags whose content is a URL crawlers and social sites fetch.
+_URL_METAS = frozenset(["og:image", "og:url", "twitter:image"])
+_NOT_FOUND_PAGE = "404.html"
+# Root-absolute links that are certainly paths on someone's disk, not on a web server.
+_FILE_SYSTEM_ROOTS = ("/home/", "/Users/", "/tmp/", "/var/", "/etc/", "/mnt/", "/Volumes/", "/private/", "/root/")
 
 
 @dataclass
@@ -47,6 +55,10 @@ class _LinkParser(HTMLParser):
                 self.result.ids.add(value)
             if (tag, name) in _LINK_ATTRIBUTES:
                 self.result.links.append((value, line))
+        if tag == "meta":
+            values = dict(attrs)
+            if (values.get("property") or values.get("name")) in _URL_METAS and values.get("content"):
+                self.result.links.append((values["content"] or "", line))
         if tag not in _VOID:
             self.open_tags.append(tag)
 
@@ -80,23 +92,39 @@ class CheckReport:
     pages: int
 
 
-def check_links(files: Mapping[str, bytes], output_name: str = "output") -> CheckReport:
+def check_links(files: Mapping[str, bytes], output_name: str = "output", base_url: str = "") -> CheckReport:
     """Check every HTML file's links against the set of files; return problems and external links."""
     scanned = {path: scan_html(data) for path, data in sorted(files.items()) if path.endswith(".html")}
-    return check_scanned(scanned, set(files), output_name)
+    return check_scanned(scanned, set(files), output_name, base_url)
 
 
-def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_name: str = "output") -> CheckReport:
-    """Check already scanned HTML files (out_path -> PageLinks) against every path in the site."""
+def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_name: str = "output",
+                  base_url: str = "") -> CheckReport:
+    """Check already scanned HTML files (out_path -> PageLinks) against every path in the site.
+
+    With `base_url`, absolute links into it and 404.html's links from its path are checked
+    like relative ones; without it, 404.html's root-absolute links are not checked.
+    """
     problems: list[Problem] = []
     external: Counter[str] = Counter()
+    base_path = urlsplit(base_url).path or "/"
     for path in sorted(scanned):
         page = scanned[path]
         source = f"{output_name}/{path}"
         for line, parse_message in page.parse_problems:
             problems.append(Problem(source, line, parse_message))
         for link, line in page.links:
-            link_message = _check_link(path, link, all_paths, scanned, external)
+            if base_url and link.startswith(base_url):
+                link_message = _check_link("index.html", "./" + link[len(base_url):], all_paths, scanned, external)
+            elif path == _NOT_FOUND_PAGE and link.startswith("/") and not link.startswith("//"):
+                if not base_url:
+                    continue
+                if not link.startswith(base_path):
+                    link_message = f"link '{link}' is outside the site's path {base_path}"
+                else:
+                    link_message = _check_link("index.html", "./" + link[len(base_path):], all_paths, scanned, external)
+            else:
+                link_message = _check_link(path, link, all_paths, scanned, external)
             if link_message:
                 problems.append(Problem(source, line, link_message))
     return CheckReport(problems, external, len(scanned))
@@ -113,12 +141,14 @@ def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes]
         return None
     if parts.scheme in ("mailto", "tel", "data"):
         return None
-    if parts.scheme == "file":
+    if parts.scheme == "file" or len(parts.scheme) == 1 or link.startswith("\\\\"):
         return f"link to a file on this computer '{link}'"
     if parts.scheme:
         return f"link with an unsupported scheme '{link}'"
     if link.startswith("//"):
         return f"protocol-relative link '{link}' (write https://)"
+    if link.startswith(_FILE_SYSTEM_ROOTS):
+        return f"link to a file on this computer '{link}'"
     if link.startswith("/"):
         return f"root-absolute link '{link}' breaks when the site is served under a subpath (use a relative link)"
     if not parts.path:

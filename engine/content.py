@@ -218,6 +218,12 @@ def _page_url(relative: Path, meta: PageMeta) -> str:
     return "/".join([*folders, meta.slug or slugify(relative.stem)]) + "/"
 
 
+def check_pages(pages: list[Page], problems: list[Problem]) -> None:
+    """The checks across pages (one URL each, one home page), for callers that read pages one by one."""
+    _check_unique_urls(pages, problems)
+    _check_single_home(pages, problems)
+
+
 def _check_unique_urls(pages: list[Page], problems: list[Problem]) -> None:
     first_by_url: dict[str, Page] = {}
     for page in pages:

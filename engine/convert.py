@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -32,28 +32,45 @@ def conversion_key(body: str) -> str:
 
 
 class ConversionCache:
-    """ConvertedBody records stored as small JSON files under `.cache/markdown/`."""
+    """ConvertedBody records stored as small JSON files under `.cache/markdown/`, and in memory
+    for the dev server."""
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path | None, in_memory: bool = False):
         self.folder = folder
+        self.memory: dict[str, ConvertedBody] | None = {} if in_memory else None
 
     def _file(self, key: str) -> Path:
         assert self.folder is not None
         return self.folder / key[:2] / f"{key}.json"
 
     def has(self, key: str) -> bool:
+        if self.memory is not None and key in self.memory:
+            return True
         return self.folder is not None and self._file(key).is_file()
 
     def get(self, key: str) -> ConvertedBody | None:
+        if self.memory is not None and key in self.memory:
+            return self.memory[key]
         if self.folder is None:
             return None
         try:
             record = json.loads(self._file(key).read_text(encoding="utf-8"))
-            return ConvertedBody(record["html"], tuple(Heading(*h) for h in record["headings"]))
+            converted = ConvertedBody(record["html"], tuple(Heading(*h) for h in record["headings"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        if self.memory is not None:
+            self.memory[key] = converted
+        return converted
+
+    def keep_only(self, keys: Iterable[str]) -> None:
+        """Forget in-memory entries not in `keys` (bodies that no longer exist)."""
+        if self.memory is not None:
+            wanted = set(keys)
+            self.memory = {key: body for key, body in self.memory.items() if key in wanted}
 
     def put(self, key: str, converted: ConvertedBody) -> None:
+        if self.memory is not None:
+            self.memory[key] = converted
         if self.folder is None:
             return
         file = self._file(key)

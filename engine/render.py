@@ -265,16 +265,17 @@ class Renderer:
 
     # -- pages --------------------------------------------------------------
 
-    def render_page(self, page: Page, body: PageBody) -> str | None:
+    def render_page(self, page: Page, body: PageBody, root: str | None = None) -> str | None:
         """Render one page through its layout; None (with a problem recorded) on a template error."""
-        context = self.page_context(page, body)
+        context = self.page_context(page, body, root)
         return self._render_template(f"{page.layout}.html", context, page,
                                      line=page.line_of("layout") if page.meta.layout else 1)
 
-    def page_context(self, page: Page, body: PageBody) -> dict[str, Any]:
+    def page_context(self, page: Page, body: PageBody, root: str | None = None) -> dict[str, Any]:
+        """The template variables of one page; `root` prefixes every link (default: relative to the page)."""
         site = self.site
         settings = site.settings
-        root = relative_root(page.url)
+        root = relative_root(page.url) if root is None else root
         previous, following = site.neighbours(page)
         minutes = max(1, math.ceil(body.word_count / _WORDS_PER_MINUTE))
 
@@ -360,6 +361,8 @@ class Renderer:
             if source_id not in usage:
                 self.problems.append(Problem("content/sources.yaml", source.line,
                                              f"source '{source_id}' is cited nowhere", is_warning=True))
+        from .publish import publish_files  # sitemap, feed, _headers, 404.html (issue 6): a later stage
+        yield from publish_files(self)
         yield from self.asset_files()
         if any(not p.is_warning for p in self.problems):
             raise BuildError(self.problems)

@@ -6,7 +6,7 @@ checks that data citations name known sources. Nothing is rendered here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .content import Page
 from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData
@@ -27,19 +27,22 @@ class Site:
     nav: tuple[Page, ...]
     data: SiteData
     special_pages: dict[str, Page]
+    # Lookups built once: a linear search per page made large sites quadratic (issue 8).
+    by_slug: dict[str, Page] = field(default_factory=dict, compare=False, hash=False)
+    section_index: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def home(self) -> Page:
         return next(page for page in self.pages if page.kind == "home")
 
     def page_by_slug(self, slug: str) -> Page | None:
-        return next((page for page in self.pages if page.slug == slug), None)
+        return self.by_slug.get(slug)
 
     def neighbours(self, page: Page) -> tuple[Page | None, Page | None]:
         """The sections before and after a section, in reading order."""
-        if page not in self.sections:
+        index = self.section_index.get(page.source, -1)
+        if index < 0 or self.sections[index] != page:
             return None, None
-        index = self.sections.index(page)
         previous = self.sections[index - 1] if index > 0 else None
         following = self.sections[index + 1] if index + 1 < len(self.sections) else None
         return previous, following
@@ -94,7 +97,11 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
                                 "add content/sources.md with layout: sources"))
     if problems:
         raise BuildError(problems)
-    return Site(settings, ordered, sections, tuple(nav), data, special)
+    first_by_slug: dict[str, Page] = {}
+    for page in ordered:
+        first_by_slug.setdefault(page.slug, page)
+    return Site(settings, ordered, sections, tuple(nav), data, special, first_by_slug,
+                {page.source: index for index, page in enumerate(sections)})
 
 
 def _check_cited_ids(text: str, source: str, line: int, data: SiteData, problems: list[Problem]) -> None:

@@ -1,0 +1,226 @@
+"""The site kept in memory for the dev server: rebuild only what a change needs.
+
+Inputs are read again only when they change; pages whose render key (the hash
+of everything they show, see fingerprint.py) did not change are reused from
+memory, so editing one section's body re-renders that section alone. The
+result is always byte-identical to a full build of the same sources.
+Refuses nothing itself: content errors raise BuildError and leave `files` as
+they were.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import MappingProxyType
+
+import jinja2
+
+from .checks import PageLinks, check_scanned, scan_html
+from .content import Page, check_pages, decode_utf8, parse_page, read_source_bytes
+from .convert import BodyConverter, ConversionCache, conversion_key
+from .data import FIGURES_FILE, GLOSSARY_FILE, SOURCES_FILE, TIMELINE_FILE, SiteData, load_data
+from .errors import BuildError, Problem, raise_if_errors
+from .markup import MarkdownConverter
+from .pagecache import PageCache
+from .render import Assets, OutputFile, Renderer, load_assets, make_environment
+from .settings import Settings, load_settings
+from .site import resolve_site
+
+DATA_FILES = (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    """What one rebuild did: the out_paths it rendered again, how long it took, its warnings."""
+
+    rendered: tuple[str, ...]
+    seconds: float
+    warnings: list[Problem]
+
+
+@dataclass(frozen=True)
+class _PageInput:
+    """One content file as last read: its page (None when it has errors or is a hidden draft) and problems."""
+
+    page: Page | None
+    problems: tuple[Problem, ...]
+
+
+class LiveSite:
+    """The site kept in memory for the dev server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._overrides: dict[str, str] | None = None
+        self._inputs: dict[str, _PageInput] | None = None
+        self._data: tuple[SiteData, list[Problem]] | BuildError | None = None
+        self._layouts: tuple[jinja2.Environment, Assets] | None = None
+        self._settings_loaded = False
+        self._converter = MarkdownConverter()
+        self._conversions = ConversionCache(None, in_memory=True)
+        self._pages = PageCache(None, in_memory=True)
+        self._files: dict[str, bytes] = {}
+
+    @property
+    def files(self) -> Mapping[str, bytes]:
+        """out_path -> bytes: the complete current site (read-only)."""
+        return MappingProxyType(self._files)
+
+    def rebuild(self, changed: Iterable[str] | None = None) -> RebuildReport:
+        """Bring the site up to date after `changed` inputs (project-relative POSIX paths; None: all).
+
+        Raises BuildError with every problem on bad content; `files` then stays as it was.
+        """
+        started = time.perf_counter()
+        self._forget(None if changed is None else list(changed))
+        settings = self._load_settings()
+        inputs = self._read_pages(settings)
+        data, data_warnings = self._read_data(settings)
+        problems = [problem for entry in inputs.values() for problem in entry.problems]
+        pages = [entry.page for entry in inputs.values() if entry.page is not None]
+        check_pages(pages, problems)
+        raise_if_errors(problems)
+        site = resolve_site(settings, pages, data)
+        env, assets = self._read_layouts(settings)
+        bodies = BodyConverter(self._conversions, self._converter)
+        renderer = Renderer(site, bodies, self._converter, env, assets, self._pages)
+        problems.extend(data_warnings)
+        files: dict[str, bytes] = {}
+        scanned: dict[str, PageLinks] = {}
+        rendered: list[str] = []
+        try:
+            for file in renderer.render_site():
+                if file.out_path in files:
+                    raise BuildError([Problem(sorted(file.sources)[0] if file.sources else file.out_path, 0,
+                                              f"two inputs would write {file.out_path}")])
+                data_bytes = file.read_bytes()
+                files[file.out_path] = data_bytes
+                if file.out_path.endswith(".html"):
+                    scanned[file.out_path] = links_of(file, self._pages, data_bytes)
+                if (file.render_key and not file.from_cache) or \
+                        (not file.render_key and self._files.get(file.out_path) != data_bytes):
+                    rendered.append(file.out_path)
+        finally:
+            problems.extend(renderer.problems)
+        report = check_scanned(scanned, set(files), settings.output_dir.name)
+        problems.extend(report.problems)
+        warnings = raise_if_errors(problems)
+        self._forget_unused(renderer.used_keys, pages)
+        self._files = files
+        return RebuildReport(tuple(sorted(rendered)), time.perf_counter() - started, warnings)
+
+    # -- what a change invalidates --------------------------------------------
+
+    def _forget(self, changed: list[str] | None) -> None:
+        """Drop what the changed inputs invalidate; anything unrecognised means a full reload."""
+        if changed is None or self._inputs is None:
+            self._reset()
+            return
+        settings = self.settings
+        layouts_prefix = settings.layouts.strip("/").removeprefix("./") + "/"
+        for source in changed:
+            if source == settings.config_source:
+                self._reset()
+                return
+            if source in DATA_FILES:
+                self._data = None
+            elif source.startswith(layouts_prefix):
+                self._layouts = None
+            elif source.startswith("content/") and source.endswith(".md"):
+                self._inputs[source] = self._read_page(settings, source)
+                if self._inputs[source].page is None and not self._inputs[source].problems:
+                    del self._inputs[source]  # deleted, or a draft that is not shown
+            else:  # a folder renamed, a file we do not know: read everything again
+                self._reset()
+                return
+
+    def _reset(self) -> None:
+        self._inputs = None
+        self._data = None
+        self._layouts = None
+        self._settings_loaded = False
+
+    # -- loading --------------------------------------------------------------
+
+    def _load_settings(self) -> Settings:
+        """The settings, read again from the file after a reset, keeping command-line overrides."""
+        if self._settings_loaded:
+            return self.settings
+        given = self.settings
+        config_file = given.root / given.config_source
+        if self._overrides is None:
+            from_file = load_settings(config_file, include_drafts=given.include_drafts)
+            self._overrides = {name: getattr(given, name) for name in ("base_url", "output")
+                               if getattr(given, name) != getattr(from_file, name)}
+            fresh = from_file
+        else:
+            fresh = load_settings(config_file, include_drafts=given.include_drafts)
+        self.settings = replace(fresh, **self._overrides)  # type: ignore[arg-type]
+        self._settings_loaded = True
+        return self.settings
+
+    def _read_pages(self, settings: Settings) -> dict[str, _PageInput]:
+        if self._inputs is None:
+            content_dir = settings.content_dir
+            if not content_dir.is_dir():
+                raise BuildError([Problem("content", 0, "there is no content/ folder beside the settings file")])
+            self._inputs = {}
+            for file in sorted(content_dir.rglob("*.md")):
+                source = file.relative_to(settings.root).as_posix()
+                self._inputs[source] = self._read_page(settings, source)
+        # The order load_content uses: sorted by path parts.
+        return dict(sorted(self._inputs.items(), key=lambda item: Path(item[0]).parts))
+
+    def _read_page(self, settings: Settings, source: str) -> _PageInput:
+        file = settings.root / source
+        if not file.exists() and not file.is_symlink():
+            return _PageInput(None, ())
+        problems: list[Problem] = []
+        page: Page | None = None
+        raw = read_source_bytes(file, settings.root, source, problems)
+        text = decode_utf8(raw, source, problems) if raw is not None else None
+        if text is not None:
+            page = parse_page(text, source, file.relative_to(settings.content_dir), problems)
+        if page is not None and page.meta.is_draft and not settings.include_drafts:
+            page = None
+        return _PageInput(page, tuple(problems))
+
+    def _read_data(self, settings: Settings) -> tuple[SiteData, list[Problem]]:
+        if self._data is None:
+            try:
+                self._data = load_data(settings)
+            except BuildError as error:
+                self._data = error
+        if isinstance(self._data, BuildError):
+            raise self._data
+        return self._data
+
+    def _forget_unused(self, render_keys: set[str], pages: list[Page]) -> None:
+        """Let go of cached pages and bodies nothing uses any more, once they pile up."""
+        self._pages.keep_only(render_keys)
+        memory = self._conversions.memory
+        if memory is not None and len(memory) > 2 * len(pages) + 16:
+            self._conversions.keep_only(conversion_key(page.body) for page in pages)
+
+    def _read_layouts(self, settings: Settings) -> tuple[jinja2.Environment, Assets]:
+        if self._layouts is None:
+            self._layouts = (make_environment(settings.layouts_dir), load_assets(settings.layouts_dir))
+        return self._layouts
+
+
+def links_of(file: OutputFile, page_cache: PageCache, data: bytes | None = None) -> PageLinks:
+    """A page's ids and links: from the page cache when it was cached, else scanned and cached."""
+    data = file.read_bytes() if data is None else data
+    facts = file.facts or {}
+    if "links" in facts:
+        stored = facts["links"]
+        return PageLinks(set(stored["ids"]), [tuple(link) for link in stored["links"]],
+                         [tuple(p) for p in stored["parse_problems"]])
+    links = scan_html(data)
+    if file.render_key and not file.from_cache:
+        page_cache.put(file.render_key, data, {**facts, "links": {
+            "ids": sorted(links.ids), "links": links.links, "parse_problems": links.parse_problems}})
+    return links

@@ -1,0 +1,158 @@
+"""LiveSite, the dev server's in-memory site: identical to a full build, and re-rendering only what changed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from conftest import build_site, copy_site, tree_digest
+
+import engine
+from engine.live import LiveSite
+
+THIRD = """---
+title: Third section
+summary: A third section, outside the navigation.
+order: 3
+---
+## Only part
+
+A paragraph with no citations.
+"""
+
+
+def _live(site: Path) -> LiveSite:
+    return LiveSite(engine.load_settings(site / "site_config.yaml", include_drafts=True))
+
+
+def _digest(files: Mapping[str, bytes]) -> dict[str, str]:
+    return {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
+
+
+def _full_build(site: Path) -> dict[str, str]:
+    """A fresh, uncached build of the same sources, as `make build --drafts` would write it."""
+    output = site.parent / "fresh-output"
+    code, errors = build_site(site, "--no-cache", "--drafts", "--output", str(output))
+    assert code == 0, errors
+    return tree_digest(output)
+
+
+def _edit(site: Path, source: str, old: str, new: str) -> str:
+    file = site / source
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {source}"
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return source
+
+
+def test_first_rebuild_matches_a_full_build(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    live = _live(site)
+    report = live.rebuild()
+    assert _digest(live.files) == _full_build(site)
+    assert "first/index.html" in report.rendered and "index.html" in report.rendered
+
+
+def test_series_of_edits_stays_identical_to_a_full_build(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    live = _live(site)
+    live.rebuild()
+    steps: list[tuple[str, str, str]] = [
+        ("content/first.md", "A claim with one source", "A changed claim with one source"),
+        ("content/first.md", "title: First section", "title: First section, renamed"),
+        ("layouts/section.html", "</article>", "<p>layout edit</p></article>"),
+        ("content/sources.yaml", "Alpha report", "Alpha report (edited)"),
+        ("content/timeline.yaml", "title: Later event", "title: Later event, edited"),
+        ("content/second.md", "| 2019 | 3 |", "| 2019 | 4 |"),
+    ]
+    for source, old, new in steps:
+        live.rebuild([_edit(site, source, old, new)])
+        assert _digest(live.files) == _full_build(site), source
+    live.rebuild([])
+    assert _digest(live.files) == _full_build(site)
+    third = site / "content" / "third.md"
+    for changed in steps:
+        live.rebuild(changed)
+        assert _digest(live.files) == _full_build(site), changed
+    third.write_text(THIRD, encoding="utf-8")
+    live.rebuild(["content/third.md"])
+    assert "third/index.html" in live.files
+    assert _digest(live.files) == _full_build(site)
+    third.unlink()
+    live.rebuild(["content/third.md"])
+    assert "third/index.html" not in live.files
+    assert _digest(live.files) == _full_build(site)
+    _edit(site, "site_config.yaml", "tagline: Every feature once", "tagline: Every feature, once")
+    live.rebuild(["site_config.yaml"])
+    assert _digest(live.files) == _full_build(site)
+
+
+def test_broken_front_matter_keeps_the_files_and_fixing_it_recovers(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    live = _live(site)
+    live.rebuild()
+    before = dict(live.files)
+    _edit(site, "content/second.md", "title: Second section", "titel: Second section")
+    with pytest.raises(engine.BuildError) as raised:
+        live.rebuild(["content/second.md"])
+    assert any(p.source == "content/second.md" and "titel" in p.message for p in raised.value.problems)
+    assert dict(live.files) == before
+    _edit(site, "content/first.md", "A claim with one source", "A claim edited while second was broken, one source")
+    with pytest.raises(engine.BuildError):
+        live.rebuild(["content/first.md"])  # second.md is still broken
+    _edit(site, "content/second.md", "titel: Second section", "title: Second section")
+    live.rebuild(["content/second.md"])
+    assert b"edited while second was broken" in live.files["first/index.html"]
+    assert _digest(live.files) == _full_build(site)
+
+
+def test_body_edit_renders_only_that_page(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    (site / "content" / "third.md").write_text(THIRD, encoding="utf-8")
+    live = _live(site)
+    live.rebuild()
+    report = live.rebuild([_edit(site, "content/third.md", "with no citations", "with no citations yet")])
+    assert report.rendered == ("third/index.html",)
+    assert b"with no citations yet" in live.files["third/index.html"]
+
+
+def test_title_edit_renders_the_page_its_card_and_its_neighbour(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    (site / "content" / "third.md").write_text(THIRD, encoding="utf-8")
+    live = _live(site)
+    live.rebuild()
+    report = live.rebuild([_edit(site, "content/third.md", "title: Third section", "title: The third section")])
+    # Itself, the home page's section cards, and the previous section's "next" link.
+    assert set(report.rendered) == {"third/index.html", "index.html", "second/index.html"}
+    assert b"The third section" in live.files["second/index.html"]
+
+
+def test_citation_edit_renders_the_page_and_the_sources_page(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    (site / "content" / "third.md").write_text(THIRD, encoding="utf-8")
+    live = _live(site)
+    live.rebuild()
+    report = live.rebuild([_edit(site, "content/third.md", "with no citations.", "with a citation [@alpha].")])
+    assert set(report.rendered) == {"third/index.html", "sources/index.html"}
+
+
+def test_layout_edit_renders_the_pages_that_use_it(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    live = _live(site)
+    live.rebuild()
+    report = live.rebuild([_edit(site, "layouts/section.html", "</article>", "<p>layout edit</p></article>")])
+    assert set(report.rendered) == {"first/index.html", "second/index.html"}
+    assert b"layout edit" in live.files["second/index.html"]
+
+
+def test_a_deleted_page_disappears_and_its_links_are_checked(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    live = _live(site)
+    live.rebuild()
+    (site / "content" / "about.md").unlink()
+    with pytest.raises(engine.BuildError) as raised:
+        live.rebuild(["content/about.md"])  # settings' nav still names it
+    assert any("about" in p.message for p in raised.value.problems)
+    assert "about/index.html" in live.files
