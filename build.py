@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.quiet:
                 print(f"checked {report.pages} pages: {len(report.problems)} problems, "
                       f"{sum(report.external.values())} external links to {len(report.external)} addresses")
+                for address, count in sorted(report.external.items(), key=lambda item: (-item[1], item[0])):
+                    print(f"{count:6d}  {address}")
             return 1 if report.problems else 0
         if args.command == "serve":
             from engine.serve import serve
