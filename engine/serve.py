@@ -1,0 +1,490 @@
+"""Dev server: the site kept in memory by LiveSite, served under its base path, rebuilt on save.
+
+Watches content/, layouts/ and the settings file, waits until a burst of saves
+is quiet, rebuilds, and reloads open tabs through livereload. Serves only the
+in-memory files: anything else (`..`, encoded separators, backslashes) is a 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import html
+import mimetypes
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote, unquote
+
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
+from tornado import web
+from tornado.httpserver import HTTPServer
+
+from .errors import BuildError, UsageError
+from .live import LiveSite
+from .settings import Settings
+
+# A burst of saves (write, rename, chmod, swap files) is over when nothing has
+# changed for this long; only then is the site rebuilt (issue 5).
+QUIET_SECONDS = 0.05
+# Polling interval: at least this often, and never more than 1/8 of the time on scanning.
+_POLL_MIN = 0.01
+_POLL_MAX = 0.1
+_POLL_SHARE = 8
+
+RELOAD_SCRIPT_PATH = "/livereload.js"
+_HEAD_END = re.compile(rb"</head\s*>", re.I)
+_BODY_END = re.compile(rb"</body\s*>", re.I)
+_ENCODED_FORBIDDEN = re.compile(r"%(2f|5c|00)", re.I)
+
+WsgiStartResponse = Callable[..., Any]
+
+
+# --- watching -------------------------------------------------------------------------------
+
+def is_editor_temp(name: str) -> bool:
+    """True for names editors write beside the real file (swap, backup, lock, atomic-save temp files)."""
+    lowered = name.lower()
+    return (name.startswith((".", "#")) or name.endswith("~") or name == "4913"
+            or lowered.endswith((".swp", ".swo", ".swx", ".swpx", ".tmp", ".temp", ".part", ".bak", ".orig",
+                                 "___jb_tmp___", "___jb_old___", ".crdownload", ".kate-swp"))
+            or lowered == "__pycache__")
+
+
+Stamp = tuple[int, int, int]
+
+
+class SourceWatcher:
+    """Polls the watched inputs' stat data and hands out one batch of changes per quiet burst."""
+
+    def __init__(self, root: Path, folders: Iterable[Path], files: Iterable[Path],
+                 quiet_seconds: float = QUIET_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.root = root
+        self.folders = tuple(folders)
+        self.files = tuple(files)
+        self.quiet_seconds = quiet_seconds
+        self.clock = clock
+        self.scan_seconds = 0.0
+        self._stamps = self.scan()
+        self._pending: set[str] = set()
+        self._last_change = 0.0
+
+    def scan(self) -> dict[str, Stamp]:
+        """Every watched input (editor temp files left out) -> (mtime_ns, size, inode)."""
+        started = time.perf_counter()
+        stamps: dict[str, Stamp] = {}
+        for file in self.files:
+            self._stamp(file, stamps)
+        for folder in self.folders:
+            self._scan_folder(folder, stamps)
+        self.scan_seconds = time.perf_counter() - started
+        return stamps
+
+    def _scan_folder(self, folder: Path, stamps: dict[str, Stamp]) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # a folder removed mid-scan is simply absent from this snapshot
+            return
+        for entry in entries:
+            if is_editor_temp(entry.name):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    self._scan_folder(Path(entry.path), stamps)
+                else:
+                    stat = entry.stat()
+                    stamps[self._source(Path(entry.path))] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            except OSError:  # removed between listing and stat: counts as gone
+                continue
+
+    def _stamp(self, file: Path, stamps: dict[str, Stamp]) -> None:
+        try:
+            stat = file.stat()
+        except OSError:
+            return
+        stamps[self._source(file)] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+    def _source(self, file: Path) -> str:
+        return Path(os.path.relpath(file, self.root)).as_posix()
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds until the next poll: short, but scanning never takes more than 1/8 of the time."""
+        return min(_POLL_MAX, max(_POLL_MIN, self.scan_seconds * _POLL_SHARE))
+
+    def poll(self) -> tuple[str, ...] | None:
+        """Scan once; return the changed inputs when a burst has been quiet long enough, else None."""
+        stamps = self.scan()
+        now = self.clock()
+        if stamps != self._stamps:
+            changed = {source for source in stamps.keys() | self._stamps.keys()
+                       if stamps.get(source) != self._stamps.get(source)}
+            self._stamps = stamps
+            self._pending |= changed
+            self._last_change = now
+            return None
+        if self._pending and now - self._last_change >= self.quiet_seconds:
+            batch = tuple(sorted(self._pending))
+            self._pending = set()
+            return batch
+        return None
+
+
+# --- the WSGI app ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Response:
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class SiteApp:
+    """WSGI app serving the in-memory site under base_path, with the reload script in every HTML page.
+
+    While the last rebuild failed, every HTML request gets the error page
+    listing its problems; assets are still served.
+    """
+
+    def __init__(self, base_path: str, reload_script_src: str | None = None):
+        base_path = unquote(base_path)
+        self.base_path = base_path if base_path.endswith("/") else base_path + "/"
+        self.reload_script_src = reload_script_src
+        self._files: Mapping[str, bytes] = {}
+        self._problems: tuple[str, ...] = ()
+
+    def show_site(self, files: Mapping[str, bytes]) -> None:
+        """Serve these files from now on, and clear the error page."""
+        self._files = files
+        self._problems = ()
+
+    def show_problems(self, problems: Sequence[str]) -> None:
+        """Answer HTML requests with an error page listing these lines until show_site() is called."""
+        self._problems = tuple(problems)
+
+    def __call__(self, environ: Mapping[str, Any], start_response: WsgiStartResponse) -> list[bytes]:
+        response = self.respond(environ)
+        start_response(response.status, response.headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [response.body]
+
+    def respond(self, environ: Mapping[str, Any]) -> Response:
+        """The response to one request: a file, a redirect, the error page or a 404."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            return Response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")],
+                            b"only GET and HEAD are served\n")
+        target = self.resolve(_request_path(environ))
+        if isinstance(target, _Redirect):
+            return Response("302 Found", [("Location", quote(target.location, safe="/%:@!$&'()*+,;=~")),
+                                          ("Cache-Control", "no-store"), ("Content-Length", "0")], b"")
+        if self._problems and (target is None or target.endswith(".html")):
+            return self._html("500 Internal Server Error", self._error_page())
+        if target is None:
+            page = self._files.get("404.html")
+            return self._html("404 Not Found", page if page is not None else self._plain_404())
+        body = self._files[target]
+        kind = mimetypes.guess_type(target)[0] or "application/octet-stream"
+        if kind == "text/html":
+            return self._html("200 OK", body)
+        if kind.startswith("text/") or kind in ("application/javascript", "application/json", "image/svg+xml",
+                                                "application/xml", "application/atom+xml", "application/rss+xml"):
+            kind += "; charset=utf-8"
+        return Response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body))),
+                                   ("Cache-Control", "no-store")], body)
+
+    def resolve(self, path: str | None) -> str | _Redirect | None:
+        """The out_path a decoded request path names, a redirect to its canonical form, or None."""
+        if path is None or "\\" in path or any(ord(c) < 32 or ord(c) == 127 for c in path):
+            return None
+        if path != self.base_path and path in ("/", "", self.base_path.rstrip("/")):
+            return _Redirect(self.base_path)
+        if not path.startswith(self.base_path):
+            return None
+        rest = path[len(self.base_path):]
+        parts = rest.split("/")
+        inner = parts[:-1] if rest.endswith("/") else parts
+        if any(part in ("", ".", "..") for part in inner) and rest:
+            return None
+        if rest == "" or rest.endswith("/"):
+            key = rest + "index.html"
+            return key if key in self._files else None
+        if rest in self._files:
+            return rest
+        if rest + "/index.html" in self._files:
+            return _Redirect(self.base_path + rest + "/")
+        return None
+
+    def _html(self, status: str, body: bytes) -> Response:
+        body = self._inject(body)
+        return Response(status, [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+                                 ("Cache-Control", "no-store")], body)
+
+    def _inject(self, body: bytes) -> bytes:
+        """Add the external reload script before </head> (any case), else before </body>, else at the end."""
+        if not self.reload_script_src:
+            return body
+        tag = f'<script src="{html.escape(self.reload_script_src)}"></script>'.encode()
+        for pattern in (_HEAD_END, _BODY_END):
+            match = pattern.search(body)
+            if match:
+                return body[:match.start()] + tag + body[match.start():]
+        return body + tag
+
+    def _error_page(self) -> bytes:
+        items = "\n".join(f"<li><code>{html.escape(line)}</code></li>" for line in self._problems)
+        return (
+            "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<title>Build error</title>\n"
+            "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+            "h1{color:#b00020}li{margin:.5rem 0}code{white-space:pre-wrap}</style>\n</head>\n<body>\n"
+            "<h1>The site could not be rebuilt</h1>\n"
+            f"<ul class=\"build-problems\">\n{items}\n</ul>\n"
+            "<p>Fix the file and save it: this page reloads by itself.</p>\n</body>\n</html>\n"
+        ).encode()
+
+    def _plain_404(self) -> bytes:
+        base = html.escape(self.base_path)
+        return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Not found</title>\n"
+                f"</head>\n<body>\n<h1>Not found</h1>\n<p>The site starts at <a href=\"{base}\">{base}</a>.</p>\n"
+                "</body>\n</html>\n").encode()
+
+
+@dataclass(frozen=True)
+class _Redirect:
+    location: str
+
+
+def _request_path(environ: Mapping[str, Any]) -> str | None:
+    """The decoded request path, or None when it uses an encoded separator or NUL (%2f, %5c, %00)."""
+    raw = environ.get("REQUEST_URI")
+    if raw is None:  # a plain WSGI server: PATH_INFO is already decoded, as latin-1 (PEP 3333)
+        return str(environ.get("PATH_INFO", "/")).encode("latin-1").decode("utf-8", "replace")
+    raw = str(raw).split("?", 1)[0].split("#", 1)[0]
+    if _ENCODED_FORBIDDEN.search(raw):
+        return None
+    return unquote(raw, errors="replace")
+
+
+class _SiteHandler(web.RequestHandler):
+    """Tornado's side of the bridge: hands each request to the WSGI SiteApp with its raw URI."""
+
+    def initialize(self, site_app: SiteApp) -> None:
+        self.site_app = site_app
+
+    def get(self, *args: str) -> None:
+        self._answer()
+
+    def head(self, *args: str) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        environ = {"REQUEST_METHOD": self.request.method, "REQUEST_URI": self.request.uri,
+                   "PATH_INFO": unquote(self.request.path, encoding="latin-1"), "QUERY_STRING": self.request.query,
+                   "SERVER_NAME": self.request.host_name, "wsgi.url_scheme": self.request.protocol}
+        response = self.site_app.respond(environ)
+        code, _, reason = response.status.partition(" ")
+        self.set_status(int(code), reason)
+        self.clear_header("Content-Type")
+        for name, value in response.headers:
+            self.set_header(name, value)
+        self.finish(response.body)
+
+    def compute_etag(self) -> None:
+        return None  # every answer is no-store; a 304 would only hide a rebuild
+
+
+class _ReloadSocket(LiveReloadHandler):  # type: ignore[misc]
+    """livereload's websocket, reloaded by us directly: its watcher polling (800 ms, 3 s throttle) is not used."""
+
+    watcher = type("NoWatcher", (), {"filepath": None})()
+
+
+def _reload_browsers() -> None:
+    """Tell every connected tab to reload now (bypasses livereload's DEFAULT_RELOAD_TIME throttle)."""
+    _ReloadSocket.reload_waiters("*")
+
+
+def reload_clients() -> int:
+    """How many tabs are connected for live reload (livereload keeps them in one process-wide set)."""
+    return len(LiveReloadHandler.waiters)
+
+
+# --- the server -------------------------------------------------------------------------------
+
+def format_rebuild_line(pages: int, seconds: float, changed: Sequence[str] | None) -> str:
+    """One terminal line per rebuild: `rebuilt 2 pages in 18 ms (content/background.md)`."""
+    what = "full build" if changed is None else _list_changes(changed)
+    return f"rebuilt {pages} page{'' if pages == 1 else 's'} in {seconds * 1000:.0f} ms ({what})"
+
+
+def _list_changes(changed: Sequence[str]) -> str:
+    if len(changed) <= 3:
+        return ", ".join(changed)
+    return f"{', '.join(changed[:2])} and {len(changed) - 2} more"
+
+
+def bind_port(host: str, port: int) -> list[socket.socket]:
+    """A listening socket for host:port, or a UsageError in one line that suggests a free port."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {port}")
+    try:
+        return [_listen(host, port)]
+    except socket.gaierror:
+        raise UsageError(f"cannot listen on '{host}': no such address (try --host 127.0.0.1)") from None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            free = find_free_port(host, port + 1)
+            suggestion = f"try --port {free}" if free else "try another --port"
+            raise UsageError(f"port {port} on {host} is already in use; {suggestion}") from None
+        if error.errno == errno.EACCES:
+            raise UsageError(f"not allowed to listen on port {port} (ports below 1024 need privileges); "
+                             "try --port 8000") from None
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """One non-blocking listening socket on the first address host resolves to; closed again on failure."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM,
+                                                         0, socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait for TIME_WAIT
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def find_free_port(host: str, start: int, tries: int = 50) -> int | None:
+    """The first port from start on that can be bound on host, or None."""
+    for port in range(start, min(start + tries, 65536)):
+        try:
+            _listen(host, port).close()
+            return port
+        except OSError:
+            continue
+    return None
+
+
+class DevServer:
+    """Builds the site in memory, serves it, rebuilds after each quiet burst of saves, reloads the tabs.
+
+    open() binds the port and builds once; run() serves until stop() (from
+    any thread) or Ctrl-C. A failing rebuild never stops it.
+    """
+
+    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8000,
+                 out: TextIO | None = None, err: TextIO | None = None):
+        self.settings = settings
+        self.host = host
+        self.port = port
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.live = LiveSite(settings)
+        self.app = SiteApp(settings.base_path)
+        self.watcher = SourceWatcher(settings.root, [settings.content_dir, settings.layouts_dir],
+                                     [settings.root / settings.config_source])
+        self.rebuilds = 0
+        self._sockets: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.ready = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{quote(self.settings.base_path)}"
+
+    def open(self) -> None:
+        """Bind the port (UsageError when busy) and build the whole site once."""
+        self._sockets = bind_port(self.host, self.port)
+        self.port = self._sockets[0].getsockname()[1]
+        self.app.reload_script_src = f"{RELOAD_SCRIPT_PATH}?port={self.port}"
+        self.rebuild(None)
+
+    def rebuild(self, changed: tuple[str, ...] | None) -> None:
+        """Rebuild, print one line, update what is served and reload the tabs; never raises for bad input."""
+        started = time.perf_counter()
+        what = "full build" if changed is None else _list_changes(changed)
+        try:
+            report = self.live.rebuild(changed)
+        except BuildError as error:
+            lines = [str(problem) for problem in error.problems]
+            for line in lines:
+                print(line, file=self.err, flush=True)
+            errors = sum(not problem.is_warning for problem in error.problems)
+            print(f"rebuild failed: {errors} problem{'' if errors == 1 else 's'} ({what}); "
+                  "the browser shows them until they are fixed", file=self.err, flush=True)
+            self.app.show_problems(lines)
+        except Exception as error:  # catch everything (STYLE "dev server"): an engine bug must not stop the server
+            line = f"internal error while rebuilding: {type(error).__name__}: {error}"
+            print(f"{line} ({what}); this is a bug in the generator: "
+                  "run `python build.py --debug` for the traceback and report it", file=self.err, flush=True)
+            self.app.show_problems([line, "This is a bug in the generator, not in your files."])
+        else:
+            for warning in report.warnings:
+                print(warning, file=self.err, flush=True)
+            pages = sum(out_path.endswith(".html") for out_path in report.rendered)
+            print(format_rebuild_line(pages, time.perf_counter() - started, changed), file=self.out, flush=True)
+            self.app.show_site(self.live.files)
+        self.rebuilds += 1
+
+    def run(self) -> None:
+        """Serve until stop() is called; open() must have been called."""
+        asyncio.run(self._serve())
+
+    def stop(self) -> None:
+        """Ask run() to return (thread-safe); it does within one poll interval."""
+        self._stop.set()
+
+    async def _serve(self) -> None:
+        application = web.Application([
+            (r"/livereload", _ReloadSocket),
+            (re.escape(RELOAD_SCRIPT_PATH), LiveReloadJSHandler),
+            (r"/.*", _SiteHandler, {"site_app": self.app}),
+        ], log_function=lambda handler: None)
+        server = HTTPServer(application)
+        server.add_sockets(self._sockets)
+        self.ready.set()
+        try:
+            while not self._stop.is_set():
+                await asyncio.sleep(self.watcher.poll_interval)
+                self._tick()
+        finally:
+            server.stop()
+            for waiter in list(LiveReloadHandler.waiters):
+                waiter.close()
+            # A stuck client must not keep the server alive; its socket dies with the loop.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.close_all_connections(), timeout=2)
+
+    def _tick(self) -> None:
+        try:
+            changed = self.watcher.poll()
+        except Exception as error:  # catch everything (STYLE "dev server"): a watcher hiccup is reported, not fatal
+            print(f"watching failed for a moment: {type(error).__name__}: {error}", file=self.err, flush=True)
+            return
+        if changed:
+            self.rebuild(changed)
+            _reload_browsers()
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
+    """`build.py serve`: build in memory, serve with live reload until Ctrl-C; 0 when stopped."""
+    server = DevServer(settings, host=host, port=port)
+    server.open()
+    print(f"serving {server.url} (drafts included; Ctrl-C to stop)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a writer stops it
+        server.run()
+    print("stopped", flush=True)
+    return 0
