@@ -81,6 +81,8 @@ def markdown_settings() -> dict[str, Any]:
             "toc": {"permalink": "#", "permalink_class": "permalink",
                     "permalink_title": "Link to this part", "toc_depth": "2-6"},
             "footnotes": {"BACKLINK_TITLE": "Back to the text"},
+            # align="right", not style="text-align: right": the site's CSP blocks inline styles (issue 6).
+            "tables": {"use_align_attribute": True},
         },
     }
 
