@@ -12,19 +12,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checks import CheckReport, PageLinks, check_links, check_scanned, read_tree, scan_html
+from .checks import CheckReport, PageLinks, check_links, check_scanned, read_tree
 from .content import load_content
 from .convert import BodyConverter, ConversionCache
 from .data import load_data
 from .errors import BuildError, Problem, UsageError, raise_if_errors
+from .live import LiveSite, RebuildReport, links_of
 from .markup import MarkdownConverter
 from .pagecache import PageCache
-from .render import OutputFile, Renderer, load_assets, make_environment
+from .render import Renderer, load_assets, make_environment
 from .settings import Settings, load_settings
 from .site import resolve_site
 from .write import Staging, build_lock, check_output_folder, remove_leftovers
 
-__all__ = ["BuildError", "BuildResult", "Problem", "UsageError", "build", "check", "load_settings"]
+__all__ = ["BuildError", "BuildResult", "LiveSite", "Problem", "RebuildReport", "UsageError", "build", "check",
+           "load_settings"]
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
                 for file in renderer.render_site():
                     staging.add(file)
                     if file.out_path.endswith(".html"):
-                        scanned[file.out_path] = _links_of(file, page_cache)
-                        rendered += file.cached_file is None and file.out_path != "404.html"
+                        scanned[file.out_path] = links_of(file, page_cache)
+                        rendered += not file.from_cache and file.out_path != "404.html"
             finally:
                 problems.extend(renderer.problems)
             report = check_scanned(scanned, set(staging.written), output.name, settings.base_url)
@@ -73,20 +75,6 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
             files = staging.commit()
     return BuildResult(len(scanned.keys() - {"404.html"}), files, time.perf_counter() - started, output, warnings,
                        sum(report.external.values()), rendered)
-
-
-def _links_of(file: OutputFile, page_cache: PageCache) -> PageLinks:
-    """A page's ids and links: from the page cache when it was cached, else scanned and cached."""
-    facts = file.facts or {}
-    if "links" in facts:
-        stored = facts["links"]
-        return PageLinks(set(stored["ids"]), [tuple(link) for link in stored["links"]],
-                         [tuple(p) for p in stored["parse_problems"]])
-    links = scan_html(file.read_bytes())
-    if file.render_key and file.cached_file is None:
-        page_cache.put(file.render_key, file.data, {**facts, "links": {
-            "ids": sorted(links.ids), "links": links.links, "parse_problems": links.parse_problems}})
-    return links
 
 
 def check(settings: Settings) -> CheckReport:

@@ -105,7 +105,7 @@ class LiveSite:
                     rendered.append(file.out_path)
         finally:
             problems.extend(renderer.problems)
-        report = check_scanned(scanned, set(files), settings.output_dir.name)
+        report = check_scanned(scanned, set(files), settings.output_dir.name, settings.base_url)
         problems.extend(report.problems)
         warnings = raise_if_errors(problems)
         self._forget_unused(renderer.used_keys, pages)

@@ -45,8 +45,9 @@ _WORDS_PER_MINUTE = 200
 class OutputFile:
     """One file of the built site: where it goes, its bytes, and the inputs it was made from.
 
-    A page whose render key was found in the page cache has empty `data` and
-    `cached_file` set: the writer links that file instead.
+    A page whose render key was found in the page cache has `from_cache` set,
+    and either its bytes in `data` (the dev server's memory) or empty `data`
+    and `cached_file` set: the writer links that file instead.
     """
 
     out_path: str
@@ -55,6 +56,7 @@ class OutputFile:
     render_key: str = ""
     cached_file: Path | None = None
     facts: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    from_cache: bool = False
 
     def read_bytes(self) -> bytes:
         return self.cached_file.read_bytes() if self.cached_file is not None else self.data
@@ -153,6 +155,7 @@ class Renderer:
         self.pattern, self.words = term_pattern(site.data.glossary)
         self.definitions = {t.id: _plain_text(converter.convert_inline(t.definition)) for t in site.data.glossary.values()}
         self._inline_cache: dict[str, Markup] = {}
+        self.used_keys: set[str] = set()
 
     # -- bodies -------------------------------------------------------------
 
@@ -373,6 +376,7 @@ class Renderer:
     def _render_pages(self, pages: list[Page], fingerprints: Fingerprinter,
                       usage: dict[str, list[tuple[Page, CitationUse]]], usage_key: Any) -> Iterator[OutputFile]:
         keys = {page.source: fingerprints.page_key(page, usage_key) for page in pages}
+        self.used_keys.update(keys.values())
         hits = {page.source: self.page_cache.get(keys[page.source]) for page in pages}
         misses = self.bodies.stream([page for page in pages if hits[page.source] is None])
         for page in pages:
@@ -381,7 +385,7 @@ class Renderer:
             if hit is not None:
                 uses = [CitationUse(*use) for use in hit.facts.get("uses", [])]
                 self.assets.mark_used(hit.facts.get("assets", []))
-                yield OutputFile(page.out_path, b"", sources, keys[page.source], hit.html_file, hit.facts)
+                yield OutputFile(page.out_path, hit.data, sources, keys[page.source], hit.html_file, hit.facts, True)
             else:
                 _, converted = next(misses)
                 if isinstance(converted, str):
