@@ -35,6 +35,9 @@ from .settings import Settings
 # A burst of saves (write, rename, chmod, swap files) is over when nothing has
 # changed for this long; only then is the site rebuilt (issue 5).
 QUIET_SECONDS = 0.05
+# An input that is empty after a burst is most likely truncated by a save still in progress (a busy
+# machine can pause the editor between truncating and writing): wait up to this long for its text.
+EMPTY_GRACE_SECONDS = 1.0
 # Polling interval: at least this often, and never more than 1/8 of the time on scanning.
 _POLL_MIN = 0.01
 _POLL_MAX = 0.1
@@ -131,7 +134,10 @@ class SourceWatcher:
             self._pending |= changed
             self._last_change = now
             return None
-        if self._pending and now - self._last_change >= self.quiet_seconds:
+        quiet = now - self._last_change
+        if self._pending and quiet >= self.quiet_seconds:
+            if quiet < EMPTY_GRACE_SECONDS and any(stamps.get(source, (0, 1, 0))[1] == 0 for source in self._pending):
+                return None
             batch = tuple(sorted(self._pending))
             self._pending = set()
             return batch

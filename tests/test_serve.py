@@ -236,6 +236,27 @@ def test_temp_files_and_atomic_renames(tmp_path: Path) -> None:
     assert watcher.poll() == ("content/a.md",)  # deletions count
 
 
+def test_a_truncated_file_waits_for_its_text(tmp_path: Path) -> None:
+    """Truncate, pause (a busy machine), write: the empty half-way state is never rebuilt."""
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "a.md").write_text("one")
+    clock = FakeClock()
+    watcher = SourceWatcher(tmp_path, [content], [], clock=clock)
+    (content / "a.md").write_text("")
+    assert watcher.poll() is None
+    clock.now += 0.5  # quiet for ten times QUIET_SECONDS, but empty
+    assert watcher.poll() is None
+    (content / "a.md").write_text("the text")
+    assert watcher.poll() is None
+    clock.now += 0.06
+    assert watcher.poll() == ("content/a.md",)
+    (content / "a.md").write_text("")  # a writer who really empties the file gets a rebuild after the grace
+    watcher.poll()
+    clock.now += 1.01
+    assert watcher.poll() == ("content/a.md",)
+
+
 # --- the terminal line ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("pages, seconds, changed, line", [
