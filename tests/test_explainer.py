@@ -84,9 +84,50 @@ def test_timeline_has_enough_sourced_events_in_range(explainer: Path) -> None:
     assert data.events[-1].date.iso() == "2018-12-01"
 
 
+def test_timeline_events_stay_in_the_time_frame_and_use_known_sections(explainer: Path) -> None:
+    settings = engine.load_settings(explainer / "site_config.yaml")
+    data, _ = engine.load_data(settings)
+    for event in data.events:
+        assert "2002-12" <= event.date.iso() <= "2018-12-01", event.title
+        assert event.section in (*SECTIONS, ""), event.title
+    assert any(event.approximate for event in data.events), "the vague dates ('spring 2018') must stay approximate"
+    assert sum(event.is_highlight for event in data.events) >= 3
+
+
+def test_every_source_says_what_it_supports(explainer: Path) -> None:
+    settings = engine.load_settings(explainer / "site_config.yaml")
+    data, _ = engine.load_data(settings)
+    for source in data.sources.values():
+        assert source.note and source.kind, source.id
+    # The Post article's address is cut off in our copy: it must link to an archive search, marked as such.
+    assert data.sources["wapo"].url.startswith("https://web.archive.org/")
+    assert "cut" in data.sources["wapo"].url_note
+
+
+QUOTATION = re.compile(r"“([^”]*)”")
+
+
+@pytest.mark.parametrize("slug", SECTIONS)
+def test_quotations_are_short_and_few(explainer: Path, slug: str) -> None:
+    """At most two quotations of three words or more per section, each at most about 20 words."""
+    article = soup(explainer / "output" / slug / "index.html").find("article")
+    for section in article.select(".page-sources, nav, .term-tip, sup.cite, figure"):
+        section.decompose()
+    quotations = [q for q in QUOTATION.findall(article.get_text()) if len(q.split()) >= 3]
+    assert len(quotations) <= 2, quotations
+    assert all(len(q.split()) <= 22 for q in quotations), quotations
+
+
+GLOSSARY_TERMS = ["safe third country agreement", "asylum seeker", "affirmative asylum", "defensive asylum",
+                  "port of entry", "Mérida Initiative", "zero tolerance", "lame duck", "NAFTA", "DHS", "USCIS",
+                  "CBP", "CNDH", "COMAR"]
+
+
 def test_glossary_terms_and_chart_in_background(explainer: Path) -> None:
     glossary = soup(explainer / "output" / "glossary" / "index.html")
-    assert len(glossary.select("dl.glossary dt")) >= 12
+    terms = [dt.get_text(" ", strip=True) for dt in glossary.select("dl.glossary dt")]
+    assert len(terms) >= 12
+    assert [t for t in GLOSSARY_TERMS if t not in terms] == []
     background = soup(explainer / "output" / "background" / "index.html")
     rows = [[c.get_text() for c in tr.find_all(["th", "td"])] for tr in background.select("figure table tbody tr")]
     assert rows == [["2008", "13,214"], ["2016", "68,530"], ["2017", "119,144"]]
@@ -99,3 +140,11 @@ def test_home_has_five_takeaways_and_the_time_frame_note(explainer: Path) -> Non
     assert len(takeaways) == 5
     text = home.find("main").get_text(" ")
     assert "May" in text and "July 2018" in text
+
+
+def test_about_explains_method_time_frame_and_how_to_report_an_error(explainer: Path) -> None:
+    settings = engine.load_settings(explainer / "site_config.yaml")
+    about = soup(explainer / "output" / "about" / "index.html")
+    headings = [h.get_text(" ", strip=True).rstrip("#").strip().lower() for h in about.select("main h2")]
+    assert {"method", "time frame", "report an error"} <= set(headings)
+    assert about.select_one(f'a[href="mailto:{settings.contact}"]') is not None
