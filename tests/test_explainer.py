@@ -147,4 +147,4 @@ def test_about_explains_method_time_frame_and_how_to_report_an_error(explainer: 
     about = soup(explainer / "output" / "about" / "index.html")
     headings = [h.get_text(" ", strip=True).rstrip("#").strip().lower() for h in about.select("main h2")]
     assert {"method", "time frame", "report an error"} <= set(headings)
-    assert about.select_one(f'a[href="mailto:{settings.contact}"]') is not None
+    assert about.select_one(f'main a[href="mailto:{settings.contact}"]') is not None
