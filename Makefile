@@ -35,8 +35,8 @@ lint: $(TESTDEPS)
 	$(PY) -m ruff check engine build.py tests bench
 	$(PY) -m mypy
 
-serve: $(RUNTIME)
-	$(PY) build.py serve
+serve: $(RUNTIME)  # make serve [HOST=127.0.0.1] [PORT=8000]
+	$(PY) build.py serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 check: $(RUNTIME)
 	$(PY) build.py check

@@ -161,16 +161,17 @@ class SiteApp:
     """
 
     def __init__(self, base_path: str, reload_script_src: str | None = None):
-        base_path = unquote(base_path)
-        self.base_path = base_path if base_path.endswith("/") else base_path + "/"
+        self.base_path = _decoded_base(base_path)
         self.reload_script_src = reload_script_src
         self._files: Mapping[str, bytes] = {}
         self._problems: tuple[str, ...] = ()
 
-    def show_site(self, files: Mapping[str, bytes]) -> None:
-        """Serve these files from now on, and clear the error page."""
+    def show_site(self, files: Mapping[str, bytes], base_path: str | None = None) -> None:
+        """Serve these files (under a new base path, when base_url changed) from now on; clear the error page."""
         self._files = files
         self._problems = ()
+        if base_path is not None:
+            self.base_path = _decoded_base(base_path)
 
     def show_problems(self, problems: Sequence[str]) -> None:
         """Answer HTML requests with an error page listing these lines until show_site() is called."""
@@ -261,6 +262,11 @@ class SiteApp:
         return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Not found</title>\n"
                 f"</head>\n<body>\n<h1>Not found</h1>\n<p>The site starts at <a href=\"{base}\">{base}</a>.</p>\n"
                 "</body>\n</html>\n").encode()
+
+
+def _decoded_base(base_path: str) -> str:
+    base_path = unquote(base_path)
+    return base_path if base_path.endswith("/") else base_path + "/"
 
 
 @dataclass(frozen=True)
@@ -408,8 +414,12 @@ class DevServer:
 
     @property
     def url(self) -> str:
+        """The address of the site's home page."""
+        return self._url(self.app.base_path)
+
+    def _url(self, base_path: str) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{quote(self.settings.base_path)}"
+        return f"http://{host}:{self.port}{quote(_decoded_base(base_path))}"
 
     def open(self) -> None:
         """Bind the port (UsageError when busy) and build the whole site once."""
@@ -442,7 +452,10 @@ class DevServer:
                 print(warning, file=self.err, flush=True)
             pages = sum(out_path.endswith(".html") for out_path in report.rendered)
             print(format_rebuild_line(pages, time.perf_counter() - started, changed), file=self.out, flush=True)
-            self.app.show_site(self.live.files)
+            base_path = self.live.settings.base_path  # site_config.yaml may have changed base_url
+            if changed is not None and _decoded_base(base_path) != self.app.base_path:
+                print(f"base_url changed: now serving {self._url(base_path)}", file=self.out, flush=True)
+            self.app.show_site(self.live.files, base_path)
         self.rebuilds += 1
 
     def run(self) -> None:

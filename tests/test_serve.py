@@ -345,18 +345,31 @@ def test_build_output_has_no_reload_script(make_site: Callable[[str], Path]) -> 
 
 
 def test_edit_rebuilds_once_with_one_terminal_line(make_site: Callable[[str], Path]) -> None:
+    """A burst of twelve saves (with swap files) gives one rebuild and one terminal line.
+
+    A burst only counts when no gap between its writes came near the quiet time: on a loaded
+    machine the test itself can be paused mid-burst, so such an attempt is repeated, not judged.
+    """
     site = make_site("features")
     page = site / "content" / "first.md"
     with running(site) as (server, out, err):
-        before = server.rebuilds
-        for i in range(12):  # an editor's burst: swap file, backup, the file written in pieces
-            (site / "content" / ".first.md.swp").write_text(f"swap {i}")
-            (site / "content" / "4913").write_text("")
-            (site / "content" / "4913").unlink()
-            edit(page, "A claim with one source" if i == 0 else f"Edited claim {i - 1}", f"Edited claim {i}")
-            time.sleep(0.005)
-        wait_for(lambda: b"Edited claim 11" in fetch(server, "/sub/path/first/")[2])
-        time.sleep(QUIET_SECONDS * 4)
+        for attempt in range(5):
+            before = server.rebuilds
+            stamps = []
+            for i in range(12):  # an editor's burst: swap file, backup, the file written again and again
+                (site / "content" / ".first.md.swp").write_text(f"swap {i}")
+                (site / "content" / "4913").write_text("")
+                (site / "content" / "4913").unlink()
+                page.write_text(f"{page.read_text().split('<!-- burst')[0]}<!-- burst {attempt} {i} -->\n")
+                stamps.append(time.monotonic())
+                time.sleep(0.005)
+            marker = f"burst {attempt} 11".encode()
+            wait_for(lambda: marker in fetch(server, "/sub/path/first/")[2])  # noqa: B023
+            time.sleep(QUIET_SECONDS * 4)
+            if max(b - a for a, b in zip(stamps, stamps[1:], strict=False)) < QUIET_SECONDS / 2:
+                break
+        else:
+            pytest.fail("the machine was too busy to write twelve files within a burst in five attempts")
         assert server.rebuilds == before + 1
         lines = out.getvalue().splitlines()
         assert re.fullmatch(r"rebuilt [1-9]\d* pages? in \d+ ms \(content/first\.md\)", lines[-1]), lines
@@ -393,6 +406,17 @@ def test_an_engine_bug_in_a_rebuild_is_caught_and_shown(make_site: Callable[[str
         assert b"internal error while rebuilding: KeyError" in fetch(server, "/sub/path/first/")[2]
         assert "Traceback" not in err.getvalue() and "internal error while rebuilding" in err.getvalue()
         assert fetch(server, "/sub/path/assets/")[0] in (404, 500)  # still answering
+
+
+def test_a_new_base_url_in_the_settings_moves_the_site(make_site: Callable[[str], Path]) -> None:
+    site = make_site("features")
+    with running(site) as (server, out, err):
+        edit(site / "site_config.yaml", "https://example.org/sub/path/", "https://example.org/moved/")
+        wait_for(lambda: fetch(server, "/moved/first/")[0] == 200)
+        assert fetch(server, "/sub/path/first/")[0] == 404
+        assert fetch(server, "/")[1]["Location"] == "/moved/"
+        assert f"base_url changed: now serving http://127.0.0.1:{server.port}/moved/" in out.getvalue()
+        assert re.search(r"^rebuilt \d+ pages in \d+ ms \(site_config\.yaml\)$", out.getvalue(), re.M)
 
 
 def test_drafts_are_served_and_marked(make_site: Callable[[str], Path]) -> None:
@@ -505,3 +529,31 @@ def copy_explainer(destination: Path) -> Path:
         shutil.copytree(ROOT / name, site / name)
     shutil.copy(ROOT / "site_config.yaml", site / "site_config.yaml")
     return site
+
+
+def test_build_py_serve_end_to_end_stops_cleanly_on_ctrl_c(make_site: Callable[[str], Path]) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    site = make_site("features")
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml"),
+                                "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        assert re.fullmatch(r"rebuilt \d+ pages in \d+ ms \(full build\)\n", lines[0]), lines
+        match = re.fullmatch(r"serving http://127\.0\.0\.1:(\d+)/sub/path/ \(drafts included; Ctrl-C to stop\)\n",
+                             lines[1])
+        assert match, lines
+        connection = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
+        connection.request("GET", "/sub/path/first/")
+        assert b"First section" in connection.getresponse().read()
+        connection.close()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0 and stdout == "stopped\n" and stderr == "", (stdout, stderr)
