@@ -1,0 +1,275 @@
+"""The speed benchmark (issue 8): `make bench` (N = 100, 1,000) or `make bench-full` (and 10,000).
+
+For each N it generates a synthetic site (bench/sitegen.py) and measures, each
+as a fresh `python build.py` process: a cold build (no .cache/, no output/),
+a rebuild with nothing changed, with one section changed and with one layout
+changed; then the dev server's edit-to-output time (LiveSite.rebuild in
+process, and end to end through a real `build.py serve`), peak memory, and the
+floor (Python-Markdown alone, bench/floor.py, 1 and 2 processes) in the same
+run. Medians of several runs; wall time and CPU time (user+sys, children
+included), since the machine is shared. Writes bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench" / ".work"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PY = sys.executable
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sitegen import make_site  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Run:
+    """One child process: wall seconds, CPU seconds (user+sys, its children included), peak RSS in MiB."""
+
+    wall: float
+    cpu: float
+    max_rss_mib: float
+
+
+@dataclass
+class Measure:
+    """Repeated runs of one command, summarised by medians."""
+
+    name: str
+    command: str
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
+    @property
+    def rss(self) -> float:
+        return max(r.max_rss_mib for r in self.runs)
+
+
+def run_process(argv: list[str], cwd: Path) -> Run:
+    """Run one child to completion; its wall time, CPU time and peak memory (via wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    error = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(argv)} failed ({process.returncode}):\n{error}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def run_parallel(argvs: list[list[str]], cwd: Path) -> Run:
+    """Run children side by side; wall time until the last ends, CPU summed, peak memory of the largest."""
+    started = time.perf_counter()
+    processes = [subprocess.Popen(a, cwd=cwd, stdout=subprocess.DEVNULL) for a in argvs]
+    cpu, rss = 0.0, 0.0
+    for process in processes:
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        cpu += usage.ru_utime + usage.ru_stime
+        rss = max(rss, usage.ru_maxrss / 1024)
+    return Run(time.perf_counter() - started, cpu, rss)
+
+
+def append_to(file: Path, text: str) -> None:
+    with file.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def bench_size(count: int, runs: int, serve_edits: int) -> dict[str, Measure]:
+    """Every measurement for one synthetic site of `count` sections."""
+    site = make_site(WORK / f"site-{count}", count)
+    config = site / "site_config.yaml"
+    build = [PY, str(ROOT / "build.py"), "--config", str(config), "--quiet"]
+    shown = f"python build.py --config bench/.work/site-{count}/site_config.yaml --quiet"
+    section = site / "content" / f"section-{count // 2:05d}.md"
+    layout = site / "layouts" / "section.html"
+    content = str(site / "content")
+    results = {
+        "floor1": Measure("floor, 1 process", f"python bench/floor.py bench/.work/site-{count}/content"),
+        "floor2": Measure("floor, 2 processes", f"python bench/floor.py bench/.work/site-{count}/content 0 2 & ... 1 2"),
+        "cold": Measure("cold build", f"rm -rf .cache output; {shown}"),
+        "nochange": Measure("no-change rebuild", shown),
+        "section": Measure("one section changed", f"(append a sentence to {section.name}); {shown}"),
+        "layout": Measure("one layout changed", f"(append a comment to layouts/section.html); {shown}"),
+    }
+    for attempt in range(runs):
+        results["floor1"].runs.append(run_process([PY, str(ROOT / "bench" / "floor.py"), content], ROOT))
+        results["floor2"].runs.append(run_parallel(
+            [[PY, str(ROOT / "bench" / "floor.py"), content, str(shard), "2"] for shard in (0, 1)], ROOT))
+        shutil.rmtree(site / ".cache", ignore_errors=True)
+        shutil.rmtree(site / "output", ignore_errors=True)
+        results["cold"].runs.append(run_process(build, site))
+        results["nochange"].runs.append(run_process(build, site))
+        append_to(section, f"\nA sentence added by the benchmark, edit {attempt}.\n")
+        results["section"].runs.append(run_process(build, site))
+        append_to(layout, f"\n{{# benchmark edit {attempt} #}}\n")
+        results["layout"].runs.append(run_process(build, site))
+    results["live"] = bench_live(site, section, serve_edits)
+    results["serve"] = bench_serve(site, section, count, max(3, serve_edits // 2))
+    return results
+
+
+def bench_live(site: Path, section: Path, edits: int) -> Measure:
+    """LiveSite.rebuild after editing one section, in this process (the dev server's own work)."""
+    import engine
+    from engine.live import LiveSite
+
+    live = LiveSite(engine.load_settings(site / "site_config.yaml", include_drafts=True))
+    live.rebuild()
+    source = section.relative_to(site).as_posix()
+    measure = Measure("serve: LiveSite.rebuild, one section", f"LiveSite.rebuild(['{source}']) after an edit")
+    for attempt in range(edits):
+        append_to(section, f"\nA live edit, number {attempt}.\n")
+        started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        report = live.rebuild([source])
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        wall = time.perf_counter() - started
+        assert report.rendered, "the edit rendered nothing"
+        measure.runs.append(Run(wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+                                after.ru_maxrss / 1024))
+    return measure
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _fetch(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bytes(response.read())
+    except (urllib.error.URLError, OSError):
+        return b""
+
+
+def bench_serve(site: Path, section: Path, count: int, edits: int) -> Measure:
+    """Save-to-served time through a real `build.py serve`: edit the file, poll the page until the text shows."""
+    measure = Measure("serve: save to served page, end to end",
+                      f"python build.py serve --config bench/.work/site-{count}/site_config.yaml --port P; "
+                      "edit, poll GET until the new text appears")
+    if not (ROOT / "engine" / "serve.py").exists():
+        return measure
+    port = _free_port()
+    log = (WORK / f"serve-{count}.log").open("wb")
+    server = subprocess.Popen([PY, str(ROOT / "build.py"), "serve", "--config", str(site / "site_config.yaml"),
+                               "--port", str(port)], cwd=site, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/bench/{section.stem}/"
+    try:
+        deadline = time.monotonic() + 300
+        while b"</html>" not in _fetch(url):
+            if time.monotonic() > deadline or server.poll() is not None:
+                return measure
+            time.sleep(0.2)
+        time.sleep(1.0)  # let the watcher settle after the first build
+        for attempt in range(edits):
+            marker = f"served-edit-{attempt}-{time.time_ns()}"
+            started = time.perf_counter()
+            append_to(section, f"\nThe served edit {marker}.\n")
+            while marker.encode() not in _fetch(url):
+                if time.perf_counter() - started > 60:
+                    raise SystemExit(f"bench: the served page never showed the edit; see {log.name}")
+                time.sleep(0.005)
+            measure.runs.append(Run(time.perf_counter() - started, 0.0, 0.0))
+            time.sleep(1.0)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    return measure
+
+
+def bench_explainer(runs: int) -> Measure | None:
+    """The real explainer's cold build, interpreter start-up included."""
+    if not (ROOT / "content").is_dir():
+        return None
+    output = WORK / "explainer-output"
+    measure = Measure("the explainer: cold build with start-up",
+                      "python build.py --no-cache --quiet --output bench/.work/explainer-output")
+    for _ in range(runs):
+        shutil.rmtree(output, ignore_errors=True)
+        measure.runs.append(run_process([PY, str(ROOT / "build.py"), "--no-cache", "--quiet", "--output", str(output)],
+                                        ROOT))
+    return measure
+
+
+def format_report(sizes: dict[int, dict[str, Measure]], explainer: Measure | None, runs: int, seconds: float) -> str:
+    """RESULTS.md: one table per size, then the targets."""
+    lines = [
+        "# Benchmark results", "",
+        f"Written by `{' '.join(['python', 'bench/run.py', *sys.argv[1:]])}` in {seconds:.0f} s on "
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs (shared; "
+        f"load average at the end {os.getloadavg()[0]:.1f}). Medians of {runs} runs unless noted; wall time "
+        "and CPU time (user+sys, children included); each build is a fresh `python build.py` process, "
+        "interpreter start-up included. Ratios are to the floor measured in the same run.", "",
+    ]
+    for count, results in sizes.items():
+        floor1, floor2 = results["floor1"], results["floor2"]
+        lines += [f"## {count:,} sections", "",
+                  "| measurement | wall s | CPU s | / 1-proc floor | / 2-proc floor | ms per page | peak MiB |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for key in ("floor1", "floor2", "cold", "nochange", "section", "layout", "live", "serve"):
+            m = results[key]
+            if not m.runs:
+                lines.append(f"| {m.name} | not measured | | | | | |")
+                continue
+            lines.append(f"| {m.name} | {m.wall:.3f} | {m.cpu:.2f} | {m.wall / floor1.wall:.2f}x | "
+                         f"{m.wall / floor2.wall:.2f}x | {1000 * m.wall / count:.2f} | "
+                         f"{m.rss:.0f} |" if m.rss else
+                         f"| {m.name} | {m.wall:.3f} | | | | {1000 * m.wall / count:.2f} | |")
+        lines += ["", "Commands:", ""] + [f"- {results[k].name}: `{results[k].command}`" for k in results] + [""]
+    if explainer is not None:
+        lines += ["## The explainer", "", f"Cold build with interpreter start-up: {explainer.wall:.3f} s wall "
+                  f"(median of {len(explainer.runs)}), {explainer.cpu:.2f} s CPU, peak {explainer.rss:.0f} MiB. "
+                  f"Command: `{explainer.command}`", ""]
+    else:
+        lines += ["## The explainer", "", "content/ does not exist yet: not measured.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--with-10000", action="store_true", help="also measure 10,000 sections (slow)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (default 3; 1 at 10,000)")
+    parser.add_argument("--sizes", type=int, nargs="*", help="section counts instead of 100 and 1,000")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    WORK.mkdir(parents=True, exist_ok=True)
+    counts = args.sizes or [100, 1000, *([10000] if args.with_10000 else [])]
+    sizes = {}
+    for count in counts:
+        print(f"bench: {count} sections ...", flush=True)
+        sizes[count] = bench_size(count, 1 if count >= 10000 else args.runs, 3 if count >= 10000 else 7)
+    explainer = bench_explainer(5)
+    report = format_report(sizes, explainer, args.runs, time.perf_counter() - started)
+    RESULTS.write_text(report, encoding="utf-8")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
