@@ -47,8 +47,15 @@ bench: $(RUNTIME)
 bench-full: $(RUNTIME)
 	$(PY) bench/run.py --with-10000
 
-audit: $(TESTDEPS) $(NODE_TOOLS)
-	bash bench/audit.sh
+# Lighthouse 13 needs Node >= 22.19: tools/audit brings its own Node binary from the npm registry.
+AUDIT_TOOLS := tools/audit/node_modules/.installed
+$(AUDIT_TOOLS): tools/audit/package.json tools/audit/package-lock.json
+	bash tests/tools/ensure-system.sh
+	cd tools/audit && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+audit: $(RUNTIME) $(AUDIT_TOOLS)
+	PY=$(PY) bash tools/audit/audit.sh
 
 clean:
 	rm -rf output .cache tests/artifacts bench/.work
