@@ -31,6 +31,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the .cache/ folder")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--quiet", action="store_true", help="print nothing but problems")
+    parser.add_argument("--online", action="store_true", help="check: also ask every external link over the network")
     parser.add_argument("--debug", action="store_true", help="show a traceback for engine errors")
     parser.add_argument("--host", default="127.0.0.1", help="serve: address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="serve: port (default 8000)")
@@ -50,7 +51,16 @@ def main(argv: list[str] | None = None) -> int:
                       f"{sum(report.external.values())} external links to {len(report.external)} addresses")
                 for address, count in sorted(report.external.items(), key=lambda item: (-item[1], item[0])):
                     print(f"{count:6d}  {address}")
-            return 1 if report.problems else 0
+            failures = []
+            if args.online:
+                from engine.checks import check_online
+                failures = check_online(list(report.external))
+            for address, failure in failures:
+                print(f"{address}: {failure}", file=sys.stderr)
+            if failures:
+                print(f"{len(failures)} external address{'es' if len(failures) != 1 else ''} did not answer",
+                      file=sys.stderr)
+            return 1 if report.problems or failures else 0
         if args.command == "serve":
             from engine.serve import serve
             return int(serve(settings, host=args.host, port=args.port))

@@ -5,7 +5,7 @@ in the output; nothing may point at localhost, a file: path or a root-absolute
 path (which breaks under a subpath). Absolute links into base_url (canonical,
 og:image) are internal too. 404.html is the one page whose links start with
 base_url's path, since hosts serve it at any depth. External links are only
-counted.
+counted, or asked online by `check_online` when the user wants it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from __future__ import annotations
 import posixpath
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.error import HTTPError, URLError
 from urllib.parse import unquote, urlsplit
+from urllib.request import Request, urlopen
 
 from .errors import Problem
 
@@ -174,3 +177,31 @@ def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes]
 def read_tree(folder: Path) -> dict[str, bytes]:
     """Load a built folder as out_path -> bytes (for `build.py check`)."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def check_online(addresses: list[str], timeout: float = 10.0, workers: int = 8) -> list[tuple[str, str]]:
+    """Ask each external address over the network (HEAD, then GET if refused); return (address, failure).
+
+    Off by default (`build.py check --online`): it is slow, and a site's
+    correctness should not depend on other sites being up.
+    """
+    def ask(address: str) -> str | None:
+        url = address.split("#", 1)[0]
+        for method in ("HEAD", "GET"):
+            request = Request(url, method=method, headers={"User-Agent": "explainer-link-check/1"})
+            try:
+                with urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) only, see caller)
+                    response.read(0)
+                return None
+            except HTTPError as error:
+                if method == "HEAD" and error.code in (403, 405, 501):
+                    continue  # some servers refuse HEAD but answer GET
+                return f"HTTP {error.code}"
+            except (URLError, OSError, ValueError) as error:
+                return str(getattr(error, "reason", error))
+        return None
+
+    web = sorted(a for a in set(addresses) if urlsplit(a).scheme in ("http", "https"))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(ask, web))
+    return [(address, failure) for address, failure in zip(web, results, strict=True) if failure]

@@ -367,3 +367,31 @@ def test_base_url_override_reaches_canonical_sitemap_feed_and_404(make_site) -> 
     stylesheet = soup(output / "404.html").find("link", rel="stylesheet")["href"]
     assert stylesheet.startswith("/pr-7/assets/style.")
     assert "example.com" not in "".join(p.read_text(encoding="utf-8") for p in output.rglob("*.html"))
+
+
+def test_online_check_reports_addresses_that_do_not_answer(tmp_path: Path) -> None:
+    """`check --online` asks each external address; here a local server stands in for the web."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from engine.checks import check_online
+
+    (tmp_path / "here.html").write_text("<p>here</p>", encoding="utf-8")
+
+    class Handler(SimpleHTTPRequestHandler):
+        def do_HEAD(self) -> None:  # a server that refuses HEAD, to prove the GET retry
+            self.send_error(405)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        origin = f"http://127.0.0.1:{server.server_address[1]}"
+        failures = check_online([f"{origin}/here.html#part", f"{origin}/gone.html", "mailto:a@example.org"], timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert failures == [(f"{origin}/gone.html", "HTTP 404")]
