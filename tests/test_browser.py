@@ -384,6 +384,7 @@ def test_timeline_filter_shows_only_the_chosen_category(sites: dict[str, BuiltSi
     assert page.get_by_role("button", name="Category One").get_attribute("aria-pressed") == "true"
     assert page.evaluate(visible) == ["one"]
     assert page.locator("#year-2019").is_hidden()
+    assert page.get_by_role("status").inner_text() == "Showing 1 of 3 events: Category One."
     page.get_by_role("button", name="All").click()
     assert page.evaluate(visible) == everything
     assert sorted(set(everything)) == ["one", "two"]

@@ -19,6 +19,7 @@
     var buttons = filter.querySelectorAll("button[data-category]");
     var events = document.querySelectorAll(".timeline .event[data-category]");
     var years = document.querySelectorAll(".timeline .timeline-year");
+    var status = filter.querySelector(".filter-status");
     filter.hidden = false;
     buttons.forEach(function (button) {
       button.addEventListener("click", function () {
@@ -27,6 +28,11 @@
         events.forEach(function (event) {
           event.hidden = wanted !== "" && event.getAttribute("data-category") !== wanted;
         });
+        var shown = 0;
+        events.forEach(function (event) { if (!event.hidden) { shown += 1; } });
+        if (status) {
+          status.textContent = wanted === "" ? "" : "Showing " + shown + " of " + events.length + " events: " + button.textContent + ".";
+        }
         years.forEach(function (heading) {
           var list = heading.nextElementSibling;
           var visible = list && list.querySelector(".event:not([hidden])");
