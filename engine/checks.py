@@ -111,6 +111,7 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
     problems: list[Problem] = []
     external: Counter[str] = Counter()
     base_path = urlsplit(base_url).path or "/"
+    seen: dict[tuple[str, str], tuple[str | None, bool]] = {}
     for path in sorted(scanned):
         page = scanned[path]
         source = f"{output_name}/{path}"
@@ -127,7 +128,17 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
                 else:
                     link_message = _check_link("index.html", "./" + link[len(base_path):], all_paths, scanned, external)
             else:
-                link_message = _check_link(path, link, all_paths, scanned, external)
+                # Pages repeat the same links (navigation, sources, glossary): check each once per
+                # folder, replaying its external count (issue 8: this loop dominated rebuilds).
+                where = path if not link or link[0] in "#?" else posixpath.dirname(path)
+                known = seen.get((where, link))
+                if known is None:
+                    counted = external[link]
+                    known = seen[(where, link)] = (_check_link(path, link, all_paths, scanned, external),
+                                                   external[link] > counted)
+                elif known[1]:
+                    external[link] += 1
+                link_message = known[0]
             if link_message:
                 problems.append(Problem(source, line, link_message))
     return CheckReport(problems, external, len(scanned))
