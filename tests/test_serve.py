@@ -496,30 +496,22 @@ def build_parser_default(name: str) -> object:
 
 # --- save-to-output latency -------------------------------------------------------------------------
 
-def measure_latency(site: Path, page: Path, url: str, marker: str, runs: int) -> list[float]:
-    """Seconds from writing a page to the new text being served, for `runs` edits."""
+def measure_latency(site: Path, page: Path, url: str, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds from saving a page (a comment appended) to the new text being served, for `runs` saves,
+    and the seconds each rebuild took by the terminal line."""
+    original = page.read_text()
     times = []
     with running(site) as (server, out, err):
         for run in range(runs):
-            text = page.read_text()
-            new = text.replace(marker, f"{marker} {run}x", 1) if run == 0 else \
-                text.replace(f"{marker} {run - 1}x", f"{marker} {run}x", 1)
-            expected = f"{marker} {run}x".encode()
+            marker = f"<!-- latency {run} -->"
             started = time.perf_counter()
-            page.write_text(new)
-            wait_for(lambda: expected in fetch(server, url)[2])  # noqa: B023
+            page.write_text(f"{original}\n{marker}\n")
+            wait_for(lambda: marker.encode() in fetch(server, url)[2])  # noqa: B023
             times.append(time.perf_counter() - started)
             time.sleep(0.1)
-    return times
-
-
-def test_save_to_output_latency_on_the_features_fixture(make_site: Callable[[str], Path]) -> None:
-    site = make_site("features")
-    times = measure_latency(site, site / "content" / "first.md", "/sub/path/first/", "A claim", 15)
-    median = statistics.median(times)
-    print(f"\nfeatures fixture: save-to-output median {median * 1000:.0f} ms "
-          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, n={len(times)})")
-    assert median < 1.0  # generous: the goal (< 50 ms + debounce) is reported, not asserted on a shared machine
+        assert "Traceback" not in err.getvalue()
+        rebuilds = [int(ms) / 1000 for ms in re.findall(r"^rebuilt \d+ pages? in (\d+) ms \(content/", out.getvalue(), re.M)]
+    return times, rebuilds
 
 
 def copy_explainer(destination: Path) -> Path:
@@ -529,6 +521,19 @@ def copy_explainer(destination: Path) -> Path:
         shutil.copytree(ROOT / name, site / name)
     shutil.copy(ROOT / "site_config.yaml", site / "site_config.yaml")
     return site
+
+
+@pytest.mark.parametrize("name", ["features", "explainer"])
+def test_save_to_output_latency(name: str, make_site: Callable[[str], Path], tmp_path: Path) -> None:
+    """Prints the median (run with -s); asserts only a generous bound on this shared machine."""
+    site = copy_explainer(tmp_path) if name == "explainer" else make_site(name)
+    base = engine.load_settings(site / "site_config.yaml").base_path
+    times, rebuilds = measure_latency(site, site / "content" / "index.md", base, 15)
+    median = statistics.median(times)
+    print(f"\n{name}: save-to-output median {median * 1000:.0f} ms "
+          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, n={len(times)}); of which rebuild "
+          f"median {statistics.median(rebuilds) * 1000:.0f} ms and quiet time {QUIET_SECONDS * 1000:.0f} ms")
+    assert median < 2.0
 
 
 def test_build_py_serve_end_to_end_stops_cleanly_on_ctrl_c(make_site: Callable[[str], Path]) -> None:
@@ -557,3 +562,17 @@ def test_build_py_serve_end_to_end_stops_cleanly_on_ctrl_c(make_site: Callable[[
             process.kill()
             process.communicate(timeout=10)
     assert process.returncode == 0 and stdout == "stopped\n" and stderr == "", (stdout, stderr)
+
+
+def test_a_broken_template_is_shown_in_the_browser_too(make_site: Callable[[str], Path]) -> None:
+    site = make_site("features")
+    layout = site / "layouts" / "base.html"
+    good = layout.read_text()
+    with running(site) as (server, out, err):
+        layout.write_text(good.replace("{% block main %}{% endblock %}", "{% block main %}{% endblok %}"))
+        wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 500)
+        body = fetch(server, "/sub/path/first/")[2]
+        assert b"layouts/base.html:" in body and "Traceback" not in err.getvalue()
+        layout.write_text(good)
+        wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 200)
+        assert re.search(r"^rebuilt \d+ pages in \d+ ms \(layouts/base\.html\)$", out.getvalue(), re.M)
