@@ -7,6 +7,7 @@ Exit status: 0 built, 1 problems in the content or settings, 2 usage errors.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -14,9 +15,15 @@ import engine
 
 
 class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line with a hint, exit 2, like every other problem the build reports."""
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"build.py: error: {message}", file=sys.stderr)
+        hint = "run python build.py --help for the options"
+        unknown = re.match(r"unrecognized arguments: (-\S+)", message)
+        if unknown:
+            options = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
+            hint = engine.errors.did_you_mean(unknown.group(1).split("=")[0], options) or hint
+        print(f"build.py: error: {message} ({hint})", file=sys.stderr)
         raise SystemExit(2)
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import CheckReport, PageLinks, check_links, check_scanned, read_tree
-from .content import load_content
 from .convert import BodyConverter, ConversionCache
-from .data import load_data
+from .data import load_data as load_data  # re-exported: the explainer tests read the data files
+from .data import load_inputs
 from .errors import BuildError, Problem, UsageError, raise_if_errors
 from .live import LiveSite, RebuildReport, links_of
 from .markup import MarkdownConverter
@@ -44,10 +44,9 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     """Build the whole site into settings.output_dir, or raise BuildError leaving it untouched."""
     started = time.perf_counter()
     output = check_output_folder(settings)
-    pages, warnings = load_content(settings)
-    data, data_warnings = load_data(settings)
+    pages, data, warnings = load_inputs(settings)
     site = resolve_site(settings, pages, data)
-    problems: list[Problem] = [*warnings, *data_warnings]
+    problems: list[Problem] = [*warnings]
     cache_root = settings.root / ".cache" if use_cache else None
     converter = MarkdownConverter()
     bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter)

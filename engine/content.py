@@ -17,12 +17,19 @@ from .dates import PartialDate
 from .errors import BuildError, Problem
 from .settings import Settings
 from .yamlfile import Fields, YamlMap, load_yaml
+from .yamlfile import decode_utf8 as decode_utf8  # re-exported for live.py, which reads pages one by one
 
 FRONT_MATTER_KEYS = ("title", "summary", "order", "slug", "updated", "draft", "layout", "change_note")
 LAYOUTS_BY_KIND = {"home": "home", "section": "section", "page": "page"}
 _FENCE = re.compile(r"^---[ \t]*$")
 _FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _SLUG_SAFE = re.compile(r"[^\w-]+", re.UNICODE)
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_NESTING_MARK = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
+# Python-Markdown recurses once per level of list or quote: a few hundred levels exhaust the
+# stack (and take seconds first), while no readable page needs more than a handful (issue 9).
+MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,47 @@ def split_front_matter(text: str) -> FrontMatter:
     raise ValueError("the front matter opened on line 1 is never closed: add a line '---' after it")
 
 
+def lines_outside_code(body: str) -> list[tuple[int, str]]:
+    """Body lines (0-based index, text) that are not inside fenced code, with code spans blanked."""
+    lines: list[tuple[int, str]] = []
+    fence: str | None = None
+    for index, line in enumerate(body.split("\n")):
+        opener = _FENCE_OPEN.match(line)
+        if fence is not None:
+            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence) \
+                    and not line.strip()[len(opener.group(1)):].strip():
+                fence = None
+            continue
+        if opener:
+            fence = opener.group(1)
+            continue
+        lines.append((index, _CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line)))
+    return lines
+
+
+def nesting_depth(line: str) -> int:
+    """How many lists and quotes a line opens or sits in: its '>' and list markers plus its indent / 4."""
+    indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+    depth = 0
+    position = 0
+    while match := _NESTING_MARK.match(line, position):
+        depth += 1
+        position = match.end()
+    return depth + indent // 4
+
+
+def _check_nesting(body: str, body_line: int, source: str, problems: list[Problem]) -> bool:
+    """Refuse a body nested deeper than MAX_NESTING on its first such line; True when it is fine."""
+    for index, line in lines_outside_code(body):
+        depth = nesting_depth(line)
+        if depth > MAX_NESTING:
+            problems.append(Problem(source, body_line + index,
+                                    f"lists or quotes nested {depth} levels deep (the limit is {MAX_NESTING})",
+                                    "flatten the nesting: Markdown this deep cannot be converted"))
+            return False
+    return True
+
+
 def slugify(text: str) -> str:
     """A URL-safe slug: lowercase words joined by '-', accents kept as letters; never empty."""
     text = unicodedata.normalize("NFC", text).strip().lower()
@@ -139,26 +187,13 @@ def read_source_bytes(file: Path, root: Path, source: str, problems: list[Proble
         problems.append(Problem(source, 0, "cannot read the file: it is a broken symlink"))
         return None
     if not real.is_relative_to(root):
-        problems.append(Problem(source, 0, f"refusing a symlink that points outside the project ({real})"))
+        problems.append(Problem(source, 0, "refusing a symlink that points outside the project",
+                                "copy the file into the project instead of linking to it"))
         return None
     try:
         return real.read_bytes()
     except OSError as error:
         problems.append(Problem(source, 0, f"cannot read the file: {error.strerror or error}"))
-        return None
-
-
-def decode_utf8(raw: bytes, source: str, problems: list[Problem]) -> str | None:
-    """Decode UTF-8 text (a byte-order mark is fine); name the line and byte of bad input."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        problems.append(Problem(
-            source, line,
-            f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
-            "save the file with UTF-8 encoding",
-        ))
         return None
 
 
@@ -194,7 +229,7 @@ def parse_page(text: str, source: str, relative: Path, problems: list[Problem]) 
     if meta.slug and slugify(meta.slug) != meta.slug:
         fields.error("slug", f"'slug' may hold only lowercase letters, digits and '-', not '{meta.slug}'",
                      f"did you mean '{slugify(meta.slug)}'?")
-    if len(problems) > before:
+    if not _check_nesting(front.body, front.body_line, source, problems) or len(problems) > before:
         return None
     kind = _page_kind(relative, meta)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

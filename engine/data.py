@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .content import decode_utf8, read_source_bytes
+from .content import Page, load_content, read_source_bytes
 from .dates import PartialDate
-from .errors import BuildError, Problem, did_you_mean
+from .errors import BuildError, Problem, did_you_mean, raise_if_errors
+from .safety import unsafe_markup
 from .settings import Settings
-from .yamlfile import Fields, YamlList, YamlMap, load_yaml
+from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, load_yaml
 
 SOURCE_KEYS = ("title", "publisher", "authors", "date", "url", "url_note", "archive_url", "kind", "note")
 EVENT_KEYS = ("date", "approximate", "title", "body", "sources", "section", "category", "highlight")
@@ -113,13 +114,37 @@ def load_data(settings: Settings) -> tuple[SiteData, list[Problem]]:
     digests: dict[str, str] = {}
     loaded = {name: _load_file(settings, name, problems, digests)
               for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
+    before = len(problems)
     sources = _read_sources(loaded[SOURCES_FILE], problems)
+    # With sources.yaml unreadable, every citation elsewhere would look unknown: say it once.
+    sources_ok = not any(p.source == SOURCES_FILE and not p.is_warning for p in problems[:before]) \
+        and not (loaded[SOURCES_FILE] is not None and not isinstance(loaded[SOURCES_FILE], YamlMap))
+    if not sources_ok:
+        sources = _AnySource(sources)
     categories, events = _read_timeline(loaded[TIMELINE_FILE], sources, problems)
     glossary = _read_glossary(loaded[GLOSSARY_FILE], problems)
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
     return SiteData(sources, categories, events, glossary, figures, digests), problems
+
+
+def load_inputs(settings: Settings) -> tuple[list[Page], SiteData, list[Problem]]:
+    """Read the pages and the data files; a BuildError carries the problems of both at once."""
+    problems: list[Problem] = []
+    pages: list[Page] = []
+    data = SiteData()
+    try:
+        pages, page_warnings = load_content(settings)
+        problems.extend(page_warnings)
+    except BuildError as error:
+        problems.extend(error.problems)
+    try:
+        data, data_warnings = load_data(settings)
+        problems.extend(data_warnings)
+    except BuildError as error:
+        problems.extend(error.problems)
+    return pages, data, raise_if_errors(problems)
 
 
 def _load_file(settings: Settings, source: str, problems: list[Problem], digests: dict[str, str]) -> Any:
@@ -160,6 +185,13 @@ def _mapping_of_ids(data: Any, source: str, what: str, problems: list[Problem]) 
         value.line = line  # a missing field is reported on the entry's id line
         entries.append((key, value, line))
     return entries
+
+
+class _AnySource(dict[str, Source]):
+    """Stands in for the sources when sources.yaml itself is broken: every id counts as known."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
 
 
 def _check_source_ids(ids: tuple[str, ...], sources: dict[str, Source], fields: Fields, key: str) -> None:
@@ -222,18 +254,25 @@ def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem
             fields.error("category", f"unknown timeline category '{category}'",
                          did_you_mean(category, categories) or "add it under 'categories'")
         title = fields.text("title", required=True)
-        if not ids and "sources" in entry:
-            fields.error("sources", "an event needs at least one source id")
+        body = fields.text("body")
+        _check_inline_markup(body, fields, "body")
+        section = fields.text("section")
+        is_highlight = fields.boolean("highlight")
         if date is None:
             continue
         events.append(TimelineEvent(
-            position=position, date=date, title=title, body=fields.text("body"),
+            position=position, date=date, title=title, body=body,
             sources=ids, category=category, line=line, body_line=entry.line_of("body"),
-            approximate=approximate, section=fields.text("section"),
-            is_highlight=fields.boolean("highlight"),
+            approximate=approximate, section=section, is_highlight=is_highlight,
         ))
     events.sort(key=lambda event: (event.date, event.position))
     return categories, tuple(events)
+
+
+def _check_inline_markup(text: str, fields: Fields, key: str) -> None:
+    """Inline Markdown in a data field gets the same raw-HTML rules as a page body."""
+    for _, message, hint in dict.fromkeys(unsafe_markup(text)):
+        fields.error(key, message, hint)
 
 
 def _approximate(fields: Fields) -> str:
@@ -277,6 +316,7 @@ def _read_glossary(data: Any, problems: list[Problem]) -> dict[str, GlossaryTerm
             definition=fields.text("definition", required=True), line=line,
             aliases=fields.text_list("aliases"),
         )
+        _check_inline_markup(term.definition, fields, "definition")
         for word in (term.term, *term.aliases):
             if word and word in seen_words:
                 fields.error("term", f"'{word}' is already used by glossary term '{seen_words[word]}'")

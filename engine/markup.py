@@ -19,6 +19,8 @@ from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 
+from .content import lines_outside_code
+
 # Bump when the converter's output changes: it invalidates every cached conversion.
 MARKUP_VERSION = "1"
 
@@ -26,8 +28,6 @@ CITATION_PATTERN = r"\[(@[\w-]+(?:\s*;\s*@[\w-]+)*)\]"
 DIRECTIVE_LINE = re.compile(r"^:::[ \t]+([A-Za-z][\w-]*)[ \t]*(.*?)[ \t]*$")
 CITE_MARKER = re.compile(r'<cite-marker ids="([^"]*)"></cite-marker>')
 DIRECTIVE_MARKER = re.compile(r'(?:<p>)?<x-directive name="([^"]*)" args="([^"]*)"></x-directive>(?:</p>)?')
-_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 
 
 @dataclass(frozen=True)
@@ -119,24 +119,6 @@ def _flatten_headings(tokens: list[dict[str, Any]]) -> list[Heading]:
         headings.append(Heading(int(token["level"]), str(token["id"]), html.unescape(str(token["name"]))))
         headings.extend(_flatten_headings(token.get("children", [])))
     return headings
-
-
-def lines_outside_code(body: str) -> list[tuple[int, str]]:
-    """Body lines (0-based index, text) that are not inside fenced code, with code spans blanked."""
-    lines: list[tuple[int, str]] = []
-    fence: str | None = None
-    for index, line in enumerate(body.split("\n")):
-        opener = _FENCE_OPEN.match(line)
-        if fence is not None:
-            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence) \
-                    and not line.strip()[len(opener.group(1)):].strip():
-                fence = None
-            continue
-        if opener:
-            fence = opener.group(1)
-            continue
-        lines.append((index, _CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line)))
-    return lines
 
 
 def scan_citations(body: str) -> list[tuple[int, tuple[str, ...]]]:

@@ -242,6 +242,10 @@ class Renderer:
                 except ValueError as error:
                     self.problems.append(Problem(page.source, line, f"timeline {key}: {error}"))
                     return None
+        if "from" in bounds and "to" in bounds and bounds["from"].first_day() > bounds["to"].last_day():
+            self.problems.append(Problem(page.source, line, f"timeline: from={options['from']} is after "
+                                         f"to={options['to']}, so no event can match", "swap the two dates"))
+            return None
         events = []
         for event in self.site.data.events:
             if categories and event.category not in categories:
@@ -333,11 +337,21 @@ class Renderer:
                 self.problems.append(Problem(f"layouts/{name}", 0, f"template '{error.name}' not found "
                                              f"(while rendering {page.source})"))
         except jinja2.TemplateSyntaxError as error:
-            self.problems.append(Problem(f"layouts/{error.name or name}", error.lineno or 0,
-                                         f"template syntax error: {error.message}"))
+            where = f"layouts/{error.name or name}"
+            message = f"template syntax error: {error.message}"
+            # A broken base template breaks every page: name the first page only (issue 9).
+            if not any(p.source == where and p.message.startswith(message) for p in self.problems):
+                self.problems.append(Problem(where, error.lineno or 0, f"{message} (while rendering {page.source})"))
         except jinja2.UndefinedError as error:
             where, at_line = _template_frame(name)
             self.problems.append(Problem(where, at_line, f"{error.message} (while rendering {page.source})"))
+        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as error:
+            # Raised by an expression in a template (`title + 1`), not by the engine: report it as input.
+            if not _raised_in_template():
+                raise
+            where, at_line = _template_frame(name)
+            self.problems.append(Problem(where, at_line, f"template error: {type(error).__name__}: {error} "
+                                         f"(while rendering {page.source})"))
         return None
 
     def asset_files(self) -> list[OutputFile]:
@@ -410,6 +424,20 @@ def _plain_text(html: str) -> str:
     """Definition text for tooltips: no tags, no citation markers."""
     without_markers = re.sub(r"\s*" + CITE_MARKER.pattern, "", html)
     return html_module.unescape(_TAGS.sub("", without_markers)).strip()
+
+
+def _raised_in_template() -> bool:
+    """True when the exception being handled came from template code, not from the engine's own."""
+    traceback = sys.exc_info()[2]
+    in_template = False
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml")) or "/layouts/" in filename:
+            in_template = True
+        elif in_template and Path(filename).resolve().parent == Path(__file__).resolve().parent:
+            return False  # a template called engine code, which failed: an engine bug
+        traceback = traceback.tb_next
+    return in_template
 
 
 def _template_frame(fallback: str) -> tuple[str, int]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import BuildError, Problem, UsageError
-from .yamlfile import Fields, YamlMap, is_web_url, load_yaml
+from .yamlfile import Fields, YamlMap, decode_utf8, is_web_url, load_yaml
 
 SETTINGS_KEYS = (
     "title", "tagline", "description", "base_url", "language", "author",
@@ -68,9 +68,13 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
     root = config_file.parent
     source = config_file.name
     try:
-        text = config_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise BuildError([Problem(source, 0, f"cannot read the settings file: {error}")]) from None
+        raw = config_file.read_bytes()
+    except OSError as error:
+        raise BuildError([Problem(source, 0, f"cannot read the settings file: {error.strerror or error}")]) from None
+    problems: list[Problem] = []
+    text = decode_utf8(raw, source, problems)
+    if text is None:
+        raise BuildError(problems)
     data, problems = load_yaml(text, source)
     if data is None and not problems:
         problems.append(Problem(source, 1, "the settings file is empty"))

@@ -41,6 +41,8 @@ def check_output_folder(settings: Settings) -> Path:
         if output == folder or folder.is_relative_to(output) or (folder != root and output.is_relative_to(folder)):
             raise UsageError(f"refusing to write the site to {output}: it would overwrite the project's sources "
                              "(choose another --output)")
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"refusing to write the site to {output}: it is a file, not a folder (choose another --output)")
     return output
 
 

@@ -131,12 +131,14 @@ def load_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, list[P
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        if error.context_mark is not None and mark is not None and mark.index >= len(text.rstrip()):
-            # "Reached the end without a closing bracket": the opening line is the useful one.
+        context = error.context or ""
+        unclosed = context.startswith(("while parsing a flow", "while scanning a quoted"))
+        if error.context_mark is not None and mark is not None and (unclosed or mark.index >= len(text.rstrip())):
+            # An unclosed bracket or quote is noticed lines later: the opening line is the useful one.
             mark = error.context_mark
         line = (mark.line + 1 + line_offset) if mark else line_offset + 1
-        reason = (error.problem or error.context or "invalid YAML").strip()
-        return None, [Problem(source, line, f"YAML syntax error: {reason}", _yaml_hint(reason))]
+        reason = (error.problem or context or "invalid YAML").strip()
+        return None, [Problem(source, line, f"YAML syntax error: {reason}", _yaml_hint(reason, context))]
     except yaml.YAMLError as error:
         return None, [Problem(source, line_offset + 1, f"YAML error: {error}")]
     finally:
@@ -144,14 +146,36 @@ def load_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, list[P
     return data, loader.problems
 
 
-def _yaml_hint(reason: str) -> str | None:
+def _yaml_hint(reason: str, context: str = "") -> str | None:
+    if context.startswith("while parsing a flow sequence"):
+        return "the '[' on this line is never closed with ']'"
+    if context.startswith("while parsing a flow mapping"):
+        return "the '{' on this line is never closed with '}'"
+    if context.startswith("while scanning a quoted"):
+        return "the quote that opens on this line is never closed"
+    if "single document" in context or "another document" in reason:
+        return "a YAML file holds one document: remove the extra '---' line"
     if "mapping values are not allowed" in reason:
         return "a value containing ': ' must be put in quotes"
-    if "found character '\\t'" in reason:
+    if "found character '\\t'" in reason or "tab character" in reason:
         return "indent with spaces, not tabs"
     if "expected <block end>" in reason or "did not find expected key" in reason:
         return "check the indentation of this line and the one before"
     return None
+
+
+def decode_utf8(raw: bytes, source: str, problems: list[Problem]) -> str | None:
+    """Decode UTF-8 text (a byte-order mark is fine); name the line and byte of bad input."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.append(Problem(
+            source, line,
+            f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
+            "save the file with UTF-8 encoding",
+        ))
+        return None
 
 
 class Fields:
@@ -175,7 +199,8 @@ class Fields:
     def check_unknown(self, known: Collection[str], what: str) -> None:
         for key in self.mapping:
             if key not in known:
-                self.error(key, f"unknown {what} key '{key}'", did_you_mean(str(key), known))
+                self.error(key, f"unknown {what} key '{key}'",
+                           did_you_mean(str(key), known) or f"known keys: {', '.join(known)}")
 
     def _missing(self, key: str) -> None:
         self.problems.append(Problem(self.source, self.mapping.line, f"missing required key '{key}'"))
@@ -259,6 +284,9 @@ class Fields:
         return tuple(items)
 
     def date(self, key: str, required: bool = False) -> PartialDate | None:
+        value = self.mapping.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and re.fullmatch(r"\d{4}", self.mapping.raw.get(key, "")):
+            return PartialDate(value)  # an unquoted year is unambiguous: accept `date: 2018`
         text = self.text(key, required=required)
         if not text:
             return None

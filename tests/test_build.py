@@ -127,7 +127,8 @@ def test_served_under_a_subpath_every_internal_link_resolves(built_site: Path) -
         (("content/about.md", "summary:", "titel: About\nsummary:"),
          "content/about.md:3: unknown front matter key 'titel' (did you mean 'title'?)", 1),
         (("content/about.md", "summary: What this fixture is.", "summary: [unclosed"),
-         "content/about.md:3: YAML syntax error: did not find expected ',' or ']'", 1),
+         "content/about.md:3: YAML syntax error: did not find expected ',' or ']' "
+         "(the '[' on this line is never closed with ']')", 1),
     ],
     ids=["template-typo", "unknown-front-matter-key", "malformed-yaml"],
 )
