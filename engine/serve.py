@@ -160,9 +160,13 @@ class SiteApp:
     listing its problems; assets are still served.
     """
 
-    def __init__(self, base_path: str, reload_script_src: str | None = None):
+    def __init__(self, base_path: str, reload_script_src: str | None = None,
+                 allowed_hosts: frozenset[str] | None = None):
         self.base_path = _decoded_base(base_path)
         self.reload_script_src = reload_script_src
+        # Host names the pages may be asked for by (None: any). Refusing others stops a web page from
+        # reading the preview, drafts included, through DNS rebinding.
+        self.allowed_hosts = allowed_hosts
         self._files: Mapping[str, bytes] = {}
         self._problems: tuple[str, ...] = ()
 
@@ -185,6 +189,9 @@ class SiteApp:
     def respond(self, environ: Mapping[str, Any]) -> Response:
         """The response to one request: a file, a redirect, the error page or a 404."""
         method = environ.get("REQUEST_METHOD", "GET")
+        if self.allowed_hosts is not None and _host_name(str(environ.get("HTTP_HOST", ""))) not in self.allowed_hosts:
+            return Response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")],
+                            b"this preview answers only to the address it listens on\n")
         if method not in ("GET", "HEAD"):
             return Response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")],
                             b"only GET and HEAD are served\n")
@@ -264,6 +271,17 @@ class SiteApp:
                 "</body>\n</html>\n").encode()
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _host_name(host_header: str) -> str:
+    """The name part of a Host header, lowercased: `[::1]:8000` -> `::1`, `Localhost:80` -> `localhost`."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 def _decoded_base(base_path: str) -> str:
     base_path = unquote(base_path)
     return base_path if base_path.endswith("/") else base_path + "/"
@@ -300,7 +318,8 @@ class _SiteHandler(web.RequestHandler):
     def _answer(self) -> None:
         environ = {"REQUEST_METHOD": self.request.method, "REQUEST_URI": self.request.uri,
                    "PATH_INFO": unquote(self.request.path, encoding="latin-1"), "QUERY_STRING": self.request.query,
-                   "SERVER_NAME": self.request.host_name, "wsgi.url_scheme": self.request.protocol}
+                   "HTTP_HOST": self.request.headers.get("Host", ""), "SERVER_NAME": self.request.host_name,
+                   "wsgi.url_scheme": self.request.protocol}
         response = self.site_app.respond(environ)
         code, _, reason = response.status.partition(" ")
         self.set_status(int(code), reason)
@@ -404,7 +423,7 @@ class DevServer:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.live = LiveSite(settings)
-        self.app = SiteApp(settings.base_path)
+        self.app = SiteApp(settings.base_path, allowed_hosts=_allowed_hosts(host))
         self.watcher = SourceWatcher(settings.root, [settings.content_dir, settings.layouts_dir],
                                      [settings.root / settings.config_source])
         self.rebuilds = 0
@@ -496,6 +515,13 @@ class DevServer:
         if changed:
             self.rebuild(changed)
             _reload_browsers()
+
+
+def _allowed_hosts(host: str) -> frozenset[str] | None:
+    """Loopback names (and the given name) for a server bound to one address; None (any) for 0.0.0.0 or ::."""
+    if host in ("0.0.0.0", "::", ""):
+        return None
+    return LOOPBACK_NAMES | {_host_name(host)}
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:

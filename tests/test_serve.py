@@ -21,6 +21,7 @@ import pytest
 from conftest import ROOT, build_site, engine
 
 from engine.serve import (
+    LOOPBACK_NAMES,
     QUIET_SECONDS,
     DevServer,
     SiteApp,
@@ -42,7 +43,7 @@ FILES = {
 SCRIPT = '<script src="/livereload.js?port=1234"></script>'
 
 
-def call(app: SiteApp, uri: str, method: str = "GET") -> tuple[str, dict[str, str], bytes]:
+def call(app: SiteApp, uri: str, method: str = "GET", host: str = "127.0.0.1:8000") -> tuple[str, dict[str, str], bytes]:
     """Call the WSGI app the way the tornado bridge does: raw REQUEST_URI plus decoded PATH_INFO."""
     seen: dict[str, object] = {}
 
@@ -50,7 +51,7 @@ def call(app: SiteApp, uri: str, method: str = "GET") -> tuple[str, dict[str, st
         seen["status"], seen["headers"] = status, dict(headers)
 
     from urllib.parse import unquote
-    body = b"".join(app({"REQUEST_METHOD": method, "REQUEST_URI": uri,
+    body = b"".join(app({"REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": host,
                          "PATH_INFO": unquote(uri.split("?")[0], encoding="latin-1")}, start_response))
     return str(seen["status"]), seen["headers"], body  # type: ignore[return-value]
 
@@ -133,6 +134,18 @@ def test_content_types_and_no_caching() -> None:
     assert call(app, "/sub/path/assets/style.css")[1]["Content-Type"] == "text/css; charset=utf-8"
     assert call(app, "/sub/path/")[1]["Content-Type"] == "text/html; charset=utf-8"
     assert call(app, "/sub/path/")[1]["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("host, status", [
+    ("127.0.0.1:8000", "200"), ("localhost:8000", "200"), ("LOCALHOST", "200"), ("[::1]:8000", "200"),
+    ("evil.example:8000", "403"), ("evil.example", "403"), ("127.0.0.1.evil.example", "403"), ("", "403"),
+])
+def test_a_loopback_server_answers_only_to_loopback_names(host: str, status: str) -> None:
+    """DNS rebinding: a page on another site must not read the preview (drafts included)."""
+    app = SiteApp(BASE, None, allowed_hosts=LOOPBACK_NAMES)
+    app.show_site(FILES)
+    got, _, body = call(app, "/sub/path/", host=host)
+    assert got.startswith(status) and (b"home page" in body) == (status == "200")
 
 
 # --- script injection -------------------------------------------------------------------------
@@ -290,11 +303,11 @@ def running(site: Path) -> Iterator[tuple[DevServer, io.StringIO, io.StringIO]]:
         assert not thread.is_alive(), "the server did not stop"
 
 
-def fetch(server: DevServer, uri: str) -> tuple[int, dict[str, str], bytes]:
+def fetch(server: DevServer, uri: str, host: str | None = None) -> tuple[int, dict[str, str], bytes]:
     """A raw GET: http.client sends the path exactly as given (no normalisation)."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
-        connection.request("GET", uri)
+        connection.request("GET", uri, headers={"Host": host} if host else {})
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
@@ -330,6 +343,7 @@ def test_server_serves_the_site_safely_from_memory(make_site: Callable[[str], Pa
             status, _, body = fetch(server, uri)
             assert status == 404, uri
             assert b"root:" not in body and b"base_url" not in body
+        assert fetch(server, "/sub/path/first/", host=f"rebound.example:{server.port}")[0] == 403
         status, headers, script = fetch(server, "/livereload.js")
         assert status == 200 and b"LiveReload" in script
     assert sorted(p.name for p in (site / "output").iterdir()) == ["leak"]  # serve writes nothing to output/
