@@ -427,6 +427,7 @@ class DevServer:
         self.watcher = SourceWatcher(settings.root, [settings.content_dir, settings.layouts_dir],
                                      [settings.root / settings.config_source])
         self.rebuilds = 0
+        self._last_warnings: list[str] = []
         self._sockets: list[socket.socket] = []
         self._stop = threading.Event()
         self.ready = threading.Event()
@@ -467,8 +468,11 @@ class DevServer:
                   "run `python build.py --debug` for the traceback and report it", file=self.err, flush=True)
             self.app.show_problems([line, "This is a bug in the generator, not in your files."])
         else:
-            for warning in report.warnings:
-                print(warning, file=self.err, flush=True)
+            warnings = [str(warning) for warning in report.warnings]
+            if warnings != self._last_warnings:  # the same warnings again after every save would bury the news
+                for warning in warnings:
+                    print(warning, file=self.err, flush=True)
+                self._last_warnings = warnings
             pages = sum(out_path.endswith(".html") for out_path in report.rendered)
             print(format_rebuild_line(pages, time.perf_counter() - started, changed), file=self.out, flush=True)
             base_path = self.live.settings.base_path  # site_config.yaml may have changed base_url

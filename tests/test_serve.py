@@ -590,3 +590,18 @@ def test_a_broken_template_is_shown_in_the_browser_too(make_site: Callable[[str]
         layout.write_text(good)
         wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 200)
         assert re.search(r"^rebuilt \d+ pages in \d+ ms \(layouts/base\.html\)$", out.getvalue(), re.M)
+
+
+def test_warnings_are_printed_when_they_change_not_after_every_save(make_site: Callable[[str], Path]) -> None:
+    site = make_site("features")
+    with (site / "content" / "sources.yaml").open("a") as sources:
+        sources.write("unused:\n  title: Unused\n  publisher: Nobody\n  date: \"2019\"\n"
+                      "  url: https://unused.example/\n  kind: news report\n")
+    with running(site) as (server, out, err):
+        warning = "content/sources.yaml:"
+        assert err.getvalue().count("'unused' is cited nowhere") == 1, err.getvalue()
+        assert warning in err.getvalue()
+        before = server.rebuilds
+        edit(site / "content" / "first.md", "A claim", "A quiet claim")
+        wait_for(lambda: server.rebuilds > before)
+        assert err.getvalue().count("'unused' is cited nowhere") == 1, err.getvalue()
