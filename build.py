@@ -46,7 +46,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    try:
+        args = make_parser().parse_args(argv)
+    except SystemExit as exit:  # --help, or a usage error already printed: return its status
+        return exit.code if isinstance(exit.code, int) else 2
     try:
         settings = engine.load_settings(Path(args.config), base_url=args.base_url, output=args.output,
                                         include_drafts=args.drafts or args.command == "serve")

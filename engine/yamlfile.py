@@ -138,7 +138,10 @@ def load_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, list[P
             mark = error.context_mark
         line = (mark.line + 1 + line_offset) if mark else line_offset + 1
         reason = (error.problem or context or "invalid YAML").strip()
-        return None, [Problem(source, line, f"YAML syntax error: {reason}", _yaml_hint(reason, context))]
+        hint = _yaml_hint(reason, context)
+        if mark is not None and "\t" in text.split("\n")[mark.line][: mark.column + 1]:
+            hint = "indent with spaces, not tabs"
+        return None, [Problem(source, line, f"YAML syntax error: {reason}", hint)]
     except yaml.YAMLError as error:
         return None, [Problem(source, line_offset + 1, f"YAML error: {error}")]
     finally:
@@ -157,7 +160,7 @@ def _yaml_hint(reason: str, context: str = "") -> str | None:
         return "a YAML file holds one document: remove the extra '---' line"
     if "mapping values are not allowed" in reason:
         return "a value containing ': ' must be put in quotes"
-    if "found character '\\t'" in reason or "tab character" in reason:
+    if "found character '\\t'" in reason or "tab" in reason:
         return "indent with spaces, not tabs"
     if "expected <block end>" in reason or "did not find expected key" in reason:
         return "check the indentation of this line and the one before"
@@ -207,9 +210,13 @@ class Fields:
 
     def text(self, key: str, required: bool = False, default: str = "") -> str:
         """A non-empty string; numbers, booleans and lists are refused with a quoting hint."""
-        if key not in self.mapping or self.mapping[key] is None:
+        if key not in self.mapping:
             if required:
                 self._missing(key)
+            return default
+        if self.mapping[key] is None:
+            if required:
+                self.error(key, f"'{key}' is empty")
             return default
         value = self.mapping[key]
         if isinstance(value, (bool, int, float)):
@@ -256,7 +263,7 @@ class Fields:
         value = self.mapping[key]
         if not isinstance(value, bool):
             raw = self.mapping.raw.get(key, repr(value))
-            self.error(key, f"'{key}' must be true or false, not '{raw}'")
+            self.error(key, f"'{key}' must be true or false, not '{raw}'", "write true or false")
             return default
         return value
 

@@ -1,0 +1,149 @@
+"""Every invalid_* fixture site: the exact problem lines beside it, the right exit code, no traceback,
+and the previous output left byte for byte as it was (issue 9, issue 3).
+
+A fixture's `expected.txt` holds the stderr lines of `build.py` on it: `{site}` stands for the
+fixture's temporary copy and `{line}` for a line of built HTML, which moves with the layouts. A
+fixture's `layouts/` holds only the templates it breaks; the project's layouts fill in the rest.
+What a folder cannot carry (a symlink out of the project, an unreadable file, a command-line
+option) is set up by the tables below.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT, build_site, copy_site, tree_digest
+
+INVALID = sorted(p.name for p in FIXTURES.glob("invalid_*") if (p / "expected.txt").is_file())
+
+
+def _link_outside(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = site.parent / "outside.md"
+    outside.write_text("---\ntitle: Outside\nsummary: Not ours.\n---\nText.\n", encoding="utf-8")
+    os.symlink(os.path.relpath(outside, site / "content"), site / "content" / "about.md")
+
+
+def _make_unreadable(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # chmod 000 does not stop root, who runs the suite in CI: make the read itself fail.
+    target = (site / "content" / "about.md").resolve()
+    real_read = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
+SETUP: dict[str, Callable[[Path, pytest.MonkeyPatch], None]] = {
+    "invalid_symlink_outside": _link_outside,
+    "invalid_unreadable": _make_unreadable,
+}
+ARGS: dict[str, list[str]] = {
+    "invalid_cli_unknown_option": ["--drafs"],
+    "invalid_uncited_source": ["--strict"],
+}
+
+
+def copy_invalid_site(name: str, destination: Path) -> Path:
+    """copy_site, then the project's templates for every one the fixture does not replace."""
+    site = copy_site(name, destination)
+    for template in (ROOT / "layouts").rglob("*"):
+        target = site / "layouts" / template.relative_to(ROOT / "layouts")
+        if template.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(template, target)
+    return site
+
+
+def _matches(line: str, expected: str) -> bool:
+    pattern = re.escape(expected).replace(re.escape("{site}"), r".+").replace(re.escape("{line}"), r"\d+")
+    return re.fullmatch(pattern, line) is not None
+
+
+def expected_lines(name: str) -> list[str]:
+    return (FIXTURES / name / "expected.txt").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_invalid_fixture_reports_exact_problems(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    site = copy_invalid_site(name, tmp_path)
+    previous = site / "output"
+    if not previous.exists():
+        previous.mkdir()
+        (previous / "index.html").write_text("<p>the previous build</p>\n", encoding="utf-8")
+    before = tree_digest(previous)
+    if name in SETUP:
+        SETUP[name](site, monkeypatch)
+    monkeypatch.chdir(site)
+    code, lines = build_site(site, *ARGS.get(name, []))
+    output = "\n".join(lines) + capsys.readouterr().out
+    assert "Traceback" not in output and "internal error" not in output
+    expected = expected_lines(name)
+    assert len(lines) == len(expected) and all(map(_matches, lines, expected)), "\n".join(
+        [line.replace(str(site), "{site}") for line in lines])
+    assert code == (2 if expected[0].startswith("build.py: error:") else 1)
+    assert tree_digest(previous) == before, "a failed build changed the previous output"
+    leftovers = sorted(p.name for p in site.iterdir() if p.name.startswith(".output"))
+    assert leftovers in ([], [".output.lock"]), leftovers
+
+
+def test_every_error_class_has_a_fixture() -> None:
+    """The classes of issue 9's and issue 3's lists, each with its own fixture."""
+    classes = {
+        "yaml_syntax", "duplicate_keys", "yaml11_booleans", "yaml11_numbers", "wrong_types", "missing_keys",
+        "unknown_keys", "settings", "front_matter_missing", "front_matter_unterminated", "front_matter_not_mapping",
+        "empty_file", "not_utf8", "unreadable", "symlink_outside", "same_url", "unknown_citation",
+        "footnote_undefined", "unknown_directive_targets", "deep_nesting", "raw_html", "impossible_dates",
+        "bad_dates", "dates_out_of_order", "urls", "empty_titles", "template_syntax", "template_undefined",
+        "template_expression", "cli_unknown_option", "cli_missing_config", "cli_output_over_sources",
+        "timeline_references", "timeline_sections", "uncited_source", "many_files",
+    }
+    assert {f"invalid_{name}" for name in classes} <= set(INVALID)
+
+
+def test_problems_in_several_files_are_reported_together() -> None:
+    lines = expected_lines("invalid_many_files")
+    files = {line.split(":", 1)[0] for line in lines[:-1]}
+    assert files == {"content/about.md", "content/notes.md", "content/sources.yaml", "content/glossary.yaml",
+                     "content/timeline.yaml"}
+    assert lines[-1] == f"{len(lines) - 1} problems found; nothing was written"
+
+
+def test_uncited_source_is_only_a_warning_without_strict(tmp_path: Path) -> None:
+    site = copy_site("invalid_uncited_source", tmp_path)
+    code, lines = build_site(site, "--quiet")
+    assert code == 0
+    assert lines == ["content/sources.yaml:7: warning: source 'cndh' is cited nowhere"]
+
+
+def test_yaml_11_surprises_keep_the_writers_text(tmp_path: Path) -> None:
+    """NO, 12:30, 1.10 and bare dates stay the text the writer typed where text is expected."""
+    site = copy_site("minimal", tmp_path)
+    (site / "content" / "about.md").write_text(
+        "---\ntitle: NO\nsummary: 12:30 on 2018-07-12, version 1.10, answer yes\nupdated: 2018-07-12\n---\nText.\n",
+        encoding="utf-8")
+    code, lines = build_site(site, "--quiet")
+    assert (code, lines) == (0, [])
+    html = (site / "output" / "about" / "index.html").read_text(encoding="utf-8")
+    assert "<h1>NO</h1>" in html or ">NO</h1>" in html
+    assert "12:30 on 2018-07-12, version 1.10, answer yes" in html
+
+
+def test_byte_order_mark_windows_line_endings_and_unusual_names_work(tmp_path: Path) -> None:
+    site = copy_site("minimal", tmp_path)
+    (site / "content" / "Mexican Politics.md").write_bytes(
+        b"\xef\xbb\xbf---\r\ntitle: Mexican politics\r\nsummary: S.\r\norder: 1\r\n---\r\n## Parties\r\n\r\nText.\r\n")
+    (site / "content" / "política.md").write_text("---\ntitle: Política\nsummary: S.\n---\nTexto.\n", encoding="utf-8")
+    code, lines = build_site(site, "--quiet")
+    assert (code, lines) == (0, [])
+    section = (site / "output" / "mexican-politics" / "index.html").read_text(encoding="utf-8")
+    assert 'id="parties"' in section and "\r" not in section
+    assert (site / "output" / "política" / "index.html").is_file()
