@@ -11,6 +11,7 @@ import errno
 import fcntl
 import os
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -20,6 +21,8 @@ from .render import OutputFile
 from .settings import Settings
 
 _TEMP_PREFIX = ".tmp-"
+# Seconds to pause after each file: lets the fault tests kill or interrupt a build mid-write.
+WRITE_DELAY_VARIABLE = "EXPLAINER_TEST_WRITE_DELAY"
 _OLD_PREFIX = ".old-"
 
 
@@ -110,6 +113,8 @@ class Staging:
         except OSError as error:
             raise self._write_error(error) from None
         self.written[file.out_path] = file
+        if os.environ.get(WRITE_DELAY_VARIABLE):
+            time.sleep(float(os.environ[WRITE_DELAY_VARIABLE]))
 
     def commit(self) -> int:
         """Swap the finished folder into place; return the number of files."""

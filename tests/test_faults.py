@@ -1,0 +1,137 @@
+"""Faults while writing (issue 9): a killed or interrupted build, two builds at once, a full disk.
+
+Each leaves the previous output/ byte for byte as it was. The slow builds pause after every file
+through EXPLAINER_TEST_WRITE_DELAY, so the signal always lands mid-write.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, build_site, copy_site, tree_digest
+
+from engine.write import WRITE_DELAY_VARIABLE
+
+
+def _built_then_edited(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The features site built once, then edited so a finished build would change output/."""
+    site = copy_site("features", tmp_path)
+    code, lines = build_site(site, "--no-cache")
+    assert code == 0, lines
+    about = site / "content" / "about.md"
+    about.write_text(about.read_text(encoding="utf-8").replace("This page", "This edited page"), encoding="utf-8")
+    return site, tree_digest(site / "output")
+
+
+def _start_slow_build(site: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml"), "--no-cache"],
+        env={**os.environ, WRITE_DELAY_VARIABLE: "0.3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _temporary_folders(site: Path) -> list[Path]:
+    return sorted(site.glob(".output.tmp-*"))
+
+
+def _wait_until_writing(site: Path, process: subprocess.Popen[str]) -> Path:
+    """Block until the build has written at least two files into its temporary folder."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        for folder in _temporary_folders(site):
+            if sum(1 for p in folder.rglob("*") if p.is_file()) >= 2:
+                return folder
+        time.sleep(0.02)
+    process.kill()
+    pytest.fail("the build never started writing")
+
+
+def test_killed_build_leaves_output_and_next_build_cleans_up(tmp_path: Path) -> None:
+    site, before = _built_then_edited(tmp_path)
+    process = _start_slow_build(site)
+    temporary = _wait_until_writing(site, process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert temporary.is_dir(), "a killed build cannot clean up after itself"
+    assert tree_digest(site / "output") == before
+
+    code, lines = build_site(site, "--no-cache")
+    assert (code, lines) == (0, [])
+    assert _temporary_folders(site) == []
+    assert "This edited page" in (site / "output" / "about" / "index.html").read_text(encoding="utf-8")
+
+
+def test_interrupted_build_says_so_and_leaves_output(tmp_path: Path) -> None:
+    site, before = _built_then_edited(tmp_path)
+    process = _start_slow_build(site)
+    _wait_until_writing(site, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["build.py: interrupted; the previous output is unchanged"]
+    assert tree_digest(site / "output") == before
+    assert _temporary_folders(site) == []
+
+
+def test_second_build_at_once_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    site, before = _built_then_edited(tmp_path)
+    process = _start_slow_build(site)
+    try:
+        _wait_until_writing(site, process)
+        code, lines = build_site(site, "--no-cache")
+        assert code == 2
+        assert lines == ["build.py: error: another build is writing output/ right now; wait for it to finish"]
+        assert _temporary_folders(site) != [], "the second build removed the first one's files"
+    finally:
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert tree_digest(site / "output") != before
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "reason"),
+    [
+        ("write_bytes", OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
+        ("replace", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
+    ],
+    ids=["disk-full", "permission-denied-on-swap"],
+)
+def test_write_failure_is_reported_and_output_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str,
+                                                    error: OSError, reason: str) -> None:
+    site, before = _built_then_edited(tmp_path)
+    if target == "write_bytes":
+        real_write = Path.write_bytes
+
+        def write_bytes(self: Path, data: bytes) -> int:
+            if ".output.tmp-" in str(self) and self.name == "index.html" and self.parent.name == "about":
+                error.filename = str(self)
+                raise error
+            return real_write(self, data)
+
+        monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    else:
+        real_replace = os.replace
+
+        def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+            if ".output.tmp-" in str(source):
+                error.filename = str(destination)
+                raise error
+            real_replace(source, destination)
+
+        monkeypatch.setattr(os, "replace", replace)
+    code, lines = build_site(site, "--no-cache")
+    assert code == 1
+    assert len(lines) == 2 and lines[1] == "1 problem found; nothing was written"
+    assert lines[0].startswith(f"output: cannot write the site: {reason} (")
+    assert lines[0].endswith("); the previous output/ is unchanged")
+    assert tree_digest(site / "output") == before
+    assert _temporary_folders(site) == []
