@@ -102,17 +102,18 @@ def check_links(files: Mapping[str, bytes], output_name: str = "output", base_ur
 
 
 def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_name: str = "output",
-                  base_url: str = "") -> CheckReport:
+                  base_url: str = "", only: set[str] | None = None) -> CheckReport:
     """Check already scanned HTML files (out_path -> PageLinks) against every path in the site.
 
     With `base_url`, absolute links into it and 404.html's links from its path are checked
-    like relative ones; without it, 404.html's root-absolute links are not checked.
+    like relative ones; without it, 404.html's root-absolute links are not checked. With `only`,
+    just those pages' links are checked (the dev server re-checks only what changed).
     """
     problems: list[Problem] = []
     external: Counter[str] = Counter()
     base_path = urlsplit(base_url).path or "/"
     seen: dict[tuple[str, str], tuple[str | None, bool]] = {}
-    for path in sorted(scanned):
+    for path in sorted(scanned if only is None else only & scanned.keys()):
         page = scanned[path]
         source = f"{output_name}/{path}"
         for line, parse_message in page.parse_problems:

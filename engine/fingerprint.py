@@ -49,6 +49,7 @@ class TemplateGraph:
     def __init__(self, env: jinja2.Environment):
         self.env = env
         self._info: dict[str, TemplateInfo] = {}
+        self._closures: dict[tuple[str, ...], tuple[dict[str, str], frozenset[str]]] = {}
 
     def info(self, name: str) -> TemplateInfo:
         if name not in self._info:
@@ -64,6 +65,9 @@ class TemplateGraph:
 
     def closure(self, names: list[str]) -> tuple[dict[str, str], frozenset[str]]:
         """Every template reachable from `names` with its digest, and the variables they read."""
+        known = self._closures.get(tuple(names))
+        if known is not None:
+            return known
         seen: dict[str, str] = {}
         variables: set[str] = set()
         todo = list(names)
@@ -75,6 +79,7 @@ class TemplateGraph:
             seen[name] = info.digest
             variables |= info.variables
             todo.extend(info.references)
+        self._closures[tuple(names)] = seen, frozenset(variables)
         return seen, frozenset(variables)
 
 

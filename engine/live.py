@@ -23,6 +23,7 @@ from .content import Page, check_pages, decode_utf8, parse_page, read_source_byt
 from .convert import BodyConverter, ConversionCache, conversion_key
 from .data import FIGURES_FILE, GLOSSARY_FILE, SOURCES_FILE, TIMELINE_FILE, SiteData, load_data
 from .errors import BuildError, Problem, raise_if_errors
+from .fingerprint import TemplateGraph
 from .markup import MarkdownConverter
 from .pagecache import PageCache
 from .render import Assets, OutputFile, Renderer, load_assets, make_environment
@@ -57,12 +58,18 @@ class LiveSite:
         self._overrides: dict[str, str] | None = None
         self._inputs: dict[str, _PageInput] | None = None
         self._data: tuple[SiteData, list[Problem]] | BuildError | None = None
-        self._layouts: tuple[jinja2.Environment, Assets] | None = None
+        self._layouts: tuple[jinja2.Environment, Assets, TemplateGraph] | None = None
         self._settings_loaded = False
         self._converter = MarkdownConverter()
-        self._conversions = ConversionCache(None, in_memory=True)
-        self._pages = PageCache(None, in_memory=True)
+        # Memory first; the disk cache of earlier builds makes the first build of a session fast.
+        cache = settings.root / ".cache"
+        self._conversions = ConversionCache(cache / "markdown", in_memory=True)
+        self._pages = PageCache(cache / "pages", in_memory=True)
         self._files: dict[str, bytes] = {}
+        # The last successful link check: each page's ids and links, and the problems per page.
+        self._scanned: dict[str, PageLinks] = {}
+        self._keys: dict[str, str] = {}
+        self._link_problems: dict[str, list[Problem]] | None = None
 
     @property
     def files(self) -> Mapping[str, bytes]:
@@ -78,18 +85,18 @@ class LiveSite:
         self._forget(None if changed is None else list(changed))
         settings = self._load_settings()
         inputs = self._read_pages(settings)
-        data, data_warnings = self._read_data(settings)
         problems = [problem for entry in inputs.values() for problem in entry.problems]
         pages = [entry.page for entry in inputs.values() if entry.page is not None]
         check_pages(pages, problems)
+        data = self._read_data(settings, problems)
         raise_if_errors(problems)
         site = resolve_site(settings, pages, data)
-        env, assets = self._read_layouts(settings)
+        env, assets, graph = self._read_layouts(settings)
         bodies = BodyConverter(self._conversions, self._converter)
-        renderer = Renderer(site, bodies, self._converter, env, assets, self._pages)
-        problems.extend(data_warnings)
+        renderer = Renderer(site, bodies, self._converter, env, assets, self._pages, graph)
         files: dict[str, bytes] = {}
         scanned: dict[str, PageLinks] = {}
+        keys: dict[str, str] = {}
         rendered: list[str] = []
         try:
             for file in renderer.render_site():
@@ -99,18 +106,41 @@ class LiveSite:
                 data_bytes = file.read_bytes()
                 files[file.out_path] = data_bytes
                 if file.out_path.endswith(".html"):
-                    scanned[file.out_path] = links_of(file, self._pages, data_bytes)
+                    reused = self._scanned.get(file.out_path) if file.from_cache and \
+                        self._keys.get(file.out_path) == file.render_key else None
+                    scanned[file.out_path] = reused or links_of(file, self._pages, data_bytes)
+                    keys[file.out_path] = file.render_key
                 if (file.render_key and not file.from_cache) or \
                         (not file.render_key and self._files.get(file.out_path) != data_bytes):
                     rendered.append(file.out_path)
         finally:
             problems.extend(renderer.problems)
-        report = check_scanned(scanned, set(files), settings.output_dir.name, settings.base_url)
-        problems.extend(report.problems)
+        link_problems = self._check_links(settings, files, scanned, rendered)
+        problems.extend(problem for page_problems in link_problems.values() for problem in page_problems)
+        self._link_problems = None  # until this rebuild has succeeded
         warnings = raise_if_errors(problems)
         self._forget_unused(renderer.used_keys, pages)
-        self._files = files
+        self._files, self._scanned, self._keys, self._link_problems = files, scanned, keys, link_problems
         return RebuildReport(tuple(sorted(rendered)), time.perf_counter() - started, warnings)
+
+    def _check_links(self, settings: Settings, files: dict[str, bytes], scanned: dict[str, PageLinks],
+                     rendered: list[str]) -> dict[str, list[Problem]]:
+        """Link problems per page; only re-rendered pages are checked again when no page appeared,
+        disappeared or changed its ids (then every other page's links resolve exactly as before)."""
+        only: set[str] | None = None
+        previous = self._link_problems
+        if previous is not None and files.keys() == self._files.keys() and all(
+                path in self._scanned and self._scanned[path].ids == scanned[path].ids
+                for path in rendered if path in scanned):
+            only = {path for path in rendered if path in scanned}
+        output_name = settings.output_dir.name
+        report = check_scanned(scanned, set(files), output_name, settings.base_url, only)
+        found: dict[str, list[Problem]] = {path: [] for path in (scanned if only is None else only)}
+        for problem in report.problems:
+            found.setdefault(problem.source.removeprefix(output_name + "/"), []).append(problem)
+        if only is None or previous is None:
+            return found
+        return {**{path: items for path, items in previous.items() if path not in only}, **found}
 
     # -- what a change invalidates --------------------------------------------
 
@@ -188,15 +218,18 @@ class LiveSite:
             page = None
         return _PageInput(page, tuple(problems))
 
-    def _read_data(self, settings: Settings) -> tuple[SiteData, list[Problem]]:
+    def _read_data(self, settings: Settings, problems: list[Problem]) -> SiteData:
+        """The data files, read again only after one changed; their problems join the pages' ones."""
         if self._data is None:
             try:
                 self._data = load_data(settings)
             except BuildError as error:
                 self._data = error
         if isinstance(self._data, BuildError):
-            raise self._data
-        return self._data
+            problems.extend(self._data.problems)
+            return SiteData()
+        problems.extend(self._data[1])
+        return self._data[0]
 
     def _forget_unused(self, render_keys: set[str], pages: list[Page]) -> None:
         """Let go of cached pages and bodies nothing uses any more, once they pile up."""
@@ -205,9 +238,10 @@ class LiveSite:
         if memory is not None and len(memory) > 2 * len(pages) + 16:
             self._conversions.keep_only(conversion_key(page.body) for page in pages)
 
-    def _read_layouts(self, settings: Settings) -> tuple[jinja2.Environment, Assets]:
+    def _read_layouts(self, settings: Settings) -> tuple[jinja2.Environment, Assets, TemplateGraph]:
         if self._layouts is None:
-            self._layouts = (make_environment(settings.layouts_dir), load_assets(settings.layouts_dir))
+            env = make_environment(settings.layouts_dir)
+            self._layouts = (env, load_assets(settings.layouts_dir), TemplateGraph(env))
         return self._layouts
 
 

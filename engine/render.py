@@ -143,8 +143,10 @@ class Renderer:
     """Renders every output file of a Site; collects problems instead of stopping at the first."""
 
     def __init__(self, site: Site, bodies: BodyConverter, converter: MarkdownConverter,
-                 env: jinja2.Environment, assets: Assets, page_cache: PageCache):
+                 env: jinja2.Environment, assets: Assets, page_cache: PageCache, graph: TemplateGraph | None = None):
         self.site = site
+        # The dev server passes its graph along, so templates are not parsed again on every edit.
+        self.graph = graph if graph is not None else TemplateGraph(env)
         self.bodies = bodies
         self.page_cache = page_cache
         self.converter = converter
@@ -313,7 +315,9 @@ class Renderer:
             "root": root,
             "assets": self.assets,
             "nav": [page_link(p) for p in site.nav],
-            "sections": [page_link(p) for p in site.sections],
+            # Every section's card is built only for templates that show them: on each page it would
+            # make large sites quadratic (issue 8).
+            "sections": [page_link(p) for p in site.sections] if self._shows_sections(page) else [],
             "previous": page_link(previous),
             "next": page_link(following),
             "breadcrumbs": breadcrumbs,
@@ -323,6 +327,9 @@ class Renderer:
             "section_link": self._section_link(root),
             "inline": self.inline,
         }
+
+    def _shows_sections(self, page: Page) -> bool:
+        return "sections" in self.graph.closure([f"{page.layout}.html"])[1]
 
     def _render_template(self, name: str, context: dict[str, Any], page: Page, line: int = 1) -> str | None:
         context.setdefault("inline", self.inline)
@@ -366,7 +373,7 @@ class Renderer:
         Pages whose render key is in the page cache are not rendered again.
         Pages that list sources come last: they need every other page's citations.
         """
-        fingerprints = Fingerprinter(self.site, TemplateGraph(self.env), dict(self.assets))
+        fingerprints = Fingerprinter(self.site, self.graph, dict(self.assets))
         usage: dict[str, list[tuple[Page, CitationUse]]] = {}
         deferred = [p for p in self.site.pages if "sources" in directives_of(p)]
         first = [p for p in self.site.pages if p not in deferred]

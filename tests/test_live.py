@@ -160,3 +160,15 @@ def test_a_deleted_page_disappears_and_its_links_are_checked(tmp_path: Path) -> 
         live.rebuild(["content/about.md"])  # settings' nav still names it
     assert any("about" in p.message for p in raised.value.problems)
     assert "about/index.html" in live.files
+
+
+def test_a_heading_renamed_on_one_page_breaks_a_link_from_another(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    _edit(site, "content/second.md", "A [linked gadget]", "See [the middle part](../first/#middle). A [linked gadget]")
+    live = _live(site)
+    live.rebuild()
+    with pytest.raises(engine.BuildError) as raised:
+        live.rebuild([_edit(site, "content/first.md", "## Middle", "## Centre")])
+    assert any(p.source.endswith("second/index.html") and "#middle" in p.message for p in raised.value.problems)
+    live.rebuild([_edit(site, "content/second.md", "../first/#middle", "../first/#centre")])
+    assert _digest(live.files) == _full_build(site)
