@@ -43,7 +43,7 @@ def test_bom_and_windows_line_endings_work() -> None:
         ("---\ntitle: T\n---\n", "content/background.md:2: missing required key 'summary'"),
         ("---\ntitle: T\nsummary: S\norder: first\n---\n",
          "content/background.md:4: 'order' must be a whole number, not 'first'"),
-        ("---\ntitle: T\nsummary: S\ndraft: NO\n---\n", "content/background.md:4: 'draft' must be true or false, not 'NO'"),
+        ("---\ntitle: T\nsummary: S\ndraft: NO\n---\n", "content/background.md:4: 'draft' must be true or false, not 'NO' (write true or false)"),
         ("---\ntitle: T\nsummary: S\nupdated: 2018-02-30\n---\n",
          "content/background.md:4: 'updated': '2018-02-30' is not a real day (February has no day 30)"),
         ("---\ntitle: 1.10\nsummary: S\n---\n",
