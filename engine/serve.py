@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import errno
 import html
 import mimetypes
@@ -42,6 +44,9 @@ EMPTY_GRACE_SECONDS = 1.0
 _POLL_MIN = 0.01
 _POLL_MAX = 0.1
 _POLL_SHARE = 8
+# With inotify waking the server, a scan now and then still catches what inotify cannot see
+# (a network file system, a folder it could not watch).
+_SAFETY_POLL = 0.5
 
 RELOAD_SCRIPT_PATH = "/livereload.js"
 _HEAD_END = re.compile(rb"</head\s*>", re.I)
@@ -76,6 +81,7 @@ class SourceWatcher:
         self.quiet_seconds = quiet_seconds
         self.clock = clock
         self.scan_seconds = 0.0
+        self.folders_seen: list[str] = []  # every folder the last scan walked (for inotify watches)
         self._stamps = self.scan()
         self._pending: set[str] = set()
         self._last_change = 0.0
@@ -84,27 +90,30 @@ class SourceWatcher:
         """Every watched input (editor temp files left out) -> (mtime_ns, size, inode)."""
         started = time.perf_counter()
         stamps: dict[str, Stamp] = {}
+        self.folders_seen = [str(file.parent) for file in self.files]
         for file in self.files:
             self._stamp(file, stamps)
         for folder in self.folders:
-            self._scan_folder(folder, stamps)
+            self._scan_folder(str(folder), self._source(folder) + "/", stamps)
         self.scan_seconds = time.perf_counter() - started
         return stamps
 
-    def _scan_folder(self, folder: Path, stamps: dict[str, Stamp]) -> None:
+    def _scan_folder(self, folder: str, prefix: str, stamps: dict[str, Stamp]) -> None:
+        """Stamp every file under folder; `prefix` is the folder's source path (one relpath per folder, not per file)."""
         try:
             entries = list(os.scandir(folder))
         except OSError:  # a folder removed mid-scan is simply absent from this snapshot
             return
+        self.folders_seen.append(folder)
         for entry in entries:
             if is_editor_temp(entry.name):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    self._scan_folder(Path(entry.path), stamps)
+                    self._scan_folder(entry.path, prefix + entry.name + "/", stamps)
                 else:
                     stat = entry.stat()
-                    stamps[self._source(Path(entry.path))] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+                    stamps[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             except OSError:  # removed between listing and stat: counts as gone
                 continue
 
@@ -120,8 +129,17 @@ class SourceWatcher:
 
     @property
     def poll_interval(self) -> float:
-        """Seconds until the next poll: short, but scanning never takes more than 1/8 of the time."""
-        return min(_POLL_MAX, max(_POLL_MIN, self.scan_seconds * _POLL_SHARE))
+        """Seconds until the next poll: short, but scanning never takes more than 1/8 of the time;
+        while a burst is pending, no later than the moment it becomes quiet enough."""
+        interval = min(_POLL_MAX, max(_POLL_MIN, self.scan_seconds * _POLL_SHARE))
+        until_quiet = self.seconds_until_quiet()
+        return interval if until_quiet is None else min(interval, until_quiet)
+
+    def seconds_until_quiet(self) -> float | None:
+        """None when no change is pending, else how long until the pending burst may be quiet enough."""
+        if not self._pending:
+            return None
+        return max(self._last_change + self.quiet_seconds - self.clock(), _POLL_MIN / 4)
 
     def poll(self) -> tuple[str, ...] | None:
         """Scan once; return the changed inputs when a burst has been quiet long enough, else None."""
@@ -142,6 +160,45 @@ class SourceWatcher:
             self._pending = set()
             return batch
         return None
+
+
+class InotifyWakeup:
+    """Linux inotify used only as a wake-up call: what changed is still found by SourceWatcher's scan.
+
+    Saves are seen at once instead of at the next poll, and an idle server
+    scans only now and then. OSError when the system has no inotify.
+    """
+
+    # IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE,
+    # IN_DELETE_SELF, IN_MOVE_SELF (linux/inotify.h)
+    _MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
+
+    def __init__(self) -> None:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        if not hasattr(libc, "inotify_init1"):
+            raise OSError(errno.ENOSYS, "no inotify on this system")
+        self._libc = libc
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self._watched: set[str] = set()
+
+    def watch(self, folders: Iterable[str]) -> None:
+        """Watch these folders (adding a watch again is harmless); one that cannot be watched is left to polling."""
+        wanted = set(folders)
+        if wanted != self._watched:
+            for folder in wanted:
+                self._libc.inotify_add_watch(self.fd, os.fsencode(folder), self._MASK)
+            self._watched = wanted
+
+    def drain(self) -> None:
+        """Read every pending event; their details do not matter, only that something happened."""
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.fd, 65536):
+                pass
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 # --- the WSGI app ---------------------------------------------------------------------------
@@ -416,7 +473,7 @@ class DevServer:
     """
 
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8000,
-                 out: TextIO | None = None, err: TextIO | None = None):
+                 out: TextIO | None = None, err: TextIO | None = None, use_inotify: bool = True):
         self.settings = settings
         self.host = host
         self.port = port
@@ -429,7 +486,10 @@ class DevServer:
         self.rebuilds = 0
         self._last_warnings: list[str] = []
         self._sockets: list[socket.socket] = []
+        self.use_inotify = use_inotify
+        self.uses_inotify = False  # whether the running server is woken by inotify
         self._stop = threading.Event()
+        self._wake: Callable[[], object] | None = None
         self.ready = threading.Event()
 
     @property
@@ -486,8 +546,12 @@ class DevServer:
         asyncio.run(self._serve())
 
     def stop(self) -> None:
-        """Ask run() to return (thread-safe); it does within one poll interval."""
+        """Ask run() to return (thread-safe)."""
         self._stop.set()
+        wake = self._wake
+        if wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: it has stopped anyway
+                wake()
 
     async def _serve(self) -> None:
         application = web.Application([
@@ -497,18 +561,55 @@ class DevServer:
         ], log_function=lambda handler: None)
         server = HTTPServer(application)
         server.add_sockets(self._sockets)
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        self._wake = lambda: loop.call_soon_threadsafe(woken.set)
+        inotify = self._open_inotify()
+        if inotify is not None:
+            def on_event() -> None:
+                inotify.drain()
+                woken.set()
+            loop.add_reader(inotify.fd, on_event)
         self.ready.set()
         try:
             while not self._stop.is_set():
-                await asyncio.sleep(self.watcher.poll_interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), self._wait_seconds(inotify is not None))
+                if woken.is_set() and inotify is not None:
+                    await asyncio.sleep(_POLL_MIN / 2)  # let the rest of a burst of events arrive: one scan for all
+                woken.clear()
                 self._tick()
+                if inotify is not None:
+                    inotify.watch(self.watcher.folders_seen)
         finally:
+            self._wake = None
+            if inotify is not None:
+                loop.remove_reader(inotify.fd)
+                inotify.close()
             server.stop()
             for waiter in list(LiveReloadHandler.waiters):
                 waiter.close()
             # A stuck client must not keep the server alive; its socket dies with the loop.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.close_all_connections(), timeout=2)
+
+    def _open_inotify(self) -> InotifyWakeup | None:
+        if not self.use_inotify:
+            return None
+        try:
+            inotify = InotifyWakeup()
+        except OSError:  # not Linux, or out of inotify instances: polling alone still works
+            return None
+        inotify.watch(self.watcher.folders_seen)
+        self.uses_inotify = True
+        return inotify
+
+    def _wait_seconds(self, has_inotify: bool) -> float:
+        """How long to sleep: until a pending burst may be quiet; with inotify, else only a safety poll."""
+        if not has_inotify:
+            return self.watcher.poll_interval
+        until_quiet = self.watcher.seconds_until_quiet()
+        return _SAFETY_POLL if until_quiet is None else until_quiet
 
     def _tick(self) -> None:
         try:
