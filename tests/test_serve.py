@@ -1,4 +1,4 @@
-"""The dev server (engine/serve.py): path safety, base path, 404, error page, script injection,
+"""The dev server (engine/serve.py, engine/watch.py): path safety, base path, 404, error page, script injection,
 debounce, busy port, the terminal line, and livereload's quirks pinned (STYLE "dev server")."""
 
 from __future__ import annotations
@@ -21,16 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, build_site, engine
 
-from engine.serve import (
-    LOOPBACK_NAMES,
-    QUIET_SECONDS,
-    DevServer,
-    SiteApp,
-    SourceWatcher,
-    format_rebuild_line,
-    is_editor_temp,
-    reload_clients,
-)
+from engine.serve import LOOPBACK_NAMES, DevServer, SiteApp, format_rebuild_line, reload_clients
+from engine.watch import QUIET_SECONDS, SourceWatcher, is_editor_temp
 
 BASE = "/sub/path/"
 PAGE = b"<!doctype html><html><head><title>t</title></head><body>home page</body></html>"
