@@ -7,6 +7,7 @@ readers; each list entry links back to every marker that cites it.
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from dataclasses import dataclass
 
@@ -48,7 +49,8 @@ class NumberedCitations:
 def number_citations(html: str, sources: dict[str, Source], page_source: str, body: str,
                      body_line: int, problems: list[Problem]) -> NumberedCitations:
     """Replace every <cite-marker> with numbered links; report unknown ids with their line."""
-    headings = [(m.start(), m.group(2), _TAG.sub("", m.group(3)).replace("#", "").strip())
+    # Heading text is stored as plain text (templates escape it again), so entities are decoded here.
+    headings = [(m.start(), m.group(2), html_module.unescape(_TAG.sub("", m.group(3)).replace("#", "")).strip())
                 for m in _HEADING.finditer(html)]
     numbers: dict[str, int] = {}
     backlinks: dict[str, list[str]] = {}

@@ -28,11 +28,18 @@ def term_pattern(glossary: dict[str, GlossaryTerm]) -> tuple[re.Pattern[str] | N
     words = {}
     for term in glossary.values():
         for word in (term.term, *term.aliases):
-            words[word] = term.id
+            for form in _html_forms(word):
+                words[form] = term.id
     if not words:
         return None, {}
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])"), words
+
+
+def _html_forms(word: str) -> set[str]:
+    """The ways a term can appear in converted HTML: escaped, and with smart or straight apostrophes."""
+    escaped = str(escape(word)).replace("&#39;", "'")
+    return {escaped, *(escaped.replace(a, b) for a in ("'", "’") for b in ("&rsquo;", "’", "'"))}
 
 
 def link_terms(html: str, glossary: dict[str, GlossaryTerm], definitions: dict[str, str], glossary_url: str,

@@ -188,3 +188,22 @@ def test_uncited_source_is_a_warning_not_an_error(make_site) -> None:
     assert lines == ["content/sources.yaml:22: warning: source 'delta' is cited nowhere"]
     code, lines = build_site(site, "--strict")
     assert code == 1 and lines[0] == "content/sources.yaml:22: source 'delta' is cited nowhere"
+
+
+def test_apostrophes_survive_in_cited_headings_and_glossary_terms(make_site) -> None:  # type: ignore[no-untyped-def]
+    """Smart quotes turn ' into &rsquo;: headings on the sources page and glossary matches must still work."""
+    site = make_site("features")
+    first = site / "content" / "first.md"
+    first.write_text(first.read_text(encoding="utf-8").replace("## Opening", "## The widget's opening")
+                     .replace("a widget term.", "the maker's gizmo term."), encoding="utf-8")
+    glossary = site / "content" / "glossary.yaml"
+    glossary.write_text(glossary.read_text(encoding="utf-8") + "gizmo:\n  term: maker's gizmo\n"
+                        "  definition: A tool with an apostrophe in its name.\n", encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 0, lines
+    sources_page = soup(site / "output" / "sources" / "index.html")
+    cited_in = [a.get_text() for a in sources_page.select("a") if "opening" in a.get("href", "")]
+    assert cited_in and all("widget’s opening" in text and "&" not in text for text in cited_in), cited_in
+    page = soup(site / "output" / "first" / "index.html")
+    links = [a for a in page.select("article a.term") if "#term-gizmo" in a["href"]]
+    assert [a.get_text() for a in links] == ["maker’s gizmo"]
