@@ -12,11 +12,14 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .content import Page
 from .markup import MARKUP_VERSION, ConvertedBody, Heading, MarkdownConverter, markdown_settings
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 ENGINE_VERSION = "0.1.0"
 # Below this many pages to convert, starting worker processes costs more than it saves.
@@ -116,6 +119,8 @@ class BodyConverter:
         fresh: Iterator[ConvertedBody | str]
         pool: ProcessPoolExecutor | None = None
         if len(todo) >= PARALLEL_THRESHOLD and self.workers > 1:
+            # Imported here: loading multiprocessing costs start-up time that small builds never repay.
+            from concurrent.futures import ProcessPoolExecutor
             pool = ProcessPoolExecutor(max_workers=self.workers)
             fresh = pool.map(_convert_in_worker, [bodies[key] for key in todo], chunksize=4)
         else:

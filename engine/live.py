@@ -10,6 +10,8 @@ they were.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -23,7 +25,7 @@ from .content import Page, check_pages, decode_utf8, parse_page, read_source_byt
 from .convert import BodyConverter, ConversionCache, conversion_key
 from .data import FIGURES_FILE, GLOSSARY_FILE, SOURCES_FILE, TIMELINE_FILE, SiteData, load_data
 from .errors import BuildError, Problem, raise_if_errors
-from .fingerprint import TemplateGraph
+from .fingerprint import TemplateGraph, digest
 from .markup import MarkdownConverter
 from .pagecache import PageCache
 from .render import Assets, OutputFile, Renderer, load_assets, make_environment
@@ -69,7 +71,7 @@ class LiveSite:
         # The last successful link check: each page's ids and links, and the problems per page.
         self._scanned: dict[str, PageLinks] = {}
         self._keys: dict[str, str] = {}
-        self._link_problems: dict[str, list[Problem]] | None = None
+        self._link_check: LinkCheck | None = None
 
     @property
     def files(self) -> Mapping[str, bytes]:
@@ -115,32 +117,13 @@ class LiveSite:
                     rendered.append(file.out_path)
         finally:
             problems.extend(renderer.problems)
-        link_problems = self._check_links(settings, files, scanned, rendered)
-        problems.extend(problem for page_problems in link_problems.values() for problem in page_problems)
-        self._link_problems = None  # until this rebuild has succeeded
+        link_check = check_links_incrementally(scanned, keys, set(files), settings, self._link_check)
+        problems.extend(link_check.problems())
+        self._link_check = None  # until this rebuild has succeeded
         warnings = raise_if_errors(problems)
         self._forget_unused(renderer.used_keys, pages)
-        self._files, self._scanned, self._keys, self._link_problems = files, scanned, keys, link_problems
+        self._files, self._scanned, self._keys, self._link_check = files, scanned, keys, link_check
         return RebuildReport(tuple(sorted(rendered)), time.perf_counter() - started, warnings)
-
-    def _check_links(self, settings: Settings, files: dict[str, bytes], scanned: dict[str, PageLinks],
-                     rendered: list[str]) -> dict[str, list[Problem]]:
-        """Link problems per page; only re-rendered pages are checked again when no page appeared,
-        disappeared or changed its ids (then every other page's links resolve exactly as before)."""
-        only: set[str] | None = None
-        previous = self._link_problems
-        if previous is not None and files.keys() == self._files.keys() and all(
-                path in self._scanned and self._scanned[path].ids == scanned[path].ids
-                for path in rendered if path in scanned):
-            only = {path for path in rendered if path in scanned}
-        output_name = settings.output_dir.name
-        report = check_scanned(scanned, set(files), output_name, settings.base_url, only)
-        found: dict[str, list[Problem]] = {path: [] for path in (scanned if only is None else only)}
-        for problem in report.problems:
-            found.setdefault(problem.source.removeprefix(output_name + "/"), []).append(problem)
-        if only is None or previous is None:
-            return found
-        return {**{path: items for path, items in previous.items() if path not in only}, **found}
 
     # -- what a change invalidates --------------------------------------------
 
@@ -243,6 +226,72 @@ class LiveSite:
             env = make_environment(settings.layouts_dir)
             self._layouts = (env, load_assets(settings.layouts_dir), TemplateGraph(env))
         return self._layouts
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """One link check, remembered so the next can skip pages that cannot have changed: a digest of
+    the site's paths and, per page, (render key, digest of its ids, its problems, its external links)."""
+
+    paths: str
+    pages: dict[str, tuple[str, str, list[Problem], int]]
+
+    def problems(self) -> list[Problem]:
+        return [problem for path in sorted(self.pages) for problem in self.pages[path][2]]
+
+    @property
+    def external_links(self) -> int:
+        return sum(entry[3] for entry in self.pages.values())
+
+
+def check_links_incrementally(scanned: Mapping[str, PageLinks], keys: Mapping[str, str], all_paths: set[str],
+                              settings: Settings, previous: LinkCheck | None) -> LinkCheck:
+    """Check links, only on pages whose render key changed when no path appeared or disappeared and
+    none of those pages changed its ids: every other page's links then resolve exactly as before."""
+    paths = digest(sorted(all_paths))
+    ids = {path: digest(sorted(links.ids)) for path, links in scanned.items()}
+    only: set[str] | None = None
+    if previous is not None and previous.paths == paths:
+        changed = {path for path in scanned if not keys.get(path) or path not in previous.pages
+                   or previous.pages[path][0] != keys[path]}
+        if all(path in previous.pages and previous.pages[path][1] == ids[path] for path in changed):
+            only = changed
+    output_name = settings.output_dir.name
+    report = check_scanned(scanned, all_paths, output_name, settings.base_url, only)
+    found: dict[str, list[Problem]] = {path: [] for path in (scanned if only is None else only)}
+    for problem in report.problems:
+        found.setdefault(problem.source.removeprefix(output_name + "/"), []).append(problem)
+    pages = dict(previous.pages) if only is not None and previous is not None else {}
+    for path, page_problems in found.items():
+        external = sum(1 for link, _ in scanned[path].links if link.startswith(("http://", "https://"))
+                       and not (settings.base_url and link.startswith(settings.base_url))) if path in scanned else 0
+        pages[path] = (keys.get(path, ""), ids.get(path, ""), page_problems, external)
+    return LinkCheck(paths, {path: entry for path, entry in pages.items() if path in scanned})
+
+
+def load_link_check(file: Path) -> LinkCheck | None:
+    """The link check a previous build stored in the cache, or None when there is none or it is unreadable."""
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+        return LinkCheck(record["paths"], {
+            path: (key, ids, [Problem(*problem) for problem in problems], external)
+            for path, (key, ids, problems, external) in record["pages"].items()})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_link_check(file: Path, check: LinkCheck) -> None:
+    """Keep a link check for the next build; a cache that cannot be written only costs time."""
+    record = {"paths": check.paths, "pages": {
+        path: [key, ids, [[p.source, p.line, p.message, p.hint, p.is_warning] for p in problems], external]
+        for path, (key, ids, problems, external) in check.pages.items()}}
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = file.with_name(f"{file.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(record), encoding="utf-8")
+        temporary.replace(file)
+    except OSError:
+        pass
 
 
 def links_of(file: OutputFile, page_cache: PageCache, data: bytes | None = None) -> PageLinks:

@@ -87,3 +87,22 @@ def test_a_different_engine_version_misses_the_cache(monkeypatch: pytest.MonkeyP
     key = engine.convert.conversion_key("Some *body*.")
     monkeypatch.setattr(engine.convert, "ENGINE_VERSION", "another")
     assert engine.convert.conversion_key("Some *body*.") != key
+
+
+def test_cached_link_check_still_catches_links_broken_by_another_page(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    _edit(site, "content/second.md", "A [linked gadget]", "See [the middle part](../first/#middle). A [linked gadget]")
+    assert build_site(site)[0] == 0
+    assert (site / ".cache" / "links.json").is_file()
+    _edit(site, "content/first.md", "## Middle", "## Centre")  # second.md is unchanged, its link now broken
+    code, errors = build_site(site)
+    assert code == 1
+    assert any("second/index.html" in line and "#middle" in line for line in errors), errors
+    _edit(site, "content/about.md", "This page says", "A [broken link](../nowhere/). This page says")
+    code, errors = build_site(site)
+    assert code == 1 and any("about/index.html" in line and "nowhere" in line for line in errors), errors
+    _edit(site, "content/about.md", "A [broken link](../nowhere/). ", "")
+    _edit(site, "content/second.md", "../first/#middle", "../first/#centre")
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
