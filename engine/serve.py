@@ -229,6 +229,13 @@ class _SiteHandler(web.RequestHandler):
     def compute_etag(self) -> None:
         return None  # every answer is no-store; a 304 would only hide a rebuild
 
+    def log_exception(self, kind: type[BaseException] | None, value: BaseException | None, tb: object) -> None:
+        """One line instead of tornado's traceback: a bug here must not bury the writer's terminal."""
+        if isinstance(value, web.HTTPError):
+            return
+        print(f"internal error while serving {self.request.uri}: {type(value).__name__}: {value} "
+              "(a bug in the dev server; please report it)", file=sys.stderr, flush=True)
+
 
 class _ReloadSocket(LiveReloadHandler):  # type: ignore[misc]
     """livereload's websocket, reloaded by us directly: its watcher polling (800 ms, 3 s throttle) is not used."""

@@ -429,6 +429,21 @@ def test_a_new_base_url_in_the_settings_moves_the_site(make_site: Callable[[str]
         assert re.search(r"^rebuilt \d+ pages in \d+ ms \(site_config\.yaml\)$", out.getvalue(), re.M)
 
 
+def test_a_bug_while_answering_is_one_line_and_a_500(make_site: Callable[[str], Path],
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site("features")
+    with running(site) as (server, out, err):
+        def broken(environ: object) -> object:
+            raise ZeroDivisionError("division by zero")
+        monkeypatch.setattr(server.app, "respond", broken)
+        status, _, body = fetch(server, "/sub/path/first/")
+        assert status == 500 and b"Traceback" not in body
+    stderr = capsys.readouterr().err
+    assert "internal error while serving /sub/path/first/: ZeroDivisionError: division by zero" in stderr
+    assert "Traceback" not in stderr
+
+
 def test_drafts_are_served_and_marked(make_site: Callable[[str], Path]) -> None:
     site = make_site("features")
     (site / "content" / "draft-notes.md").write_text("---\ntitle: Notes in progress\nsummary: Not ready.\n"
