@@ -13,6 +13,7 @@ import errno
 import html
 import mimetypes
 import re
+import signal
 import socket
 import sys
 import threading
@@ -368,7 +369,7 @@ class DevServer:
                 print(line, file=self.err, flush=True)
             errors = sum(not problem.is_warning for problem in error.problems)
             print(f"rebuild failed: {errors} problem{'' if errors == 1 else 's'} ({what}); "
-                  "the browser shows them until they are fixed", file=self.err, flush=True)
+                  f"the browser shows {'it' if errors == 1 else 'them'} until fixed", file=self.err, flush=True)
             self.app.show_problems(lines)
         except Exception as error:  # catch everything (STYLE "dev server"): an engine bug must not stop the server
             line = f"internal error while rebuilding: {type(error).__name__}: {error}"
@@ -482,6 +483,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
     server = DevServer(settings, host=host, port=port)
     server.open()
     print(f"serving {server.url} (drafts included; Ctrl-C to stop)", flush=True)
+    signal.signal(signal.SIGTERM, lambda number, frame: server.stop())  # `kill` and process managers stop it cleanly
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a writer stops it
         server.run()
     print("stopped", flush=True)

@@ -561,7 +561,8 @@ def test_save_to_output_latency(name: str, make_site: Callable[[str], Path], tmp
     assert median < 2.0
 
 
-def test_build_py_serve_end_to_end_stops_cleanly_on_ctrl_c(make_site: Callable[[str], Path]) -> None:
+@pytest.mark.parametrize("stop_signal", ["SIGINT", "SIGTERM"])
+def test_build_py_serve_end_to_end_stops_cleanly(make_site: Callable[[str], Path], stop_signal: str) -> None:
     import signal
     import subprocess
 
@@ -579,7 +580,7 @@ def test_build_py_serve_end_to_end_stops_cleanly_on_ctrl_c(make_site: Callable[[
         connection.request("GET", "/sub/path/first/")
         assert b"First section" in connection.getresponse().read()
         connection.close()
-        process.send_signal(signal.SIGINT)
+        process.send_signal(getattr(signal, stop_signal))
         stdout, stderr = process.communicate(timeout=10)
     finally:
         if process.poll() is None:
