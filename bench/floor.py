@@ -2,7 +2,8 @@
 
     python bench/floor.py CONTENT_DIR [SHARD COUNT]
 
-Uses the same Markdown extensions as the engine (engine/markup.py), one
+Uses the same Markdown extensions as the engine (engine/markup.py; bench/run.py
+saves them to bench/.work/markdown-settings.json first), one
 converter reused for every page, front matter cut off by its fences. With
 SHARD and COUNT it converts only every COUNT-th file starting at SHARD, so
 two processes side by side give the 2-process floor.
@@ -10,7 +11,7 @@ two processes side by side give the 2-process floor.
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,18 @@ from typing import Any
 import markdown
 
 ROOT = Path(__file__).resolve().parents[1]
+SETTINGS_FILE = ROOT / "bench" / ".work" / "markdown-settings.json"
 
 
 def markdown_settings() -> dict[str, Any]:
-    """The engine's Markdown settings, read from engine/markup.py alone so the rest of the engine is not imported."""
-    spec = importlib.util.spec_from_file_location("bench_markup", ROOT / "engine" / "markup.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module.markdown_settings()  # type: ignore[no-any-return]
+    """The engine's Markdown settings, from the JSON file bench/run.py writes (SETTINGS_FILE), so this
+    process imports Python-Markdown alone; without that file, from the engine itself."""
+    if SETTINGS_FILE.is_file():
+        return json.loads(SETTINGS_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    sys.path.insert(0, str(ROOT))
+    from engine.markup import markdown_settings as engine_settings
+
+    return engine_settings()
 
 
 def convert_folder(folder: Path, shard: int = 0, count: int = 1) -> int:

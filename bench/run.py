@@ -13,6 +13,7 @@ included), since the machine is shared. Writes bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -260,6 +261,11 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     WORK.mkdir(parents=True, exist_ok=True)
+    from floor import SETTINGS_FILE
+
+    from engine.markup import markdown_settings
+
+    SETTINGS_FILE.write_text(json.dumps(markdown_settings()), encoding="utf-8")
     counts = args.sizes or [100, 1000, *([10000] if args.with_10000 else [])]
     sizes = {}
     for count in counts:

@@ -112,7 +112,9 @@ class Staging:
                 target.write_bytes(file.data)
         except OSError as error:
             raise self._write_error(error) from None
-        self.written[file.out_path] = file
+        # Only the name and sources are needed later; keeping every page's bytes held the whole
+        # site in memory (issue 8: peak memory at 10,000 pages).
+        self.written[file.out_path] = OutputFile(file.out_path, b"", file.sources)
         if os.environ.get(WRITE_DELAY_VARIABLE):
             time.sleep(float(os.environ[WRITE_DELAY_VARIABLE]))
 
