@@ -44,7 +44,7 @@ def publish_files(renderer: Renderer) -> Iterator[OutputFile]:
 
     sitemap = [{"loc": settings.base_url + p.url, "lastmod": p.meta.updated.iso() if p.meta.updated else ""}
                for p in site.pages]
-    yield _render(renderer, "sitemap.xml", SITEMAP_PATH, {**base, "urls": sitemap}, page_sources)
+    yield from _render(renderer, "sitemap.xml", SITEMAP_PATH, {**base, "urls": sitemap}, page_sources)
 
     host = urlsplit(settings.base_url).hostname or "localhost"
     entries = [{"id": _tag_uri(host, settings.base_path, p), "title": p.meta.title, "url": settings.base_url + p.url,
@@ -52,14 +52,14 @@ def publish_files(renderer: Renderer) -> Iterator[OutputFile]:
                for p in dated]
     feed = {"id": settings.base_url, "url": settings.base_url + FEED_PATH,
             "updated": entries[0]["updated"] if entries else _NO_UPDATES, "entries": entries}
-    yield _render(renderer, "feed.xml", FEED_PATH, {**base, "feed": feed}, page_sources)
+    yield from _render(renderer, "feed.xml", FEED_PATH, {**base, "feed": feed}, page_sources)
 
-    yield _render(renderer, "robots.txt", "robots.txt", {**base, "sitemap_url": settings.base_url + SITEMAP_PATH}, config)
+    yield from _render(renderer, "robots.txt", "robots.txt", {**base, "sitemap_url": settings.base_url + SITEMAP_PATH}, config)
 
     html_paths = ["/" + p.url for p in site.pages] + ["/" + NOT_FOUND_PATH, "/" + FEED_PATH, "/" + SITEMAP_PATH]
     if len(html_paths) + 2 > _MAX_HEADER_RULES:
         html_paths = []  # both hosts already revalidate files no rule names
-    yield _render(renderer, "headers.txt", "_headers", {**base, "html_paths": html_paths}, page_sources)
+    yield from _render(renderer, "headers.txt", "_headers", {**base, "html_paths": html_paths}, page_sources)
 
     # GitHub Pages runs Jekyll unless told not to, and Jekyll drops files starting with "_".
     yield OutputFile(".nojekyll", b"", config)
@@ -70,11 +70,15 @@ def publish_files(renderer: Renderer) -> Iterator[OutputFile]:
 
 
 def _render(renderer: Renderer, template: str, out_path: str, context: dict[str, object],
-            sources: frozenset[str]) -> OutputFile:
+            sources: frozenset[str]) -> Iterator[OutputFile]:
+    """One host file from its template; a broken template becomes a Problem on the renderer, not a crash."""
     from .render import OutputFile
 
-    text = renderer.env.get_template(template).render(context)
-    return OutputFile(out_path, text.encode("utf-8"), sources | {f"layouts/{template}"})
+    meta = PageMeta(title=out_path, summary=out_path)
+    page = Page(source=f"layouts/{template}", meta=meta, body="", body_line=1, kind="page", url=out_path, digest="")
+    text = renderer._render_template(template, context, page)
+    if text is not None:
+        yield OutputFile(out_path, text.encode("utf-8"), sources | {f"layouts/{template}"})
 
 
 def _render_not_found(renderer: Renderer) -> str | None:

@@ -395,3 +395,19 @@ def test_online_check_reports_addresses_that_do_not_answer(tmp_path: Path) -> No
         server.shutdown()
         server.server_close()
     assert failures == [(f"{origin}/gone.html", "HTTP 404")]
+
+
+@pytest.mark.parametrize(("template", "broken", "expected"), [
+    ("sitemap.xml", "{% for url in urls %}", "layouts/sitemap.xml:{line}: template syntax error: Unexpected end of template."),
+    ("robots.txt", "{{ no_such_value }}", "layouts/robots.txt:{line}: 'no_such_value' is undefined"),
+])
+def test_broken_host_file_template_is_a_problem_not_a_crash(make_site, template: str, broken: str,  # type: ignore[no-untyped-def]
+                                                            expected: str) -> None:
+    site = make_site("features")
+    path = site / "layouts" / template
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*lines, broken]) + "\n", encoding="utf-8")
+    code, errors = build_site(site)
+    assert code == 1, errors
+    assert errors[0].startswith(expected.format(line=len(lines) + 1)), errors
+    assert not (site / "output").exists()
