@@ -10,6 +10,7 @@ unchanged key means the previous output is still exactly right.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -85,10 +86,16 @@ class TemplateGraph:
 
 def directives_of(page: Page) -> list[str]:
     """The directive names a page's body uses (including the one its layout adds)."""
-    names = set(_DIRECTIVE_LINE.findall(page.body))
+    names = set(_directives_in(page.body))
     if page.layout in _LAYOUT_DIRECTIVES:
         names.add(_LAYOUT_DIRECTIVES[page.layout])
     return sorted(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _directives_in(body: str) -> tuple[str, ...]:
+    # Memoised: every build (and every dev-server edit) asks twice per page; a str keeps its hash.
+    return tuple(_DIRECTIVE_LINE.findall(body))
 
 
 class Fingerprinter:
@@ -97,6 +104,7 @@ class Fingerprinter:
     def __init__(self, site: Site, graph: TemplateGraph, asset_table: dict[str, str]):
         self.site = site
         self.graph = graph
+        self._templates_digests: dict[tuple[str, ...], str] = {}
         settings_fields = {k: v for k, v in asdict(site.settings).items() if k != "root"}
         data = site.data
         self.common = digest(ENGINE_VERSION, settings_fields, asset_table, data.digests, len(site.sections),
@@ -122,7 +130,10 @@ class Fingerprinter:
         """The render key of one page; `extra` carries inputs known only later (the usage index)."""
         names = [f"{page.layout}.html", *(f"partials/{d}.html" for d in directives_of(page))]
         templates, variables = self.graph.closure(names)
-        parts: list[Any] = [self.common, page.digest, sorted(templates.items())]
+        templates_digest = self._templates_digests.get(tuple(names))
+        if templates_digest is None:  # one digest per set of templates, not one per page
+            templates_digest = self._templates_digests[tuple(names)] = digest(sorted(templates.items()))
+        parts: list[Any] = [self.common, page.digest, templates_digest]
         if "sections" in variables:
             parts.append(self.values["sections"])
         if "previous" in variables or "next" in variables:
