@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from sys import intern
 from types import MappingProxyType
 
 import jinja2
@@ -295,15 +296,19 @@ def store_link_check(file: Path, check: LinkCheck) -> None:
 
 
 def links_of(file: OutputFile, page_cache: PageCache, data: bytes | None = None) -> PageLinks:
-    """A page's ids and links: from the page cache when it was cached, else scanned and cached."""
-    data = file.read_bytes() if data is None else data
+    """A page's ids and links: from the page cache when it was cached, else scanned and cached.
+
+    Strings are interned: every page repeats most of its links and many ids, and a large
+    site keeps them all until the link check (issue 8: peak memory)."""
     facts = file.facts or {}
     if "links" in facts:
         stored = facts["links"]
-        return PageLinks(set(stored["ids"]), [tuple(link) for link in stored["links"]],
+        return PageLinks({intern(i) for i in stored["ids"]}, [(intern(link), line) for link, line in stored["links"]],
                          [tuple(p) for p in stored["parse_problems"]])
+    data = file.read_bytes() if data is None else data
     links = scan_html(data)
     if file.render_key and not file.from_cache:
         page_cache.put(file.render_key, data, {**facts, "links": {
             "ids": sorted(links.ids), "links": links.links, "parse_problems": links.parse_problems}})
-    return links
+    return PageLinks({intern(i) for i in links.ids}, [(intern(link), line) for link, line in links.links],
+                     links.parse_problems)
