@@ -24,10 +24,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 from conftest import ROOT, build_site, copy_site
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TOOLS = ROOT / "tests" / "tools" / "node_modules"
 AXE = TOOLS / "axe-core" / "axe.min.js"
 VNU = TOOLS / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -110,13 +108,6 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BuiltS
         server.shutdown()
         server.server_close()
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 # ---- watching a browser context -------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -21,11 +20,9 @@ from urllib.request import urlopen
 
 import pytest
 from conftest import ROOT, build_site, copy_site
-from playwright.sync_api import Browser, ConsoleMessage, Request, Response, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Request, Response
 from test_deploy import parse_headers_file, rule_matches
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Collects CSP violations the page reports, in case one never reaches the console.
 _VIOLATION_LISTENER = """
 window.__cspViolations = [];
@@ -34,13 +31,6 @@ document.addEventListener("securitypolicyviolation", function (event) {
 });
 """
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _make_handler(site_root: Path, base_path: str) -> type[SimpleHTTPRequestHandler]:
