@@ -206,6 +206,7 @@ def check_online(addresses: list[str], timeout: float = 10.0, workers: int = 8) 
                     response.read(0)
                 return None
             except HTTPError as error:
+                error.close()  # it holds the open response
                 if method == "HEAD" and error.code in (403, 405, 501):
                     continue  # some servers refuse HEAD but answer GET
                 return f"HTTP {error.code}"

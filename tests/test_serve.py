@@ -480,7 +480,9 @@ def test_reloads_are_not_throttled_by_livereload(make_site: Callable[[str], Path
                 assert time.monotonic() - started < 3
                 return messages
             finally:
-                socket_.close()
+                socket_.close()  # starts the closing handshake; wait for its end, or asyncio.run leaks the socket
+                while await asyncio.wait_for(socket_.read_message(), 5) is not None:
+                    pass
 
         messages = asyncio.run(listen())
         assert [m["command"] for m in messages] == ["reload", "reload"]
@@ -616,3 +618,41 @@ def test_warnings_are_printed_when_they_change_not_after_every_save(make_site: C
         edit(site / "content" / "first.md", "A claim", "A quiet claim")
         wait_for(lambda: server.rebuilds > before)
         assert err.getvalue().count("'unused' is cited nowhere") == 1, err.getvalue()
+
+
+def _masked_text_frame(text: str) -> bytes:
+    """One client-to-server websocket text frame (clients must mask; a zero mask keeps the bytes as they are)."""
+    data = text.encode()
+    assert len(data) < 126
+    return bytes([0x81, 0x80 | len(data)]) + b"\0\0\0\0" + data
+
+
+def _read_until_closed(client: socket.socket, seconds: float = 5) -> bytes:
+    """Everything the server still sends, up to its end of the connection (a timeout fails the test)."""
+    client.settimeout(seconds)
+    received = b""
+    while chunk := client.recv(4096):
+        received += chunk
+    return received
+
+
+def test_stopping_the_server_closes_every_connection(make_site: Callable[[str], Path]) -> None:
+    """A tab that keeps its live-reload socket and a keep-alive request open must not keep sockets alive
+    after the server stops: the server ends both connections (CI saw a ResourceWarning from one left behind)."""
+    site = make_site("features")
+    with running(site) as (server, out, err):
+        tab = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        tab.sendall(b"GET /livereload HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        assert tab.recv(4096).startswith(b"HTTP/1.1 101")
+        tab.sendall(_masked_text_frame(json.dumps({"command": "hello", "protocols": []})))
+        assert b'"command": "hello"' in tab.recv(4096)
+        tab.sendall(_masked_text_frame(json.dumps({"command": "info", "url": "http://x/"})))
+        wait_for(lambda: reload_clients() == 1)
+        keep_alive = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        keep_alive.sendall(b"GET /sub/path/first/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert keep_alive.recv(4096).startswith(b"HTTP/1.1 200")
+    with tab, keep_alive:
+        assert _read_until_closed(tab).startswith(b"\x88")  # a close frame, then the end of the connection
+        _read_until_closed(keep_alive)
+    assert reload_clients() == 0
