@@ -10,6 +10,7 @@ they were.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -29,7 +30,7 @@ from .errors import BuildError, Problem, raise_if_errors
 from .fingerprint import TemplateGraph, digest
 from .markup import MarkdownConverter
 from .pagecache import PageCache
-from .render import Assets, OutputFile, Renderer, load_assets, make_environment
+from .render import Assets, OutputFile, Renderer, RenderMemo, load_assets, make_environment
 from .settings import Settings, load_settings
 from .site import resolve_site
 
@@ -69,6 +70,7 @@ class LiveSite:
         self._conversions = ConversionCache(cache / "markdown", in_memory=True)
         self._pages = PageCache(cache / "pages", in_memory=True)
         self._files: dict[str, bytes] = {}
+        self._memo = RenderMemo()
         # The last successful link check: each page's ids and links, and the problems per page.
         self._scanned: dict[str, PageLinks] = {}
         self._keys: dict[str, str] = {}
@@ -96,7 +98,7 @@ class LiveSite:
         site = resolve_site(settings, pages, data)
         env, assets, graph = self._read_layouts(settings)
         bodies = BodyConverter(self._conversions, self._converter)
-        renderer = Renderer(site, bodies, self._converter, env, assets, self._pages, graph)
+        renderer = Renderer(site, bodies, self._converter, env, assets, self._pages, graph, self._memo)
         files: dict[str, bytes] = {}
         scanned: dict[str, PageLinks] = {}
         keys: dict[str, str] = {}
@@ -109,10 +111,13 @@ class LiveSite:
                 data_bytes = file.read_bytes()
                 files[file.out_path] = data_bytes
                 if file.out_path.endswith(".html"):
-                    reused = self._scanned.get(file.out_path) if file.from_cache and \
-                        self._keys.get(file.out_path) == file.render_key else None
+                    # Same render key, or the very bytes object of last time (host files the memo kept).
+                    same = (file.from_cache and self._keys.get(file.out_path) == file.render_key) or \
+                        self._files.get(file.out_path) is data_bytes
+                    reused = self._scanned.get(file.out_path) if same else None
                     scanned[file.out_path] = reused or links_of(file, self._pages, data_bytes)
-                    keys[file.out_path] = file.render_key
+                    # Host pages (404.html) have no render key: their bytes stand in for one.
+                    keys[file.out_path] = file.render_key or "sha256:" + hashlib.sha256(data_bytes).hexdigest()
                 if (file.render_key and not file.from_cache) or \
                         (not file.render_key and self._files.get(file.out_path) != data_bytes):
                     rendered.append(file.out_path)
@@ -186,7 +191,7 @@ class LiveSite:
                 source = file.relative_to(settings.root).as_posix()
                 self._inputs[source] = self._read_page(settings, source)
         # The order load_content uses: sorted by path parts.
-        return dict(sorted(self._inputs.items(), key=lambda item: Path(item[0]).parts))
+        return dict(sorted(self._inputs.items(), key=lambda item: item[0].split("/")))  # = Path.parts here
 
     def _read_page(self, settings: Settings, source: str) -> _PageInput:
         file = settings.root / source
@@ -250,7 +255,10 @@ def check_links_incrementally(scanned: Mapping[str, PageLinks], keys: Mapping[st
     """Check links, only on pages whose render key changed when no path appeared or disappeared and
     none of those pages changed its ids: every other page's links then resolve exactly as before."""
     paths = digest(sorted(all_paths))
-    ids = {path: digest(sorted(links.ids)) for path, links in scanned.items()}
+    # A page with the same render key as last time has the same ids: its digest is not computed again.
+    known = previous.pages if previous is not None else {}
+    ids = {path: known[path][1] if path in known and keys.get(path) and known[path][0] == keys[path]
+           else digest(sorted(links.ids)) for path, links in scanned.items()}
     only: set[str] | None = None
     if previous is not None and previous.paths == paths:
         changed = {path for path in scanned if not keys.get(path) or path not in previous.pages

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from .content import Page, PageMeta
 from .dates import PartialDate
+from .fingerprint import digest
 
 if TYPE_CHECKING:
     from .render import OutputFile, Renderer
@@ -66,7 +67,7 @@ def publish_files(renderer: Renderer) -> Iterator[OutputFile]:
 
     not_found = _render_not_found(renderer)
     if not_found is not None:
-        yield OutputFile(NOT_FOUND_PATH, not_found.encode("utf-8"), page_sources | {"layouts/404.html"})
+        yield OutputFile(NOT_FOUND_PATH, not_found, page_sources | {"layouts/404.html"})
 
 
 def _render(renderer: Renderer, template: str, out_path: str, context: dict[str, object],
@@ -74,14 +75,25 @@ def _render(renderer: Renderer, template: str, out_path: str, context: dict[str,
     """One host file from its template; a broken template becomes a Problem on the renderer, not a crash."""
     from .render import OutputFile
 
+    memo = renderer.memo
+    key = ""
+    if memo is not None:  # the dev server: the feed and sitemap change only when what they list does
+        key = digest(template, sorted(renderer.graph.closure([template])[0].items()), context)
+        renderer.used_keys.add(key)
+        if key in memo.host_files:
+            yield memo.host_files[key]
+            return
     meta = PageMeta(title=out_path, summary=out_path)
     page = Page(source=f"layouts/{template}", meta=meta, body="", body_line=1, kind="page", url=out_path, digest="")
     text = renderer._render_template(template, context, page)
     if text is not None:
-        yield OutputFile(out_path, text.encode("utf-8"), sources | {f"layouts/{template}"})
+        file = OutputFile(out_path, text.encode("utf-8"), sources | {f"layouts/{template}"})
+        if memo is not None:
+            memo.host_files[key] = file
+        yield file
 
 
-def _render_not_found(renderer: Renderer) -> str | None:
+def _render_not_found(renderer: Renderer) -> bytes | None:
     """404.html with the site's header and footer; its links start with base_url's path.
 
     A host serves it at whatever address was missing, at any depth, so the
@@ -93,7 +105,19 @@ def _render_not_found(renderer: Renderer) -> str | None:
     meta = PageMeta(title="Page not found", summary=f"There is no page at this address on {site.settings.title}.",
                     layout="404")
     page = Page(source="layouts/404.html", meta=meta, body="", body_line=1, kind="page", url=NOT_FOUND_PATH, digest="")
-    return renderer.render_page(page, PageBody(Markup(""), (), (), (), 0), root=site.settings.base_path)
+    memo, key = renderer.memo, ""
+    if memo is not None and renderer.fingerprints is not None:  # the dev server: same inputs, same bytes
+        key = digest("404", renderer.fingerprints.page_key(page))
+        renderer.used_keys.add(key)
+        if key in memo.host_files:
+            return memo.host_files[key]  # type: ignore[no-any-return]
+    text = renderer.render_page(page, PageBody(Markup(""), (), (), (), 0), root=site.settings.base_path)
+    if text is None:
+        return None
+    if memo is not None and key:
+        memo.host_files[key] = text.encode("utf-8")
+        return memo.host_files[key]  # type: ignore[no-any-return]
+    return text.encode("utf-8")
 
 
 def _sort_key(date: PartialDate | None) -> tuple[int, int, int]:

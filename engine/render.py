@@ -14,7 +14,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,10 @@ from .content import Page
 from .convert import BodyConverter
 from .dates import PartialDate, parse_date
 from .errors import BuildError, Problem, did_you_mean
-from .fingerprint import Fingerprinter, TemplateGraph, directives_of
+from .fingerprint import Fingerprinter, TemplateGraph, digest, directives_of
 from .glossary import link_terms, term_pattern
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, ConvertedBody, Heading, MarkdownConverter, find_line
-from .pagecache import PageCache
+from .pagecache import CachedPage, PageCache
 from .safety import check_body_safety
 from .site import Site
 
@@ -143,7 +143,8 @@ class Renderer:
     """Renders every output file of a Site; collects problems instead of stopping at the first."""
 
     def __init__(self, site: Site, bodies: BodyConverter, converter: MarkdownConverter,
-                 env: jinja2.Environment, assets: Assets, page_cache: PageCache, graph: TemplateGraph | None = None):
+                 env: jinja2.Environment, assets: Assets, page_cache: PageCache, graph: TemplateGraph | None = None,
+                 memo: RenderMemo | None = None):
         self.site = site
         # The dev server passes its graph along, so templates are not parsed again on every edit.
         self.graph = graph if graph is not None else TemplateGraph(env)
@@ -155,9 +156,15 @@ class Renderer:
         self.asset_data = assets.data
         self.problems: list[Problem] = []
         self.pattern, self.words = term_pattern(site.data.glossary)
-        self.definitions = {t.id: _plain_text(converter.convert_inline(t.definition)) for t in site.data.glossary.values()}
+        known = memo.definitions if memo is not None else {}
+        self.definitions = {t.id: known.get(t.definition) or _plain_text(converter.convert_inline(t.definition))
+                            for t in site.data.glossary.values()}
+        if memo is not None:  # the dev server converts each definition once, not on every edit
+            memo.definitions = {t.definition: self.definitions[t.id] for t in site.data.glossary.values()}
         self._inline_cache: dict[str, Markup] = {}
         self.used_keys: set[str] = set()
+        self.memo = memo
+        self.fingerprints: Fingerprinter | None = None  # set by render_site
 
     # -- bodies -------------------------------------------------------------
 
@@ -373,20 +380,23 @@ class Renderer:
         Pages whose render key is in the page cache are not rendered again.
         Pages that list sources come last: they need every other page's citations.
         """
-        fingerprints = Fingerprinter(self.site, self.graph, dict(self.assets))
-        usage: dict[str, list[tuple[Page, CitationUse]]] = {}
+        memo = self.memo if self.memo is not None else RenderMemo()
+        fingerprints = self.fingerprints = Fingerprinter(self.site, self.graph, dict(self.assets), memo.keys)
         deferred = [p for p in self.site.pages if "sources" in directives_of(p)]
         first = [p for p in self.site.pages if p not in deferred]
-        yield from self._render_pages(first, fingerprints, usage, None)
-        usage_key = sorted((source_id, [(p.url, p.meta.title, u.heading_id, u.heading_text) for p, u in uses])
-                           for source_id, uses in usage.items())
-        yield from self._render_pages(deferred, fingerprints, usage, usage_key)
+        citing: list[tuple[Page, RememberedPage]] = []
+        yield from self._render_pages(first, fingerprints, None, memo, citing)
+        # Every citing page's address, title and uses (by digest) decide what the usage index holds.
+        usage_key = digest([(page.url, page.meta.title, known.uses_digest) for page, known in citing])
+        yield from self._render_pages(deferred, fingerprints, usage_key, memo, citing)
+        cited = {use.source_id for _, known in citing for use in known.uses}
         for source_id, source in self.site.data.sources.items():
-            if source_id not in usage:
+            if source_id not in cited:
                 self.problems.append(Problem("content/sources.yaml", source.line,
                                              f"source '{source_id}' is cited nowhere", is_warning=True))
         from .publish import publish_files  # sitemap, feed, _headers, 404.html (issue 6): a later stage
         yield from publish_files(self)
+        memo.forget_all_but(self.used_keys)
         yield from self.asset_files()
         if any(not p.is_warning for p in self.problems):
             raise BuildError(self.problems)
@@ -394,37 +404,92 @@ class Renderer:
     def _error_count(self) -> int:
         return sum(1 for problem in self.problems if not problem.is_warning)
 
-    def _render_pages(self, pages: list[Page], fingerprints: Fingerprinter,
-                      usage: dict[str, list[tuple[Page, CitationUse]]], usage_key: Any) -> Iterator[OutputFile]:
+    def _render_pages(self, pages: list[Page], fingerprints: Fingerprinter, usage_key: str | None, memo: RenderMemo,
+                      citing: list[tuple[Page, RememberedPage]]) -> Iterator[OutputFile]:
+        """Pages in order; with a usage_key, they list sources and are given the usage index of `citing`."""
         keys = {page.source: fingerprints.page_key(page, usage_key) for page in pages}
         self.used_keys.update(keys.values())
-        hits = {page.source: self.page_cache.get(keys[page.source]) for page in pages}
-        misses = self.bodies.stream([page for page in pages if hits[page.source] is None])
+        # Pages the dev server rendered or loaded in an earlier rebuild are reused as they are.
+        hits = {page.source: self.page_cache.get(keys[page.source]) for page in pages
+                if keys[page.source] not in memo.pages}
+        misses = self.bodies.stream([page for page in pages if page.source in hits and hits[page.source] is None])
         for page in pages:
-            sources = frozenset({page.source, self.site.settings.config_source})
-            hit = hits[page.source]
-            if hit is not None:
-                uses = [CitationUse(*use) for use in hit.facts.get("uses", [])]
-                self.assets.mark_used(hit.facts.get("assets", []))
-                yield OutputFile(page.out_path, hit.data, sources, keys[page.source], hit.html_file, hit.facts, True)
-            else:
-                _, converted = next(misses)
-                if isinstance(converted, str):
-                    self.problems.append(Problem(page.source, page.body_line, converted))
-                    continue
-                errors_before = self._error_count()
-                self.assets.take_recent()
-                self.problems.extend(check_body_safety(page, converted))
-                body = self.prepare_body(page, converted, usage if usage_key is not None else None)
-                text = self.render_page(page, body)
-                uses = list(body.uses)
-                if text is None or self._error_count() > errors_before:
+            key = keys[page.source]
+            known = memo.pages.get(key)
+            if known is None:
+                made = self._page_output(page, key, hits[page.source], misses,
+                                         _usage_index(citing) if usage_key is not None else None)
+                if made is None:
                     continue  # never cache (or ship) a page that had problems
-                facts = {"uses": [[u.source_id, u.heading_id, u.heading_text] for u in uses],
-                         "assets": self.assets.take_recent()}
-                yield OutputFile(page.out_path, text.encode("utf-8"), sources, keys[page.source], None, facts)
-            for use in uses:
-                usage.setdefault(use.source_id, []).append((page, use))
+                file, uses = made
+                known = RememberedPage(replace(file, from_cache=True), uses, digest([astuple(use) for use in uses]))
+                if self.memo is not None:  # a one-off build keeps no page in memory (peak memory, issue 8)
+                    memo.pages[key] = known
+                yield file
+            else:
+                self.assets.mark_used((known.file.facts or {}).get("assets", []))
+                yield known.file
+            if known.uses:
+                citing.append((page, known))
+
+    def _page_output(self, page: Page, key: str, hit: CachedPage | None, misses: Iterator[tuple[Page, Any]],
+                     usage: dict[str, list[tuple[Page, CitationUse]]] | None
+                     ) -> tuple[OutputFile, tuple[CitationUse, ...]] | None:
+        """One page from the page cache, or rendered from its converted body; None when it has problems."""
+        sources = frozenset({page.source, self.site.settings.config_source})
+        if hit is not None:
+            self.assets.mark_used(hit.facts.get("assets", []))
+            uses = tuple(CitationUse(*use) for use in hit.facts.get("uses", []))
+            return OutputFile(page.out_path, hit.data, sources, key, hit.html_file, hit.facts, True), uses
+        _, converted = next(misses)
+        if isinstance(converted, str):
+            self.problems.append(Problem(page.source, page.body_line, converted))
+            return None
+        errors_before = self._error_count()
+        self.assets.take_recent()
+        self.problems.extend(check_body_safety(page, converted))
+        body = self.prepare_body(page, converted, usage)
+        text = self.render_page(page, body)
+        if text is None or self._error_count() > errors_before:
+            return None
+        facts = {"uses": [[u.source_id, u.heading_id, u.heading_text] for u in body.uses],
+                 "assets": self.assets.take_recent()}
+        return OutputFile(page.out_path, text.encode("utf-8"), sources, key, None, facts), tuple(body.uses)
+
+
+@dataclass(frozen=True)
+class RememberedPage:
+    """A page as the last rebuild made it: its file (marked as reused) and its citation uses."""
+
+    file: OutputFile
+    uses: tuple[CitationUse, ...]
+    uses_digest: str
+
+
+@dataclass
+class RenderMemo:
+    """What a Renderer can keep between rebuilds of the same site (the dev server does): render keys
+    by their inputs and pages by their render key, so an unchanged page costs a dict lookup."""
+
+    keys: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    pages: dict[str, RememberedPage] = field(default_factory=dict)
+    host_files: dict[str, Any] = field(default_factory=dict)
+    definitions: dict[str, str] = field(default_factory=dict)
+
+    def forget_all_but(self, used: set[str]) -> None:
+        """Drop what the last rebuild did not use, so a long session does not grow without end."""
+        self.keys = {inputs: key for inputs, key in self.keys.items() if key in used}
+        self.pages = {key: page for key, page in self.pages.items() if key in used}
+        self.host_files = {key: file for key, file in self.host_files.items() if key in used}
+
+
+def _usage_index(citing: list[tuple[Page, RememberedPage]]) -> dict[str, list[tuple[Page, CitationUse]]]:
+    """source id -> every (page, use) citing it, in page order: what a sources list shows."""
+    usage: dict[str, list[tuple[Page, CitationUse]]] = {}
+    for page, known in citing:
+        for use in known.uses:
+            usage.setdefault(use.source_id, []).append((page, use))
+    return usage
 
 
 def _plain_text(html: str) -> str:

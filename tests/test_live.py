@@ -66,6 +66,11 @@ def test_series_of_edits_stays_identical_to_a_full_build(tmp_path: Path) -> None
         ("content/sources.yaml", "Alpha report", "Alpha report (edited)"),
         ("content/timeline.yaml", "title: Later event", "title: Later event, edited"),
         ("content/second.md", "| 2019 | 3 |", "| 2019 | 4 |"),
+        # What the dev server remembers between edits (engine/render.py RenderMemo) must never go stale:
+        ("content/glossary.yaml", "A different small thing.", "A different, smaller thing."),  # tooltips
+        ("content/first.md", "and a widget term.", "and a widget term [@gamma]."),  # the sources page
+        ("content/first.md", 'updated: "2020-01-03"', 'updated: "2020-02-03"'),  # the feed and sitemap
+        ("content/first.md", "and a widget term [@gamma].", "and a widget term."),  # back to an earlier page
     ]
     for source, old, new in steps:
         live.rebuild([_edit(site, source, old, new)])
