@@ -178,18 +178,20 @@ def _fetch(url: str) -> bytes:
         return b""
 
 
-def bench_serve(site: Path, section: Path, count: int, edits: int) -> Measure:
-    """Save-to-served time through a real `build.py serve`: edit the file, poll the page until the text shows."""
+def bench_serve(site: Path, section: Path, count: int, edits: int, page_path: str | None = None) -> Measure:
+    """Save-to-served time through a real `build.py serve`: edit the file, poll the page until the text shows.
+
+    `page_path` is the page's address under the server (default: the synthetic sites' /bench/<section>/)."""
+    config = site.relative_to(ROOT).as_posix() + "/site_config.yaml"
     measure = Measure("serve: save to served page, end to end",
-                      f"python build.py serve --config bench/.work/site-{count}/site_config.yaml --port P; "
-                      "edit, poll GET until the new text appears")
+                      f"python build.py serve --config {config} --port P; edit, poll GET until the new text appears")
     if not (ROOT / "engine" / "serve.py").exists():
         return measure
     port = _free_port()
-    log = (WORK / f"serve-{count}.log").open("wb")
+    log = (WORK / f"serve-{count or 'explainer'}.log").open("wb")
     server = subprocess.Popen([PY, str(ROOT / "build.py"), "serve", "--config", str(site / "site_config.yaml"),
                                "--port", str(port)], cwd=site, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/bench/{section.stem}/"
+    url = f"http://127.0.0.1:{port}{page_path or f'/bench/{section.stem}/'}"
     try:
         deadline = time.monotonic() + 300
         while b"</html>" not in _fetch(url):
@@ -214,6 +216,21 @@ def bench_serve(site: Path, section: Path, count: int, edits: int) -> Measure:
     return measure
 
 
+def bench_explainer_serve(edits: int) -> Measure | None:
+    """The explainer's save-to-served time for one section (issue 5's goal: under 50 ms), on a copy of it."""
+    if not (ROOT / "content").is_dir():
+        return None
+    site = WORK / "explainer-site"
+    shutil.rmtree(site, ignore_errors=True)
+    for name in ("content", "layouts"):
+        shutil.copytree(ROOT / name, site / name)
+    shutil.copy(ROOT / "site_config.yaml", site / "site_config.yaml")
+    import engine
+
+    base_path = engine.load_settings(site / "site_config.yaml").base_path
+    return bench_serve(site, site / "content" / "background.md", 0, edits, f"{base_path}background/")
+
+
 def bench_explainer(runs: int) -> Measure | None:
     """The real explainer's cold build, interpreter start-up included."""
     if not (ROOT / "content").is_dir():
@@ -228,7 +245,8 @@ def bench_explainer(runs: int) -> Measure | None:
     return measure
 
 
-def format_report(sizes: dict[int, dict[str, Measure]], explainer: Measure | None, runs: int, seconds: float) -> str:
+def format_report(sizes: dict[int, dict[str, Measure]], explainer: Measure | None, runs: int, seconds: float,
+                  explainer_serve: Measure | None = None) -> str:
     """RESULTS.md: one table per size, then the targets."""
     lines = [
         "# Benchmark results", "",
@@ -272,11 +290,19 @@ def format_report(sizes: dict[int, dict[str, Measure]], explainer: Measure | Non
     if explainer is not None:
         lines.append(f"| the explainer's cold build under 0.5 s with start-up | {explainer.wall:.3f} s | "
                      f"{'yes' if explainer.wall < 0.5 else 'no'} |")
+    if explainer_serve is not None and explainer_serve.runs:
+        lines.append(f"| the explainer's save to served page under 50 ms (issue 5) | "
+                     f"{explainer_serve.wall * 1000:.0f} ms | {'yes' if explainer_serve.wall < 0.05 else 'no'} |")
     lines.append("")
     if explainer is not None:
         lines += ["## The explainer", "", f"Cold build with interpreter start-up: {explainer.wall:.3f} s wall "
                   f"(median of {len(explainer.runs)}), {explainer.cpu:.2f} s CPU, peak {explainer.rss:.0f} MiB. "
                   f"Command: `{explainer.command}`", ""]
+        if explainer_serve is not None and explainer_serve.runs:
+            walls = sorted(r.wall * 1000 for r in explainer_serve.runs)
+            lines += [f"Save to served page in `build.py serve`, one section (content/background.md) of a copy of "
+                      f"the explainer: median {explainer_serve.wall * 1000:.0f} ms (min {walls[0]:.0f}, max "
+                      f"{walls[-1]:.0f}, n={len(walls)}). Command: `{explainer_serve.command}`", ""]
     else:
         lines += ["## The explainer", "", "content/ does not exist yet: not measured.", ""]
     return "\n".join(lines)
@@ -307,7 +333,8 @@ def main() -> None:
         print(f"bench: {count} sections ...", flush=True)
         sizes[count] = bench_size(count, 1 if count >= 10000 else args.runs, 3 if count >= 10000 else 7)
     explainer = bench_explainer(5)
-    report = format_report(sizes, explainer, args.runs, time.perf_counter() - started)
+    explainer_serve = bench_explainer_serve(15)
+    report = format_report(sizes, explainer, args.runs, time.perf_counter() - started, explainer_serve)
     RESULTS.write_text(report, encoding="utf-8")
     print(report)
 
