@@ -14,7 +14,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -422,7 +422,8 @@ class Renderer:
                 if made is None:
                     continue  # never cache (or ship) a page that had problems
                 file, uses = made
-                known = RememberedPage(replace(file, from_cache=True), uses, digest([astuple(use) for use in uses]))
+                uses_digest = digest([(u.source_id, u.heading_id, u.heading_text) for u in uses])
+                known = RememberedPage(replace(file, from_cache=True), uses, uses_digest)
                 if self.memo is not None:  # a one-off build keeps no page in memory (peak memory, issue 8)
                     memo.pages[key] = known
                 yield file
