@@ -123,6 +123,11 @@ def lines_outside_code(body: str) -> list[tuple[int, str]]:
     return lines
 
 
+# A line can only be nested MAX_NESTING + 1 deep if it starts with that many indent, quote or
+# list-marker characters: bodies without such a line skip the line-by-line check (most of a build's reading time).
+_DEEP_PREFIX = re.compile(rf"^[ \t>*+\-\d.)]{{{MAX_NESTING + 1},}}", re.M)
+
+
 def nesting_depth(line: str) -> int:
     """How many lists and quotes a line opens or sits in: its '>' and list markers plus its indent / 4."""
     indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
@@ -136,6 +141,8 @@ def nesting_depth(line: str) -> int:
 
 def _check_nesting(body: str, body_line: int, source: str, problems: list[Problem]) -> bool:
     """Refuse a body nested deeper than MAX_NESTING on its first such line; True when it is fine."""
+    if not _DEEP_PREFIX.search(body):
+        return True  # each level costs at least one character of such a prefix: no line can be too deep
     for index, line in lines_outside_code(body):
         depth = nesting_depth(line)
         if depth > MAX_NESTING:

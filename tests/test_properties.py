@@ -150,3 +150,22 @@ def test_any_file_name_gives_a_page_inside_the_output(parts: list[str]) -> None:
     folder = Path("/srv/site/output")
     assert safe_join(folder, page.out_path).is_relative_to(folder)
     assert page.url == "" or page.url.endswith("/")
+
+
+# -- nesting check shortcut ---------------------------------------------------------
+
+_NESTING_LINE = st.lists(st.sampled_from([" ", "\t", "    ", ">", "> ", "- ", "* ", "+ ", "1. ", "12) ", "x"]),
+                         max_size=130).map("".join)
+
+
+@given(st.lists(_NESTING_LINE, min_size=1, max_size=4))
+def test_the_deep_nesting_shortcut_never_hides_a_too_deep_line(lines: list[str]) -> None:
+    """engine/content.py skips its line-by-line nesting check when no line starts with MAX_NESTING + 1
+    indent, quote or marker characters; the full check must agree whenever the shortcut says "fine"."""
+    from engine import content
+
+    body = "\n".join(lines)
+    full = all(content.nesting_depth(line) <= content.MAX_NESTING for _, line in content.lines_outside_code(body))
+    if not content._DEEP_PREFIX.search(body):
+        assert full
+    assert content._check_nesting(body, 1, "content/x.md", []) == full
