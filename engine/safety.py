@@ -19,6 +19,8 @@ from .markup import ConvertedBody
 _FORBIDDEN_TAG = re.compile(r"<(script|iframe|style)\b", re.I)
 _EVENT_ATTRIBUTE = re.compile(r"<[a-zA-Z][^>]*?\s(on[a-zA-Z]+)\s*=", re.S)
 _JAVASCRIPT_URL = re.compile(r"""(?:(?:href|src|action|formaction|xlink:href)\s*=\s*["']?|\]\(\s*<?)\s*javascript:""", re.I)
+# Every match of _JAVASCRIPT_URL contains this, under the same flag.
+_JAVASCRIPT_WORD = re.compile(r"javascript:", re.I)
 _CODE = re.compile(r"<(pre|code)\b.*?</\1>", re.S | re.I)
 _FOOTNOTE_REFERENCE = re.compile(r"\[\^([^\]\s]+)\]")
 _TAG_HINT = "the site's security policy blocks it; use Markdown or a directive instead"
@@ -34,8 +36,21 @@ def unsafe_markup(html: str) -> Iterator[tuple[str, str, str]]:
     for match in _EVENT_ATTRIBUTE.finditer(html):
         attribute = match.group(1).lower()
         yield rf"\s{attribute}\s*=", f"the event attribute '{attribute}=' is not allowed in content", _EVENT_HINT
-    for _ in _JAVASCRIPT_URL.finditer(html):
-        yield r"javascript:", "a javascript: URL is not allowed in content", _URL_HINT
+    if _may_contain_javascript(html):
+        for _ in _JAVASCRIPT_URL.finditer(html):
+            yield r"javascript:", "a javascript: URL is not allowed in content", _URL_HINT
+
+
+def _may_contain_javascript(html: str) -> bool:
+    """False only when no `javascript:` can match, so the slow URL pattern need not run.
+
+    That pattern has no literal start, so it is tried at every character (most of the
+    safety check's time). On ASCII text, lowering is exactly what re.I compares; other
+    text keeps re.I's Unicode folding (ſ matches s) through a one-word pattern.
+    """
+    if html.isascii():
+        return "javascript:" in html.lower()
+    return _JAVASCRIPT_WORD.search(html) is not None
 
 
 def check_body_safety(page: Page, converted: ConvertedBody) -> list[Problem]:
