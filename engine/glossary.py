@@ -21,6 +21,18 @@ _SKIP_TAGS = frozenset({"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre", 
                         "style", "title", "button", "summary", "figcaption", "th", "abbr", "dt", "time"})
 _TAG_NAME = re.compile(r"^</?([a-zA-Z][\w-]*)")
 _EXPLICIT = re.compile(r'<a href="glossary:([^"]*)">(.*?)</a>', re.S)
+# A `<` whose tag has not closed when the next `<` comes: such HTML takes the slow, tag-by-tag path.
+_NESTED_OPEN = re.compile(r"<[^>]*<")
+
+
+def _skipped_tag_pattern() -> re.Pattern[str]:
+    """Opening or closing tags of _SKIP_TAGS, named in any ASCII case (what `.lower() in` accepts)."""
+    names = ("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in name)
+             for name in sorted(_SKIP_TAGS, key=lambda name: (-len(name), name)))
+    return re.compile(rf"<(/?)(?:{'|'.join(names)})(?![\w-])[^>]*>")
+
+
+_SKIPPED_TAG = _skipped_tag_pattern()
 
 
 def term_pattern(glossary: dict[str, GlossaryTerm]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
@@ -59,10 +71,51 @@ def link_terms(html: str, glossary: dict[str, GlossaryTerm], definitions: dict[s
         used.add(term_id)
         return _term_link(term_id, match.group(2), definitions, glossary_url, with_tip=first)
 
-    html = _EXPLICIT.sub(explicit, html)
+    html = _EXPLICIT.sub(explicit, html) if "glossary:" in html else html
     if pattern is None:
         return html
+    if _NESTED_OPEN.search(html) is None:
+        return _link_first_uses_in_html(html, pattern, words, used, definitions, glossary_url)
     return _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, definitions, glossary_url))
+
+
+def _link_first_uses_in_html(html: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],
+                             definitions: dict[str, str], glossary_url: str) -> str:
+    """What `_map_text` with `_link_first_uses` returns, from one scan of the whole page.
+
+    Only for HTML where every `<` closes with `>` before the next `<`: then each tag
+    is one `<...>` span, no term (which holds neither `<` nor `>`) straddles a tag,
+    and a tag's edges look like the ends of a text piece to the term pattern's
+    lookarounds. Python then visits the term matches and the skipped tags only,
+    not every piece of text.
+    """
+    pieces: list[str] = []
+    done = 0  # html[:done] is in pieces
+    skipped = _SKIPPED_TAG.finditer(html)
+    next_tag = next(skipped, None)
+    depth = 0
+    for match in pattern.finditer(html):
+        term_id = words[match.group(0)]
+        if term_id in used:
+            continue
+        start = match.start()
+        if html.rfind("<", 0, start) > html.rfind(">", 0, start) and html.find(">", start) >= 0:
+            continue  # inside a tag's attributes
+        while next_tag is not None and next_tag.start() < start:
+            tag = next_tag.group(0)
+            if not tag.endswith("/>"):
+                depth = max(depth + (-1 if next_tag.group(1) else 1), 0)
+            next_tag = next(skipped, None)
+        if depth:
+            continue
+        used.add(term_id)
+        pieces.append(html[done:start])
+        pieces.append(_term_link(term_id, match.group(0), definitions, glossary_url, with_tip=True))
+        done = match.end()
+    if not pieces:
+        return html
+    pieces.append(html[done:])
+    return "".join(pieces)
 
 
 def _link_first_uses(text: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from engine import glossary
+from engine.data import GlossaryTerm
 from engine.safety import unsafe_markup
 
 _JAVASCRIPT_MESSAGE = "a javascript: URL is not allowed in content"
@@ -20,3 +24,25 @@ _JAVASCRIPT_MESSAGE = "a javascript: URL is not allowed in content"
 ])
 def test_javascript_urls_are_found_with_or_without_the_quick_test(html: str, found: bool) -> None:
     assert any(message == _JAVASCRIPT_MESSAGE for _, message, _ in unsafe_markup(html)) is found
+
+
+_TERMS = {"widget": GlossaryTerm("widget", "widget", "A small thing.", 1, ("widgets", "blue widget")),
+          "gadget": GlossaryTerm("gadget", "gadget", "A different thing.", 2)}
+_HTML_PIECES = st.sampled_from([
+    "widget", "widgets", "blue widget", "gadget", "x", "-", " ", "\n", "’", "&amp;", "<p>", "</p>",
+    '<a href="x">', "</a>", "<A>", "</A >", "<code>", "</code>", "<br/>", "<sup/>", '<h2 id="widget">', "</h2>",
+    '<span title="widget">', "</span>", "<>", "<abbrx>", "</abbr>", "<timex>", "<svg/>", "<", ">", "<!-- ", " -->",
+])
+
+
+@given(st.lists(_HTML_PIECES, max_size=40))
+def test_term_linking_in_one_scan_matches_the_tag_by_tag_walk(pieces: list[str]) -> None:
+    html = "".join(pieces)
+    pattern, words = glossary.term_pattern(_TERMS)
+    assert pattern is not None
+    definitions = {term_id: term.definition for term_id, term in _TERMS.items()}
+    used: set[str] = set()
+    walked = glossary._map_text(html, lambda text: glossary._link_first_uses(text, pattern, words, used,
+                                                                            definitions, "glossary/"))
+    assert glossary.link_terms(html, _TERMS, definitions, "glossary/", "content/x.md", "", 1, [],
+                               pattern, words) == walked
