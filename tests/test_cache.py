@@ -14,6 +14,8 @@ EDITS = [
     ("content/first.md", "A claim with one source", "A reworded claim with one source"),
     ("content/first.md", "title: First section", "title: First section, renamed"),
     ("layouts/section.html", "</article>", "<p>a layout edit</p></article>"),
+    # Imported as a macro by page-sources.html: the import is a dependency like an include.
+    ("layouts/partials/source-entry.html", 'rel="external noopener"', 'rel="external noopener noreferrer"'),
     ("content/sources.yaml", "Alpha report", "Alpha report, corrected"),
     ("content/glossary.yaml", "aliases: [widgets]", "aliases: [widgets, gizmo]"),
     ("content/timeline.yaml", "title: Later event", "title: Later event, renamed"),
