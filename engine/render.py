@@ -162,6 +162,7 @@ class Renderer:
         if memo is not None:  # the dev server converts each definition once, not on every edit
             memo.definitions = {t.definition: self.definitions[t.id] for t in site.data.glossary.values()}
         self._inline_cache: dict[str, Markup] = {}
+        self._partials: dict[tuple[str, str, str, bool], str] = {}
         self.used_keys: set[str] = set()
         self.memo = memo
         self.fingerprints: Fingerprinter | None = None  # set by render_site
@@ -197,27 +198,34 @@ class Renderer:
 
     def _expand_directive(self, page: Page, name: str, args: str, root: str,
                           usage: dict[str, list[tuple[Page, CitationUse]]] | None) -> str:
-        line = find_line(page.body, page.body_line, r"^:::\s+" + re.escape(name) + r"\b")
         if name not in DIRECTIVES:
-            self.problems.append(Problem(page.source, line, f"unknown directive '::: {name}'",
+            self.problems.append(Problem(page.source, self._directive_line(page, name),
+                                         f"unknown directive '::: {name}'",
                                          did_you_mean(name, DIRECTIVES) or f"known: {', '.join(DIRECTIVES)}"))
             return ""
+        # The same directive at the same depth renders the same HTML on every page (the sources
+        # list aside: it shows the usage so far), so each is rendered once per build.
+        is_full = page.layout == "timeline"
+        key = (name, args, root, is_full)
+        if key in self._partials:  # remembered only after its arguments were found valid
+            return self._partials[key]
         context: dict[str, Any] = {"root": root, "links": self._special_links(root)}
         if name == "chart":
             figure = self.site.data.figures.get(args.strip())
             if figure is None:
-                self.problems.append(Problem(page.source, line, f"unknown chart '{args.strip()}'",
+                self.problems.append(Problem(page.source, self._directive_line(page, name),
+                                             f"unknown chart '{args.strip()}'",
                                              did_you_mean(args.strip(), self.site.data.figures)
                                              or "name a figure from content/figures.yaml"))
                 return ""
             context.update(figure=figure, svg=render_chart_svg(figure, f"chart-{figure.id}"),
                            sources=self.site.data.sources)
         elif name == "timeline":
-            events = self._timeline_slice(page, args, line)
+            events = self._timeline_slice(page, args)
             if events is None:
                 return ""
             context.update(events=events, categories=self.site.data.categories,
-                           is_full=page.layout == "timeline", section_link=self._section_link(root))
+                           is_full=is_full, section_link=self._section_link(root))
         elif name == "glossary":
             context.update(terms=sorted(self.site.data.glossary.values(), key=lambda t: t.term.lower()))
         elif name == "sources":
@@ -226,22 +234,34 @@ class Renderer:
             context.update(sources=sorted(self.site.data.sources.values(),
                                           key=lambda s: (s.publisher.lower(), s.title.lower())),
                            usage=usage)
-        return self._render_template(f"partials/{name}.html", context, page) or ""
+        html = self._render_template(f"partials/{name}.html", context, page)
+        if html is None:
+            return ""
+        if name != "sources":
+            self._partials[key] = html
+        return html
 
-    def _timeline_slice(self, page: Page, args: str, line: int) -> list[Any] | None:
+    @staticmethod
+    def _directive_line(page: Page, name: str) -> int:
+        """The file line of a directive, looked up only to report a problem with it."""
+        return find_line(page.body, page.body_line, r"^:::\s+" + re.escape(name) + r"\b")
+
+    def _timeline_slice(self, page: Page, args: str) -> list[Any] | None:
+        def problem(message: str, hint: str | None = None) -> None:
+            self.problems.append(Problem(page.source, self._directive_line(page, "timeline"), message, hint))
+
         options: dict[str, str] = {}
         for part in args.split():
             key, equals, value = part.partition("=")
             if not equals or key not in ("category", "from", "to") or not value:
-                self.problems.append(Problem(page.source, line, f"timeline: cannot read '{part}'",
-                                             "write category=ID, from=YYYY[-MM[-DD]] or to=YYYY[-MM[-DD]]"))
+                problem(f"timeline: cannot read '{part}'",
+                        "write category=ID, from=YYYY[-MM[-DD]] or to=YYYY[-MM[-DD]]")
                 return None
             options[key] = value
         categories = options.get("category", "").split(",") if "category" in options else []
         for category in categories:
             if category not in self.site.data.categories:
-                self.problems.append(Problem(page.source, line, f"unknown timeline category '{category}'",
-                                             did_you_mean(category, self.site.data.categories)))
+                problem(f"unknown timeline category '{category}'", did_you_mean(category, self.site.data.categories))
                 return None
         bounds: dict[str, PartialDate] = {}
         for key in ("from", "to"):
@@ -249,11 +269,11 @@ class Renderer:
                 try:
                     bounds[key] = parse_date(options[key])
                 except ValueError as error:
-                    self.problems.append(Problem(page.source, line, f"timeline {key}: {error}"))
+                    problem(f"timeline {key}: {error}")
                     return None
         if "from" in bounds and "to" in bounds and bounds["from"].first_day() > bounds["to"].last_day():
-            self.problems.append(Problem(page.source, line, f"timeline: from={options['from']} is after "
-                                         f"to={options['to']}, so no event can match", "swap the two dates"))
+            problem(f"timeline: from={options['from']} is after to={options['to']}, so no event can match",
+                    "swap the two dates")
             return None
         events = []
         for event in self.site.data.events:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import build_site
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -46,3 +47,21 @@ def test_term_linking_in_one_scan_matches_the_tag_by_tag_walk(pieces: list[str])
                                                                             definitions, "glossary/"))
     assert glossary.link_terms(html, _TERMS, definitions, "glossary/", "content/x.md", "", 1, [],
                                pattern, words) == walked
+
+
+def test_a_directive_used_on_many_pages_follows_each_page(make_site) -> None:  # type: ignore[no-untyped-def]
+    # The renderer keeps each directive's HTML for the rest of the build; the key must hold
+    # everything that shapes it: the page's depth (its links) and whether it is the timeline page.
+    site = make_site("features")
+    for name, directive in (("index.md", "::: timeline category=two from=2019"), ("second.md", "::: timeline")):
+        page = site / "content" / name
+        page.write_text(page.read_text(encoding="utf-8") + f"\n{directive}\n", encoding="utf-8")
+    code, errors = build_site(site)
+    assert code == 0, errors
+    output = site / "output"
+    home, first = (output / "index.html").read_text(), (output / "first" / "index.html").read_text()
+    second, timeline = (output / "second" / "index.html").read_text(), (output / "timeline" / "index.html").read_text()
+    assert '<p class="timeline-more"><a href="./timeline/">' in home
+    assert '<p class="timeline-more"><a href="../timeline/">' in first
+    assert 'class="timeline timeline-slice"' in second and 'class="timeline timeline-slice"' not in timeline
+    assert "data-timeline-filter" in timeline and "data-timeline-filter" not in second
