@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import build_site
 from hypothesis import given
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 
 from engine import glossary
 from engine.data import GlossaryTerm
+from engine.markup import DIRECTIVE_MARKER
 from engine.safety import unsafe_markup
 
 _JAVASCRIPT_MESSAGE = "a javascript: URL is not allowed in content"
@@ -65,3 +68,15 @@ def test_a_directive_used_on_many_pages_follows_each_page(make_site) -> None:  #
     assert '<p class="timeline-more"><a href="../timeline/">' in first
     assert 'class="timeline timeline-slice"' in second and 'class="timeline timeline-slice"' not in timeline
     assert "data-timeline-filter" in timeline and "data-timeline-filter" not in second
+
+
+_MARKER_PIECES = st.sampled_from(["<p>", "</p>", "<", "p", ">", '<x-directive name="chart" args="a b">',
+                                  "</x-directive>", '<x-directive name="" args="">', "x", "\n"])
+
+
+@given(st.lists(_MARKER_PIECES, max_size=20))
+def test_directive_markers_match_as_the_plainly_written_pattern_does(pieces: list[str]) -> None:
+    html = "".join(pieces)
+    plain = re.compile(r'(?:<p>)?<x-directive name="([^"]*)" args="([^"]*)"></x-directive>(?:</p>)?')
+    assert [(m.span(), m.groups()) for m in DIRECTIVE_MARKER.finditer(html)] == \
+        [(m.span(), m.groups()) for m in plain.finditer(html)]
