@@ -123,6 +123,21 @@ def _flatten_headings(tokens: list[dict[str, Any]]) -> list[Heading]:
     return headings
 
 
+_WORD = re.compile(r"[\w’'-]+")
+_TAG = re.compile(r"<[^>]+>")
+# ASCII bytes: word characters (\w, ' and -) -> "a", everything else -> " ".
+_ASCII_WORD_TABLE = bytes(ord("a") if chr(code).isascii() and (chr(code).isalnum() or chr(code) in "_'-") else ord(" ")
+                          for code in range(256))
+
+
+def count_words(html: str) -> int:
+    """How many words the text of an HTML body holds (the reading time shown on a page)."""
+    text = _TAG.sub(" ", html)
+    if text.isascii():  # a byte table and a count: a quarter of the time the pattern takes
+        return (b" " + text.encode("ascii").translate(_ASCII_WORD_TABLE)).count(b" a")
+    return len(_WORD.findall(text))
+
+
 def scan_citations(body: str) -> list[tuple[int, tuple[str, ...]]]:
     """Every citation outside code as (0-based line index, source ids), in reading order."""
     found = []

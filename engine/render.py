@@ -30,13 +30,12 @@ from .dates import PartialDate, parse_date
 from .errors import BuildError, Problem, did_you_mean
 from .fingerprint import Fingerprinter, TemplateGraph, digest, directives_of
 from .glossary import link_terms, term_pattern
-from .markup import CITE_MARKER, DIRECTIVE_MARKER, ConvertedBody, Heading, MarkdownConverter, find_line
+from .markup import CITE_MARKER, DIRECTIVE_MARKER, ConvertedBody, Heading, MarkdownConverter, count_words, find_line
 from .pagecache import CachedPage, PageCache
 from .safety import check_body_safety
 from .site import Site
 
 DIRECTIVES = ("chart", "timeline", "glossary", "sources")
-_WORDS = re.compile(r"[\w’'-]+")
 _TAGS = re.compile(r"<[^>]+>")
 _WORDS_PER_MINUTE = 200
 
@@ -193,7 +192,7 @@ class Renderer:
             html = link_terms(html, self.site.data.glossary, self.definitions, glossary_url, page.source,
                               page.body, page.body_line, self.problems,
                               self.pattern if glossary_page else None, self.words)
-        word_count = len(_WORDS.findall(_TAGS.sub(" ", converted.html)))
+        word_count = count_words(converted.html)
         return PageBody(Markup(html), converted.headings, numbered.cited, numbered.uses, word_count)
 
     def _expand_directive(self, page: Page, name: str, args: str, root: str,

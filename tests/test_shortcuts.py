@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine import glossary
 from engine.data import GlossaryTerm
-from engine.markup import DIRECTIVE_MARKER
+from engine.markup import DIRECTIVE_MARKER, count_words
 from engine.safety import unsafe_markup
 
 _JAVASCRIPT_MESSAGE = "a javascript: URL is not allowed in content"
@@ -80,3 +80,10 @@ def test_directive_markers_match_as_the_plainly_written_pattern_does(pieces: lis
     plain = re.compile(r'(?:<p>)?<x-directive name="([^"]*)" args="([^"]*)"></x-directive>(?:</p>)?')
     assert [(m.span(), m.groups()) for m in DIRECTIVE_MARKER.finditer(html)] == \
         [(m.span(), m.groups()) for m in plain.finditer(html)]
+
+
+@given(st.lists(st.one_of(st.sampled_from(["<p>", "</p>", '<a href="x-y">', "&rsquo;", "’", "don't", "-", "_"]),
+                          st.text(max_size=8)), max_size=20))
+def test_words_are_counted_as_the_word_pattern_counts_them(pieces: list[str]) -> None:
+    html = "".join(pieces)
+    assert count_words(html) == len(re.findall(r"[\w’'-]+", re.sub(r"<[^>]+>", " ", html)))
