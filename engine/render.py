@@ -162,6 +162,7 @@ class Renderer:
             memo.definitions = {t.definition: self.definitions[t.id] for t in site.data.glossary.values()}
         self._inline_cache: dict[str, Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
+        self._macro_results: dict[tuple[Any, ...], Markup] = {}
         self.used_keys: set[str] = set()
         self.memo = memo
         self.fingerprints: Fingerprinter | None = None  # set by render_site
@@ -173,6 +174,22 @@ class Renderer:
         if text not in self._inline_cache:
             self._inline_cache[text] = Markup(self.converter.convert_inline(text))
         return self._inline_cache[text]
+
+    def cached(self, macro: Callable[..., Markup], *args: Any) -> Markup:
+        """A macro's output, made once per build for the same arguments (templates call `cached`).
+
+        Only for macros imported from another template: those see their arguments and nothing
+        of the page, so the same arguments always give the same HTML. A source list calls its
+        entry macro this way, so each source is drawn once, not once on every page citing it.
+        """
+        key = (macro, *args)
+        try:
+            known = self._macro_results.get(key)
+        except TypeError:  # an argument that cannot be a key (a list): no shortcut
+            return macro(*args)
+        if known is None:
+            known = self._macro_results[key] = macro(*args)
+        return known
 
     def prepare_body(self, page: Page, converted: ConvertedBody,
                      usage: dict[str, list[tuple[Page, CitationUse]]] | None) -> PageBody:
@@ -359,6 +376,7 @@ class Renderer:
 
     def _render_template(self, name: str, context: dict[str, Any], page: Page, line: int = 1) -> str | None:
         context.setdefault("inline", self.inline)
+        context.setdefault("cached", self.cached)
         try:
             template = self.env.get_template(name)
             return template.render(context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from conftest import build_site
@@ -87,3 +88,14 @@ def test_directive_markers_match_as_the_plainly_written_pattern_does(pieces: lis
 def test_words_are_counted_as_the_word_pattern_counts_them(pieces: list[str]) -> None:
     html = "".join(pieces)
     assert count_words(html) == len(re.findall(r"[\w’'-]+", re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_each_cited_source_shows_its_own_entry_on_every_page(built_site: Path) -> None:
+    # Source entries are drawn once per build through `cached`: each page must still list its own.
+    for out_path in ("first/index.html", "second/index.html", "index.html"):
+        html = (built_site / out_path).read_text(encoding="utf-8")
+        hidden = re.findall(r'href="#source-(\d+)">\d+<span class="visually-hidden">: ([^<]*)</span>', html)
+        listed = dict(re.findall(r'<li id="source-(\d+)">\s*<cite class="source-title"><a [^>]*>([^<]*)</a>', html))
+        assert hidden and listed
+        for number, label in hidden:
+            assert label.endswith(f"“{listed[number]}”"), (out_path, number)
