@@ -8,6 +8,7 @@ page being rendered.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html as html_module
 import math
@@ -26,6 +27,7 @@ from .charts import format_number, render_chart_svg
 from .citations import CitationUse, CitedSource
 from .content import Page
 from .convert import BodyConverter
+from .data import TimelineEvent
 from .dates import PartialDate, parse_date
 from .errors import BuildError, Problem, did_you_mean
 from .fingerprint import Fingerprinter, TemplateGraph, digest, directives_of
@@ -365,11 +367,16 @@ class Renderer:
             "next": page_link(following),
             "breadcrumbs": breadcrumbs,
             "links": self._special_links(root),
-            "highlights": [e for e in site.data.events if e.is_highlight],
+            "highlights": list(self._highlights),
             "categories": site.data.categories,
             "section_link": self._section_link(root),
             "inline": self.inline,
         }
+
+    @functools.cached_property
+    def _highlights(self) -> tuple[TimelineEvent, ...]:
+        """The timeline's highlighted events: found once per build, not on every page."""
+        return tuple(e for e in self.site.data.events if e.is_highlight)
 
     def _shows_sections(self, page: Page) -> bool:
         return "sections" in self.graph.closure([f"{page.layout}.html"])[1]

@@ -99,3 +99,9 @@ def test_each_cited_source_shows_its_own_entry_on_every_page(built_site: Path) -
         assert hidden and listed
         for number, label in hidden:
             assert label.endswith(f"“{listed[number]}”"), (out_path, number)
+        # Backlinks are drawn once per (number, anchors): each entry links back to its own markers.
+        for number in listed:
+            markers = re.findall(rf'<a id="(cite-{number}-\d+)" href="#source-{number}">', html)
+            entry = html.split(f'<li id="source-{number}">', 1)[1].split("</li>", 1)[0]
+            assert re.findall(r'<a href="#(cite-[\d-]+)" aria-label="Back to citation \d+ of source (\d+)"', entry) \
+                == [(marker, number) for marker in markers], (out_path, number)
