@@ -32,7 +32,8 @@ def test_javascript_urls_are_found_with_or_without_the_quick_test(html: str, fou
 
 
 _TERMS = {"widget": GlossaryTerm("widget", "widget", "A small thing.", 1, ("widgets", "blue widget")),
-          "gadget": GlossaryTerm("gadget", "gadget", "A different thing.", 2)}
+          "gadget": GlossaryTerm("gadget", "gadget", "A different thing.", 2),
+          "blue": GlossaryTerm("blue", "blue", "A colour (and the start of a longer term).", 3)}
 _HTML_PIECES = st.sampled_from([
     "widget", "widgets", "blue widget", "gadget", "x", "-", " ", "\n", "’", "&amp;", "<p>", "</p>",
     '<a href="x">', "</a>", "<A>", "</A >", "<code>", "</code>", "<br/>", "<sup/>", '<h2 id="widget">', "</h2>",
@@ -105,3 +106,17 @@ def test_each_cited_source_shows_its_own_entry_on_every_page(built_site: Path) -
             entry = html.split(f'<li id="source-{number}">', 1)[1].split("</li>", 1)[0]
             assert re.findall(r'<a href="#(cite-[\d-]+)" aria-label="Back to citation \d+ of source (\d+)"', entry) \
                 == [(marker, number) for marker in markers], (out_path, number)
+
+
+_WORD_PIECES = st.sampled_from(["widget", "widgets", "blue widget", "blue", "gadget", "gadgets", "x", "-", " ", "’",
+                                "&rsquo;", "Widget", "w", "s", "<b>"])
+
+
+@given(st.lists(_WORD_PIECES, max_size=25))
+def test_the_term_pattern_matches_as_one_longest_first_alternation_does(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    pattern, words = glossary.term_pattern(_TERMS)
+    assert pattern is not None
+    ordered = sorted(words, key=lambda w: (-len(w), w))
+    plain = re.compile(rf"(?<![\w-])(?:{'|'.join(map(re.escape, ordered))})(?![\w-])")
+    assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in plain.finditer(text)]
