@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import posixpath
 import re
+from array import array
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -32,13 +33,40 @@ _NOT_FOUND_PAGE = "404.html"
 _FILE_SYSTEM_ROOTS = ("/home/", "/Users/", "/tmp/", "/var/", "/etc/", "/mnt/", "/Volumes/", "/private/", "/root/")
 
 
-@dataclass
 class PageLinks:
-    """What the checker needs from one HTML file: its ids and its outgoing links with their lines."""
+    """What the checker needs from one HTML file: its ids, its outgoing links with their lines, and
+    closing tags that close nothing.
 
-    ids: set[str] = field(default_factory=set)
-    links: list[tuple[str, int]] = field(default_factory=list)
-    parse_problems: list[tuple[int, str]] = field(default_factory=list)
+    Kept compact, since a build holds every page's until the link check (issue 8: peak memory
+    at 10,000 pages): ids in a frozenset, link targets in a tuple and their lines in an array,
+    not a tuple and an int object per link.
+    """
+
+    __slots__ = ("ids", "_targets", "_lines", "parse_problems")
+
+    def __init__(self, ids: Iterable[str] = (), links: Iterable[tuple[str, int]] = (),
+                 parse_problems: Iterable[tuple[int, str]] = ()) -> None:
+        self.ids = frozenset(ids)
+        pairs = list(links)
+        self._targets = tuple(target for target, _ in pairs)
+        self._lines = array("I", [line for _, line in pairs])
+        self.parse_problems: tuple[tuple[int, str], ...] = tuple((line, message) for line, message in parse_problems)
+
+    @property
+    def links(self) -> list[tuple[str, int]]:
+        """(target, line) for each link, in document order."""
+        return list(zip(self._targets, self._lines, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PageLinks):
+            return NotImplemented
+        return (self.ids, self._targets, self._lines, self.parse_problems) == (
+            other.ids, other._targets, other._lines, other.parse_problems)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, but not immutable enough to hash
+
+    def __repr__(self) -> str:
+        return f"PageLinks(ids={sorted(self.ids)!r}, links={self.links!r}, parse_problems={self.parse_problems!r})"
 
 
 # The scanner reads markup the way the standard library's html.parser does (a tolerant take on
@@ -88,7 +116,9 @@ _LINK_ATTRIBUTE_OF = dict(_LINK_ATTRIBUTES) | {"meta": ""}
 def scan_html(data: bytes) -> PageLinks:
     """Read one HTML document's ids, its links with their lines, and closing tags that close nothing."""
     text = data.decode("utf-8", errors="replace")
-    result = PageLinks()
+    ids: set[str] = set()
+    links: list[tuple[str, int]] = []
+    problems: list[tuple[int, str]] = []
     open_tags: list[str] = []
     line, counted = 1, 0  # lines are counted up to `counted` only when one is needed
     for match in _TOKEN.finditer(text):
@@ -109,7 +139,7 @@ def scan_html(data: bytes) -> PageLinks:
                 line += text.count("\n", counted, start)
                 counted = start
                 _note_attributes(tag, _SIMPLE_ATTRIBUTE_ITEMS.findall(attributes) if simple
-                                 else _read_attributes(attributes), line, result)
+                                 else _read_attributes(attributes), line, ids, links)
             if not slash and tag not in _VOID:
                 open_tags.append(tag)  # a self-closing tag is opened and closed at once
         elif kind >= 11:
@@ -127,8 +157,8 @@ def scan_html(data: bytes) -> PageLinks:
                 start = match.start()
                 line += text.count("\n", counted, start)
                 counted = start
-                result.parse_problems.append((line, f"closing </{tag}> has no matching opening tag"))
-    return result
+                problems.append((line, f"closing </{tag}> has no matching opening tag"))
+    return PageLinks(ids, links, problems)
 
 
 def _read_attributes(attributes: str) -> list[tuple[str, str | None]]:
@@ -143,24 +173,24 @@ def _read_attributes(attributes: str) -> list[tuple[str, str | None]]:
 
 
 def _note_attributes(tag: str, pairs: list[tuple[str, str]] | list[tuple[str, str | None]], line: int,
-                     result: PageLinks) -> None:
-    """Add a start tag's ids and links to `result`, in the order html.parser reports them."""
+                     ids: set[str], links: list[tuple[str, int]]) -> None:
+    """Add a start tag's ids and links, in the order html.parser reports them."""
     values = dict(pairs)
     if len(values) < len(pairs):  # a repeated attribute: each copy counts
         for name, value in pairs:
             if value is not None and (name == "id" or (tag == "a" and name == "name")):
-                result.ids.add(value)
+                ids.add(value)
             if value is not None and name == _LINK_ATTRIBUTE_OF.get(tag):
-                result.links.append((value, line))
+                links.append((value, line))
     else:
         if (value := values.get("id")) is not None:
-            result.ids.add(value)
+            ids.add(value)
         if (value := values.get(_LINK_ATTRIBUTE_OF.get(tag, ""))) is not None:
-            result.links.append((value, line))
+            links.append((value, line))
         if tag == "a" and (value := values.get("name")) is not None:
-            result.ids.add(value)
+            ids.add(value)
     if tag == "meta" and (values.get("property") or values.get("name")) in _URL_METAS and values.get("content"):
-        result.links.append((values["content"] or "", line))
+        links.append((values["content"] or "", line))
 
 
 @dataclass(frozen=True)
