@@ -223,8 +223,16 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
     problems: list[Problem] = []
     external: Counter[str] = Counter()
     base_path = urlsplit(base_url).path or "/"
-    seen: dict[tuple[str, str], tuple[str | None, bool]] = {}
+    # Pages repeat the same links (navigation, sources, glossary): each is checked once per folder,
+    # or once in all when it means the same on every page, and its external count replayed (issue 8:
+    # this loop dominated rebuilds). The folder's memo goes when the next folder starts: kept for
+    # the whole site, it held every page's links at once (issue 8: peak memory at 10,000 pages).
+    anywhere: dict[tuple[str, str], tuple[str | None, bool]] = {}
+    in_folder: dict[tuple[str, str], tuple[str | None, bool]] = {}
+    folder: str | None = None
     for path in sorted(scanned if only is None else only & scanned.keys()):
+        if posixpath.dirname(path) != folder:
+            folder, in_folder = posixpath.dirname(path), {}
         page = scanned[path]
         source = f"{output_name}/{path}"
         for line, parse_message in page.parse_problems:
@@ -240,14 +248,15 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
                 else:
                     link_message = _check_link("index.html", "./" + link[len(base_path):], all_paths, scanned, external)
             else:
-                # Pages repeat the same links (navigation, sources, glossary): check each once per
-                # folder, replaying its external count (issue 8: this loop dominated rebuilds).
-                where = path if not link or link[0] in "#?" else posixpath.dirname(path)
-                known = seen.get((where, link))
+                if link.startswith(("http://", "https://", "/")):
+                    seen, key = anywhere, ("", link)
+                else:
+                    seen, key = in_folder, (path if not link or link[0] in "#?" else folder, link)
+                known = seen.get(key)
                 if known is None:
                     counted = external[link]
-                    known = seen[(where, link)] = (_check_link(path, link, all_paths, scanned, external),
-                                                   external[link] > counted)
+                    known = seen[key] = (_check_link(path, link, all_paths, scanned, external),
+                                         external[link] > counted)
                 elif known[1]:
                     external[link] += 1
                 link_message = known[0]
