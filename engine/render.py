@@ -467,9 +467,10 @@ class Renderer:
                     continue  # never cache (or ship) a page that had problems
                 file, uses = made
                 uses_digest = digest([(u.source_id, u.heading_id, u.heading_text) for u in uses])
-                known = RememberedPage(replace(file, from_cache=True), uses, uses_digest)
-                if self.memo is not None:  # a one-off build keeps no page in memory (peak memory, issue 8)
-                    memo.pages[key] = known
+                if self.memo is not None:
+                    known = memo.pages[key] = RememberedPage(replace(file, from_cache=True), uses, uses_digest)
+                else:  # a one-off build keeps no page's bytes in memory (peak memory, issue 8)
+                    known = RememberedPage(replace(file, data=b"", facts=None, cached_file=None), uses, uses_digest)
                 yield file
             else:
                 self.assets.mark_used((known.file.facts or {}).get("assets", []))
