@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .content import Page
 from .markup import MARKUP_VERSION, ConvertedBody, Heading, MarkdownConverter, markdown_settings
+from .pagecache import store_cache_file
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -78,13 +79,7 @@ class ConversionCache:
             return
         file = self._file(key)
         record = {"html": converted.html, "headings": [[h.level, h.id, h.text] for h in converted.headings]}
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = file.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(record), encoding="utf-8")
-            temporary.replace(file)
-        except OSError:
-            pass  # A cache that cannot be written only makes the next build slower.
+        store_cache_file(file, json.dumps(record).encode("utf-8"))
 
 
 def _convert_in_worker(body: str) -> ConvertedBody | str:

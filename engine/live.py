@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -29,7 +28,7 @@ from .data import FIGURES_FILE, GLOSSARY_FILE, SOURCES_FILE, TIMELINE_FILE, Site
 from .errors import BuildError, Problem, raise_if_errors
 from .fingerprint import TemplateGraph, digest
 from .markup import MarkdownConverter
-from .pagecache import PageCache
+from .pagecache import PageCache, store_cache_file
 from .render import Assets, OutputFile, Renderer, RenderMemo, load_assets, make_environment
 from .settings import Settings, load_settings
 from .site import resolve_site
@@ -294,13 +293,7 @@ def store_link_check(file: Path, check: LinkCheck) -> None:
     record = {"paths": check.paths, "pages": {
         path: [key, ids, [[p.source, p.line, p.message, p.hint, p.is_warning] for p in problems], external]
         for path, (key, ids, problems, external) in check.pages.items()}}
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = file.with_name(f"{file.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(record), encoding="utf-8")
-        temporary.replace(file)
-    except OSError:
-        pass
+    store_cache_file(file, json.dumps(record).encode("utf-8"))
 
 
 def links_of(file: OutputFile, page_cache: PageCache, data: bytes | None = None) -> PageLinks:

@@ -15,6 +15,20 @@ from pathlib import Path
 from typing import Any
 
 
+def store_cache_file(file: Path, data: bytes) -> bool:
+    """Write a cache file whole or not at all (a temporary file renamed over it); False when it could not be.
+
+    A cache that cannot be written only makes the next build slower, so failures are not errors."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = file.with_name(f"{file.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        temporary.replace(file)
+    except OSError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class CachedPage:
     """A cached page: its bytes (held in memory) or the file holding them, and its JSON-able facts."""
@@ -58,14 +72,8 @@ class PageCache:
         if self.folder is None:
             return
         html_file, facts_file = self._paths(key)
-        try:
-            html_file.parent.mkdir(parents=True, exist_ok=True)
-            for target, content in ((html_file, data), (facts_file, json.dumps(facts).encode("utf-8"))):
-                temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-                temporary.write_bytes(content)
-                temporary.replace(target)
-        except OSError:
-            pass  # A cache that cannot be written only makes the next build slower.
+        if store_cache_file(html_file, data):
+            store_cache_file(facts_file, json.dumps(facts).encode("utf-8"))
 
     def keep_only(self, keys: Iterable[str]) -> None:
         """Forget in-memory entries not in `keys`, so a long serve session does not grow without end."""
