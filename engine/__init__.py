@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checks import CheckReport, PageLinks, check_links, read_tree
+from .checks import CheckReport, check_links, read_tree
 from .convert import BodyConverter, ConversionCache
 from .data import load_data as load_data  # re-exported: the explainer tests read the data files
 from .data import load_inputs
 from .errors import BuildError, Problem, UsageError, raise_if_errors
-from .live import LiveSite, RebuildReport, check_links_incrementally, links_of, load_link_check, store_link_check
+from .live import LiveSite, RebuildReport, SiteLinks, check_links_incrementally, load_link_check, note_links, store_link_check
 from .markup import MarkdownConverter
 from .pagecache import PageCache
 from .render import Renderer, load_assets, make_environment
@@ -53,24 +53,23 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     page_cache = PageCache(cache_root / "pages" if cache_root else None)
     renderer = Renderer(site, bodies, converter, make_environment(settings.layouts_dir),
                         load_assets(settings.layouts_dir), page_cache)
-    scanned: dict[str, PageLinks] = {}
-    keys: dict[str, str] = {}
+    links = SiteLinks(page_cache)
     rendered = 0
     with build_lock(output):
         remove_leftovers(output)
-        with Staging(output) as staging:
+        with Staging(output, keep_spare=use_cache) as staging:
             try:
                 for file in renderer.render_site():
                     staging.add(file)
                     if file.out_path.endswith(".html"):
-                        scanned[file.out_path] = links_of(file, page_cache)
-                        keys[file.out_path] = file.render_key
+                        note_links(links, file, page_cache, settings.base_url)
                         rendered += not file.from_cache and file.out_path != "404.html"
             finally:
                 problems.extend(renderer.problems)
+                page_cache.save_index()  # pages rendered before a problem are good entries too
             # Only pages that changed are checked again when the rest resolve as before (issue 8).
             check_file = cache_root / "links.json" if cache_root else None
-            link_check = check_links_incrementally(scanned, keys, set(staging.written), settings,
+            link_check = check_links_incrementally(links, set(staging.written), settings,
                                                    load_link_check(check_file) if check_file else None)
             if check_file:
                 store_link_check(check_file, link_check)
@@ -79,7 +78,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
                 problems = [Problem(p.source, p.line, p.message, p.hint) for p in problems]
             warnings = raise_if_errors(problems)
             files = staging.commit()
-    return BuildResult(len(scanned.keys() - {"404.html"}), files, time.perf_counter() - started, output, warnings,
+    page_cache.prune(renderer.used_keys)
+    return BuildResult(len(links) - ("404.html" in links), files, time.perf_counter() - started, output, warnings,
                        link_check.external_links, rendered)
 
 

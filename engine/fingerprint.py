@@ -137,7 +137,8 @@ class Fingerprinter:
         templates_digest = self._templates_digests.get(names)
         if templates_digest is None:  # one digest per set of templates, not one per page
             templates_digest = self._templates_digests[names] = digest(sorted(templates.items()))
-        parts: list[Any] = [self.common, page.digest, templates_digest]
+        # Two files with the same text still differ in their address (canonical URL, relative links) and kind.
+        parts: list[Any] = [self.common, page.digest, page.url, page.kind, templates_digest]
         if "sections" in variables:
             parts.append(self.values["sections"])
         if "previous" in variables or "next" in variables:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from sys import intern
@@ -71,8 +72,7 @@ class LiveSite:
         self._files: dict[str, bytes] = {}
         self._memo = RenderMemo()
         # The last successful link check: each page's ids and links, and the problems per page.
-        self._scanned: dict[str, PageLinks] = {}
-        self._keys: dict[str, str] = {}
+        self._scanned = SiteLinks(self._pages)
         self._link_check: LinkCheck | None = None
 
     @property
@@ -99,8 +99,7 @@ class LiveSite:
         bodies = BodyConverter(self._conversions, self._converter)
         renderer = Renderer(site, bodies, self._converter, env, assets, self._pages, graph, self._memo)
         files: dict[str, bytes] = {}
-        scanned: dict[str, PageLinks] = {}
-        keys: dict[str, str] = {}
+        scanned = SiteLinks(self._pages)
         rendered: list[str] = []
         try:
             for file in renderer.render_site():
@@ -111,23 +110,24 @@ class LiveSite:
                 files[file.out_path] = data_bytes
                 if file.out_path.endswith(".html"):
                     # Same render key, or the very bytes object of last time (host files the memo kept).
-                    same = (file.from_cache and self._keys.get(file.out_path) == file.render_key) or \
+                    same = (file.from_cache and self._scanned.key(file.out_path) == file.render_key) or \
                         self._files.get(file.out_path) is data_bytes
-                    reused = self._scanned.get(file.out_path) if same else None
-                    scanned[file.out_path] = reused or links_of(file, self._pages, data_bytes)
-                    # Host pages (404.html) have no render key: their bytes stand in for one.
-                    keys[file.out_path] = file.render_key or "sha256:" + hashlib.sha256(data_bytes).hexdigest()
+                    if not (same and scanned.add_from(self._scanned, file.out_path)):
+                        # Host pages (404.html) have no render key: their bytes stand in for one.
+                        note_links(scanned, file, self._pages, settings.base_url, data_bytes,
+                                   file.render_key or "sha256:" + hashlib.sha256(data_bytes).hexdigest())
                 if (file.render_key and not file.from_cache) or \
                         (not file.render_key and self._files.get(file.out_path) != data_bytes):
                     rendered.append(file.out_path)
         finally:
             problems.extend(renderer.problems)
-        link_check = check_links_incrementally(scanned, keys, set(files), settings, self._link_check)
+        link_check = check_links_incrementally(scanned, set(files), settings, self._link_check)
         problems.extend(link_check.problems())
         self._link_check = None  # until this rebuild has succeeded
         warnings = raise_if_errors(problems)
         self._forget_unused(renderer.used_keys, pages)
-        self._files, self._scanned, self._keys, self._link_check = files, scanned, keys, link_check
+        self._files, self._scanned, self._link_check = files, scanned, link_check
+        self._pages.save_index()  # what this session rendered, for the next build
         return RebuildReport(tuple(sorted(rendered)), time.perf_counter() - started, warnings)
 
     # -- what a change invalidates --------------------------------------------
@@ -249,32 +249,135 @@ class LinkCheck:
         return sum(entry[3] for entry in self.pages.values())
 
 
-def check_links_incrementally(scanned: Mapping[str, PageLinks], keys: Mapping[str, str], all_paths: set[str],
-                              settings: Settings, previous: LinkCheck | None) -> LinkCheck:
+class SiteLinks(Mapping[str, PageLinks]):
+    """out_path -> PageLinks of every HTML page of a build, with each page's render key and ids digest.
+
+    A cached page's links are read from the page cache only when the link check asks for them
+    (a changed page, or the target of a changed page's #fragment link), and only the most recent
+    few are kept: a rebuild of a large site neither reads nor holds every page's (issue 8).
+    """
+
+    _RECENT = 256
+
+    def __init__(self, page_cache: PageCache) -> None:
+        self.page_cache = page_cache
+        # path -> (render key, ids digest, external links, links or None)
+        self._pages: dict[str, tuple[str, str, int, PageLinks | None]] = {}
+        self._recent: OrderedDict[str, PageLinks] = OrderedDict()
+
+    def add(self, path: str, key: str, ids_digest: str, external: int, links: PageLinks | None = None) -> None:
+        """Note a page; without `links`, they are read from the page cache under `key` when needed."""
+        self._pages[path] = (key, ids_digest, external, links)
+
+    def add_from(self, other: SiteLinks, path: str) -> bool:
+        """Note a page as another build noted it; False when it has no such page."""
+        entry = other._pages.get(path)
+        if entry is None:
+            return False
+        self._pages[path] = entry
+        return True
+
+    def key(self, path: str) -> str:
+        """A page's render key ("" for a page without one, which is always checked again)."""
+        entry = self._pages.get(path)
+        return entry[0] if entry is not None else ""
+
+    def ids_digest(self, path: str) -> str:
+        return self._pages[path][1]
+
+    def external(self, path: str) -> int:
+        """How many of the page's links are external (not into base_url)."""
+        return self._pages[path][2]
+
+    def __getitem__(self, path: str) -> PageLinks:
+        key, _, _, links = self._pages[path]
+        if links is not None:
+            return links
+        links = self._recent.get(path)
+        if links is not None:
+            self._recent.move_to_end(path)
+            return links
+        links = _read_links(self.page_cache, key, path)
+        self._recent[path] = links
+        if len(self._recent) > self._RECENT:
+            self._recent.popitem(last=False)
+        return links
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._pages
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pages)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+def _read_links(page_cache: PageCache, key: str, path: str) -> PageLinks:
+    """A cached page's links from its details, else scanned from its cached bytes."""
+    details = page_cache.details(key)
+    if details is not None:
+        try:
+            stored = details["links"]
+            return PageLinks([intern(i) for i in stored["ids"]], [(intern(link), line) for link, line in stored["links"]],
+                             [(line, message) for line, message in stored["parse_problems"]])
+        except (KeyError, TypeError, ValueError):
+            pass  # a damaged entry: read the page itself
+    data = page_cache.read_html(key)
+    if data is None:  # another build pruned the cache under this one
+        raise BuildError([Problem(".cache/pages", 0, f"the page cache lost {path} during the build",
+                                  "run the build again")])
+    return scan_html(data)
+
+
+def note_links(links: SiteLinks, file: OutputFile, page_cache: PageCache, base_url: str, data: bytes | None = None,
+               key: str | None = None) -> None:
+    """Note a page's links: a cached page's by its render key (read only if the check needs them), a
+    page rendered now scanned at once and stored in the page cache with its facts.
+
+    Strings are interned: every page repeats most of its links and many ids, and a build keeps
+    every rendered page's links until the link check (issue 8: peak memory)."""
+    key = file.render_key if key is None else key
+    facts = page_cache.facts(file.render_key) if file.from_cache and file.render_key else None
+    if facts is not None and facts.ids_digest:
+        links.add(file.out_path, key, facts.ids_digest, facts.external)
+        return
+    data = file.read_bytes() if data is None else data
+    scanned = scan_html(data)
+    page_links = PageLinks([intern(i) for i in scanned.ids], [(intern(link), line) for link, line in scanned.links],
+                           scanned.parse_problems)
+    ids_digest = digest(list(page_links.ids))
+    external = sum(1 for link in page_links.links if link[0].startswith(("http://", "https://"))
+                   and not (base_url and link[0].startswith(base_url)))
+    if file.render_key and not file.from_cache and file.facts is not None:
+        page_cache.put(file.render_key, data, file.facts._replace(ids_digest=ids_digest, external=external), {
+            "uses": [[u.source_id, u.heading_id, u.heading_text] for u in file.uses],
+            "links": {"ids": list(page_links.ids), "links": page_links.links,
+                      "parse_problems": page_links.parse_problems}})
+    links.add(file.out_path, key, ids_digest, external, page_links)
+
+
+def check_links_incrementally(links: SiteLinks, all_paths: set[str], settings: Settings,
+                              previous: LinkCheck | None) -> LinkCheck:
     """Check links, only on pages whose render key changed when no path appeared or disappeared and
     none of those pages changed its ids: every other page's links then resolve exactly as before."""
     paths = digest(sorted(all_paths))
-    # A page with the same render key as last time has the same ids: its digest is not computed again.
-    known = previous.pages if previous is not None else {}
-    ids = {path: known[path][1] if path in known and keys.get(path) and known[path][0] == keys[path]
-           else digest(sorted(links.ids)) for path, links in scanned.items()}
     only: set[str] | None = None
     if previous is not None and previous.paths == paths:
-        changed = {path for path in scanned if not keys.get(path) or path not in previous.pages
-                   or previous.pages[path][0] != keys[path]}
-        if all(path in previous.pages and previous.pages[path][1] == ids[path] for path in changed):
+        changed = {path for path in links if not links.key(path) or path not in previous.pages
+                   or previous.pages[path][0] != links.key(path)}
+        if all(path in previous.pages and previous.pages[path][1] == links.ids_digest(path) for path in changed):
             only = changed
     output_name = settings.output_dir.name
-    report = check_scanned(scanned, all_paths, output_name, settings.base_url, only)
-    found: dict[str, list[Problem]] = {path: [] for path in (scanned if only is None else only)}
+    report = check_scanned(links, all_paths, output_name, settings.base_url, only)
+    found: dict[str, list[Problem]] = {path: [] for path in (links if only is None else only)}
     for problem in report.problems:
         found.setdefault(problem.source.removeprefix(output_name + "/"), []).append(problem)
     pages = dict(previous.pages) if only is not None and previous is not None else {}
     for path, page_problems in found.items():
-        external = sum(1 for link, _ in scanned[path].links if link.startswith(("http://", "https://"))
-                       and not (settings.base_url and link.startswith(settings.base_url))) if path in scanned else 0
-        pages[path] = (keys.get(path, ""), ids.get(path, ""), page_problems, external)
-    return LinkCheck(paths, {path: entry for path, entry in pages.items() if path in scanned})
+        if path in links:
+            pages[path] = (links.key(path), links.ids_digest(path), page_problems, links.external(path))
+    return LinkCheck(paths, {path: entry for path, entry in pages.items() if path in links})
 
 
 def load_link_check(file: Path) -> LinkCheck | None:
@@ -294,22 +397,3 @@ def store_link_check(file: Path, check: LinkCheck) -> None:
         path: [key, ids, [[p.source, p.line, p.message, p.hint, p.is_warning] for p in problems], external]
         for path, (key, ids, problems, external) in check.pages.items()}}
     store_cache_file(file, json.dumps(record).encode("utf-8"))
-
-
-def links_of(file: OutputFile, page_cache: PageCache, data: bytes | None = None) -> PageLinks:
-    """A page's ids and links: from the page cache when it was cached, else scanned and cached.
-
-    Strings are interned: every page repeats most of its links and many ids, and a large
-    site keeps them all until the link check (issue 8: peak memory)."""
-    facts = file.facts or {}
-    if "links" in facts:
-        stored = facts["links"]
-        return PageLinks({intern(i) for i in stored["ids"]}, [(intern(link), line) for link, line in stored["links"]],
-                         [tuple(p) for p in stored["parse_problems"]])
-    data = file.read_bytes() if data is None else data
-    links = scan_html(data)
-    if file.render_key and not file.from_cache:
-        page_cache.put(file.render_key, data, {**facts, "links": {
-            "ids": sorted(links.ids), "links": links.links, "parse_problems": links.parse_problems}})
-    return PageLinks({intern(i) for i in links.ids}, [(intern(link), line) for link, line in links.links],
-                     links.parse_problems)

@@ -14,7 +14,7 @@ import html as html_module
 import math
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from .errors import BuildError, Problem, did_you_mean
 from .fingerprint import Fingerprinter, TemplateGraph, digest, directives_of
 from .glossary import link_terms, term_pattern
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, ConvertedBody, Heading, MarkdownConverter, count_words, find_line
-from .pagecache import CachedPage, PageCache
+from .pagecache import CachedPage, PageCache, PageFacts
 from .safety import check_body_safety
 from .site import Site
 
@@ -48,7 +48,8 @@ class OutputFile:
 
     A page whose render key was found in the page cache has `from_cache` set,
     and either its bytes in `data` (the dev server's memory) or empty `data`
-    and `cached_file` set: the writer links that file instead.
+    and `cached_file` set: the writer links that file instead. A page rendered
+    now carries its citation `uses`, for the page cache.
     """
 
     out_path: str
@@ -56,8 +57,9 @@ class OutputFile:
     sources: frozenset[str]
     render_key: str = ""
     cached_file: Path | None = None
-    facts: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    facts: PageFacts | None = field(default=None, compare=False, hash=False)
     from_cache: bool = False
+    uses: tuple[CitationUse, ...] = field(default=(), compare=False, hash=False)
 
     def read_bytes(self) -> bytes:
         return self.cached_file.read_bytes() if self.cached_file is not None else self.data
@@ -111,7 +113,7 @@ class _UsedAssets(dict[str, str]):
         self.recent.add(name)
         return super().__getitem__(name)
 
-    def mark_used(self, names: list[str]) -> None:
+    def mark_used(self, names: Iterable[str]) -> None:
         self.used.update(name for name in names if name in self)
 
     def take_recent(self) -> list[str]:
@@ -168,6 +170,9 @@ class Renderer:
         self.used_keys: set[str] = set()
         self.memo = memo
         self.fingerprints: Fingerprinter | None = None  # set by render_site
+        # The usage index of the citing pages so far, for sources lists: grown, never made again.
+        self._usage: dict[str, list[tuple[Page, CitationUse]]] = {}
+        self._usage_pages = 0
 
     # -- bodies -------------------------------------------------------------
 
@@ -433,7 +438,7 @@ class Renderer:
         # Every citing page's address, title and uses (by digest) decide what the usage index holds.
         usage_key = digest([(page.url, page.meta.title, known.uses_digest) for page, known in citing])
         yield from self._render_pages(deferred, fingerprints, usage_key, memo, citing)
-        cited = {use.source_id for _, known in citing for use in known.uses}
+        cited = self._cited_sources(usage_key, citing)
         for source_id, source in self.site.data.sources.items():
             if source_id not in cited:
                 self.problems.append(Problem("content/sources.yaml", source.line,
@@ -450,44 +455,54 @@ class Renderer:
 
     def _render_pages(self, pages: list[Page], fingerprints: Fingerprinter, usage_key: str | None, memo: RenderMemo,
                       citing: list[tuple[Page, RememberedPage]]) -> Iterator[OutputFile]:
-        """Pages in order; with a usage_key, they list sources and are given the usage index of `citing`."""
+        """Pages in order; with a usage_key, they list sources and are given the usage index of `citing`.
+
+        Up front only the page cache's index is asked which pages it holds; each cached page is
+        then looked up in turn, so a build never holds every page's cache entry at once (issue 8)."""
         keys = {page.source: fingerprints.page_key(page, usage_key) for page in pages}
         self.used_keys.update(keys.values())
         # Pages the dev server rendered or loaded in an earlier rebuild are reused as they are.
-        hits = {page.source: self.page_cache.get(keys[page.source]) for page in pages
-                if keys[page.source] not in memo.pages}
-        misses = self.bodies.stream([page for page in pages if page.source in hits and hits[page.source] is None])
+        to_convert = {page.source for page in pages
+                      if keys[page.source] not in memo.pages and not self.page_cache.has(keys[page.source])}
+        misses = self.bodies.stream([page for page in pages if page.source in to_convert])
         for page in pages:
             key = keys[page.source]
             known = memo.pages.get(key)
             if known is None:
-                made = self._page_output(page, key, hits[page.source], misses,
-                                         _usage_index(citing) if usage_key is not None else None)
+                hit = None if page.source in to_convert else self.page_cache.get(key)
+                converted: ConvertedBody | str | None = None
+                if hit is None and page.source not in to_convert:  # its file went missing since the index was written
+                    converted = next(self.bodies.stream([page]))[1]
+                elif hit is None:
+                    converted = next(misses)[1]
+                made = self._page_output(page, key, hit, converted,
+                                         self._usage_index(citing) if usage_key is not None else None)
                 if made is None:
                     continue  # never cache (or ship) a page that had problems
-                file, uses = made
-                uses_digest = digest([(u.source_id, u.heading_id, u.heading_text) for u in uses])
+                file, uses, uses_digest = made
                 if self.memo is not None:
                     known = memo.pages[key] = RememberedPage(replace(file, from_cache=True), uses, uses_digest)
                 else:  # a one-off build keeps no page's bytes in memory (peak memory, issue 8)
-                    known = RememberedPage(replace(file, data=b"", facts=None, cached_file=None), uses, uses_digest)
+                    known = RememberedPage(replace(file, data=b"", facts=None, cached_file=None, uses=()),
+                                           uses, uses_digest)
                 yield file
             else:
-                self.assets.mark_used((known.file.facts or {}).get("assets", []))
+                self.assets.mark_used(known.file.facts.assets if known.file.facts else [])
                 yield known.file
-            if known.uses:
+            if known.uses_digest:
                 citing.append((page, known))
 
-    def _page_output(self, page: Page, key: str, hit: CachedPage | None, misses: Iterator[tuple[Page, Any]],
+    def _page_output(self, page: Page, key: str, hit: CachedPage | None, converted: ConvertedBody | str | None,
                      usage: dict[str, list[tuple[Page, CitationUse]]] | None
-                     ) -> tuple[OutputFile, tuple[CitationUse, ...]] | None:
-        """One page from the page cache, or rendered from its converted body; None when it has problems."""
+                     ) -> tuple[OutputFile, tuple[CitationUse, ...] | None, str] | None:
+        """One page from the page cache, or rendered from its converted body, with its citation uses
+        (None: in the page cache) and their digest; None when it has problems."""
         sources = frozenset({page.source, self.site.settings.config_source})
         if hit is not None:
-            self.assets.mark_used(hit.facts.get("assets", []))
-            uses = tuple(CitationUse(*use) for use in hit.facts.get("uses", []))
-            return OutputFile(page.out_path, hit.data, sources, key, hit.html_file, hit.facts, True), uses
-        _, converted = next(misses)
+            self.assets.mark_used(hit.facts.assets)
+            return (OutputFile(page.out_path, hit.data, sources, key, hit.html_file, hit.facts, True),
+                    None, hit.facts.uses_digest)
+        assert converted is not None
         if isinstance(converted, str):
             self.problems.append(Problem(page.source, page.body_line, converted))
             return None
@@ -498,17 +513,59 @@ class Renderer:
         text = self.render_page(page, body)
         if text is None or self._error_count() > errors_before:
             return None
-        facts = {"uses": [[u.source_id, u.heading_id, u.heading_text] for u in body.uses],
-                 "assets": self.assets.take_recent()}
-        return OutputFile(page.out_path, text.encode("utf-8"), sources, key, None, facts), tuple(body.uses)
+        uses = tuple(body.uses)
+        uses_digest = digest([(u.source_id, u.heading_id, u.heading_text) for u in uses]) if uses else ""
+        facts = PageFacts(uses_digest, "", 0, tuple(self.assets.take_recent()))  # the link check fills in the rest
+        return OutputFile(page.out_path, text.encode("utf-8"), sources, key, None, facts, uses=uses), uses, uses_digest
+
+    def _usage_index(self, citing: list[tuple[Page, RememberedPage]]) -> dict[str, list[tuple[Page, CitationUse]]]:
+        """source id -> every (page, use) citing it, in page order: what a sources list shows.
+
+        Only asked for when a sources list is rendered, so cached pages' uses are read only then."""
+        for page, known in citing[self._usage_pages:]:
+            for use in self._uses_of(page, known):
+                self._usage.setdefault(use.source_id, []).append((page, use))
+        self._usage_pages = len(citing)
+        return self._usage
+
+    def _uses_of(self, page: Page, known: RememberedPage) -> tuple[CitationUse, ...]:
+        """A citing page's uses: kept from rendering it, else read from the page cache (or, should its
+        entry have gone, found again by preparing its body: the same inputs give the same uses)."""
+        if known.uses is not None:
+            return known.uses
+        details = self.page_cache.details(known.file.render_key)
+        uses: tuple[CitationUse, ...] | None = None
+        if details is not None:
+            try:
+                uses = tuple(CitationUse(*use) for use in details["uses"])
+            except TypeError:
+                uses = None
+        if uses is None:
+            converted = next(self.bodies.stream([page]))[1]
+            problems = len(self.problems)
+            uses = self.prepare_body(page, converted, None).uses if not isinstance(converted, str) else ()
+            del self.problems[problems:]  # reported when the page itself was rendered
+        if self.memo is not None and known.file.render_key in self.memo.pages:
+            self.memo.pages[known.file.render_key] = replace(known, uses=uses)
+        return uses
+
+    def _cited_sources(self, usage_key: str, citing: list[tuple[Page, RememberedPage]]) -> set[str]:
+        """The ids of every cited source: the page cache remembers them by the usage index's digest."""
+        known = self.page_cache.cited(usage_key)
+        if known is None:
+            known = tuple(sorted({use.source_id for page, remembered in citing
+                                  for use in self._uses_of(page, remembered)}))
+            self.page_cache.note_cited(usage_key, known)
+        return set(known)
 
 
 @dataclass(frozen=True)
 class RememberedPage:
-    """A page as the last rebuild made it: its file (marked as reused) and its citation uses."""
+    """A page as the last rebuild made it: its file (marked as reused) and its citation uses
+    (None until needed when it came from the page cache; `uses_digest` is "" when it cites nothing)."""
 
     file: OutputFile
-    uses: tuple[CitationUse, ...]
+    uses: tuple[CitationUse, ...] | None
     uses_digest: str
 
 
@@ -527,15 +584,6 @@ class RenderMemo:
         self.keys = {inputs: key for inputs, key in self.keys.items() if key in used}
         self.pages = {key: page for key, page in self.pages.items() if key in used}
         self.host_files = {key: file for key, file in self.host_files.items() if key in used}
-
-
-def _usage_index(citing: list[tuple[Page, RememberedPage]]) -> dict[str, list[tuple[Page, CitationUse]]]:
-    """source id -> every (page, use) citing it, in page order: what a sources list shows."""
-    usage: dict[str, list[tuple[Page, CitationUse]]] = {}
-    for page, known in citing:
-        for use in known.uses:
-            usage.setdefault(use.source_id, []).append((page, use))
-    return usage
 
 
 def _plain_text(html: str) -> str:
