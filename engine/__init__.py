@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import CheckReport, check_links, read_tree
+from .content import ParseCache
 from .convert import BodyConverter, ConversionCache
 from .data import load_data as load_data  # re-exported: the explainer tests read the data files
 from .data import load_inputs
@@ -44,10 +45,12 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     """Build the whole site into settings.output_dir, or raise BuildError leaving it untouched."""
     started = time.perf_counter()
     output = check_output_folder(settings)
-    pages, data, warnings = load_inputs(settings)
+    cache_root = settings.root / ".cache" if use_cache else None
+    parsed = ParseCache(cache_root / "content.marshal" if cache_root else None)
+    pages, data, warnings = load_inputs(settings, parsed)
+    parsed.save()
     site = resolve_site(settings, pages, data)
     problems: list[Problem] = [*warnings]
-    cache_root = settings.root / ".cache" if use_cache else None
     converter = MarkdownConverter()
     bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter)
     page_cache = PageCache(cache_root / "pages" if cache_root else None)

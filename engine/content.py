@@ -8,13 +8,17 @@ files that would produce the same URL.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from . import dates, errors, yamlfile
 from .dates import PartialDate
 from .errors import BuildError, Problem
+from .pagecache import store_cache_file
 from .settings import Settings
 from .yamlfile import Fields, YamlMap, load_yaml
 from .yamlfile import decode_utf8 as decode_utf8  # re-exported for live.py, which reads pages one by one
@@ -27,6 +31,7 @@ _SLUG_SAFE = re.compile(r"[^\w-]+", re.UNICODE)
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _NESTING_MARK = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
+_DIRECTIVE_LINE = re.compile(r"^:::[ \t]+([A-Za-z][\w-]*)", re.M)
 # Python-Markdown recurses once per level of list or quote: a few hundred levels exhaust the
 # stack (and take seconds first), while no readable page needs more than a handful (issue 9).
 MAX_NESTING = 100
@@ -58,6 +63,8 @@ class Page:
     url: str
     digest: str
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    # The directive names its body places (`::: name` lines), found once when the file is read.
+    directives: tuple[str, ...] | None = field(default=None, compare=False, hash=False)
 
     @property
     def out_path(self) -> str:
@@ -88,7 +95,7 @@ class FrontMatter:
 
 def split_front_matter(text: str) -> FrontMatter:
     """Split `---` fenced YAML from the body; ValueError says what is missing."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = _normalise_newlines(text)
     if not text.strip():
         raise ValueError("the file is empty; it needs front matter with at least a title and a summary")
     lines = text.split("\n")
@@ -161,22 +168,36 @@ def slugify(text: str) -> str:
     return text or "page"
 
 
-def load_content(settings: Settings) -> tuple[list[Page], list[Problem]]:
-    """Read every Markdown page; return pages sorted by source, plus warnings."""
+def load_content(settings: Settings, parsed: ParseCache | None = None) -> tuple[list[Page], list[Problem]]:
+    """Read every Markdown page; return pages sorted by source, plus warnings.
+
+    With a ParseCache, a file whose bytes parsed cleanly before is not parsed again."""
     problems: list[Problem] = []
     pages: list[Page] = []
     content_dir = settings.content_dir
     if not content_dir.is_dir():
         raise BuildError([Problem("content", 0, "there is no content/ folder beside the settings file")])
+    # rglob does not enter symlinked folders, so a file that is no symlink itself lies where the
+    # content folder really is: only symlinks need resolving (it cost a third of reading a page).
+    content_inside = content_dir.resolve().is_relative_to(settings.root)
     for file in sorted(content_dir.rglob("*.md")):
         source = file.relative_to(settings.root).as_posix()
-        raw = read_source_bytes(file, settings.root, source, problems)
+        if content_inside and not file.is_symlink():
+            raw = _read_bytes(file, source, problems)
+        else:
+            raw = read_source_bytes(file, settings.root, source, problems)
         if raw is None:
             continue
-        text = decode_utf8(raw, source, problems)
-        if text is None:
-            continue
-        page = parse_page(text, source, file.relative_to(content_dir), problems)
+        relative = file.relative_to(content_dir)
+        page = parsed.page(source, raw, relative) if parsed is not None else None
+        if page is None:
+            text = decode_utf8(raw, source, problems)
+            if text is None:
+                continue
+            before = len(problems)
+            page = parse_page(text, source, relative, problems)
+            if parsed is not None and page is not None and len(problems) == before:
+                parsed.put(raw, page, text)
         if page is not None and (settings.include_drafts or not page.meta.is_draft):
             pages.append(page)
     _check_unique_urls(pages, problems)
@@ -197,8 +218,12 @@ def read_source_bytes(file: Path, root: Path, source: str, problems: list[Proble
         problems.append(Problem(source, 0, "refusing a symlink that points outside the project",
                                 "copy the file into the project instead of linking to it"))
         return None
+    return _read_bytes(real, source, problems)
+
+
+def _read_bytes(file: Path, source: str, problems: list[Problem]) -> bytes | None:
     try:
-        return real.read_bytes()
+        return file.read_bytes()
     except OSError as error:
         problems.append(Problem(source, 0, f"cannot read the file: {error.strerror or error}"))
         return None
@@ -241,7 +266,100 @@ def parse_page(text: str, source: str, relative: Path, problems: list[Problem]) 
     kind = _page_kind(relative, meta)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     key_lines = {str(key): data.line_of(key) for key in data}
-    return Page(source, meta, front.body, front.body_line, kind, _page_url(relative, meta), digest, key_lines)
+    return Page(source, meta, front.body, front.body_line, kind, _page_url(relative, meta), digest, key_lines,
+                tuple(sorted(set(_DIRECTIVE_LINE.findall(front.body)))))
+
+
+def _normalise_newlines(text: str) -> str:
+    """The text split_front_matter reads: no byte-order mark, '\n' line ends."""
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+# Bump when what a record holds changes; the parser's own code is part of the salt below.
+_PARSE_CACHE_FORMAT = "content-1"
+
+
+def _parser_salt() -> str:
+    """A record is valid only for the very code that made it: the format and the parsing modules' source."""
+    code = hashlib.sha256(_PARSE_CACHE_FORMAT.encode())
+    for module in (__file__, dates.__file__, errors.__file__, yamlfile.__file__):
+        code.update(Path(module).read_bytes())
+    return code.hexdigest()
+
+
+class ParseCache:
+    """Pages parsed in an earlier build, keyed by their file's path and the sha256 of its bytes.
+
+    The bytes are still read (a changed file is always parsed again; timestamps can lie), but
+    their YAML, nesting and directive checks are skipped: at 10,000 pages that was most of the
+    reading (issue 8). Only files that parsed without any problem or warning are recorded, so
+    every problem is reported exactly as without the cache. One file (`.cache/content.marshal`),
+    written only when it changed; unreadable or made by other code, it is ignored.
+    """
+
+    def __init__(self, file: Path | None):
+        self.file = file
+        self._salt = ""
+        self._records: dict[str, tuple[Any, ...]] = {}
+        self._used: dict[str, tuple[Any, ...]] = {}
+        self._changed = False
+        if file is not None:
+            self._salt = _parser_salt()
+            try:
+                salt, records = marshal.loads(file.read_bytes())
+                if salt == self._salt and isinstance(records, dict):
+                    self._records = records
+            except (OSError, ValueError, EOFError, TypeError):
+                pass  # no cache, or a damaged one: every file is parsed
+
+    @staticmethod
+    def _key(source: str, raw: bytes) -> str:
+        return source + "\0" + hashlib.sha256(raw).hexdigest()
+
+    def page(self, source: str, raw: bytes, relative: Path) -> Page | None:
+        """The Page of a file whose bytes parsed cleanly before, or None."""
+        if self.file is None:
+            return None
+        key = self._key(source, raw)
+        record = self._records.get(key)
+        if record is None:
+            return None
+        try:
+            page = _page_from_record(source, raw, record)
+        except (ValueError, TypeError, IndexError, UnicodeDecodeError):
+            return None
+        self._used[key] = record
+        return page
+
+    def put(self, raw: bytes, page: Page, text: str) -> None:
+        """Record a page that parsed without problems."""
+        if self.file is None:
+            return
+        normalised = _normalise_newlines(text)
+        offset = len(normalised) - len(page.body)
+        if normalised[offset:] != page.body:
+            return  # not the shape this cache knows how to rebuild: parse it every time
+        meta = page.meta
+        updated = (meta.updated.year, meta.updated.month, meta.updated.day) if meta.updated else None
+        self._used[self._key(page.source, raw)] = (
+            meta.title, meta.summary, meta.order, meta.slug, updated, meta.is_draft, meta.layout, meta.change_note,
+            offset, page.body_line, page.kind, page.url, page.digest, tuple(page.key_lines.items()),
+            page.directives)
+        self._changed = True
+
+    def save(self) -> None:
+        """Keep the records of this build's files only (so the file stays the size of the site)."""
+        if self.file is not None and (self._changed or len(self._used) != len(self._records)):
+            store_cache_file(self.file, marshal.dumps((self._salt, self._used)))
+
+
+def _page_from_record(source: str, raw: bytes, record: tuple[Any, ...]) -> Page:
+    (title, summary, order, slug, updated, is_draft, layout, change_note,
+     offset, body_line, kind, url, digest, key_lines, directives) = record
+    body = _normalise_newlines(raw.decode("utf-8-sig"))[offset:]
+    meta = PageMeta(title, summary, order, slug, PartialDate(*updated) if updated is not None else None,
+                    is_draft, layout, change_note)
+    return Page(source, meta, body, body_line, kind, url, digest, dict(key_lines), directives)
 
 
 def _page_kind(relative: Path, meta: PageMeta) -> str:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .content import Page, load_content, read_source_bytes
+from .content import Page, ParseCache, load_content, read_source_bytes
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
 from .safety import unsafe_markup
@@ -129,13 +129,13 @@ def load_data(settings: Settings) -> tuple[SiteData, list[Problem]]:
     return SiteData(sources, categories, events, glossary, figures, digests), problems
 
 
-def load_inputs(settings: Settings) -> tuple[list[Page], SiteData, list[Problem]]:
+def load_inputs(settings: Settings, parsed: ParseCache | None = None) -> tuple[list[Page], SiteData, list[Problem]]:
     """Read the pages and the data files; a BuildError carries the problems of both at once."""
     problems: list[Problem] = []
     pages: list[Page] = []
     data = SiteData()
     try:
-        pages, page_warnings = load_content(settings)
+        pages, page_warnings = load_content(settings, parsed)
         problems.extend(page_warnings)
     except BuildError as error:
         problems.extend(error.problems)

@@ -86,7 +86,7 @@ class TemplateGraph:
 
 def directives_of(page: Page) -> list[str]:
     """The directive names a page's body uses (including the one its layout adds)."""
-    names = set(_directives_in(page.body))
+    names = set(page.directives if page.directives is not None else _directives_in(page.body))
     if page.layout in _LAYOUT_DIRECTIVES:
         names.add(_LAYOUT_DIRECTIVES[page.layout])
     return sorted(names)
