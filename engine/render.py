@@ -475,8 +475,7 @@ class Renderer:
                     converted = next(self.bodies.stream([page]))[1]
                 elif hit is None:
                     converted = next(misses)[1]
-                made = self._page_output(page, key, hit, converted,
-                                         self._usage_index(citing) if usage_key is not None else None)
+                made = self._page_output(page, key, hit, converted, citing if usage_key is not None else None)
                 if made is None:
                     continue  # never cache (or ship) a page that had problems
                 file, uses, uses_digest = made
@@ -493,10 +492,11 @@ class Renderer:
                 citing.append((page, known))
 
     def _page_output(self, page: Page, key: str, hit: CachedPage | None, converted: ConvertedBody | str | None,
-                     usage: dict[str, list[tuple[Page, CitationUse]]] | None
+                     citing: list[tuple[Page, RememberedPage]] | None
                      ) -> tuple[OutputFile, tuple[CitationUse, ...] | None, str] | None:
-        """One page from the page cache, or rendered from its converted body, with its citation uses
-        (None: in the page cache) and their digest; None when it has problems."""
+        """One page from the page cache, or rendered from its converted body (a sources list is given the
+        usage index of `citing`), with its citation uses (None: in the page cache) and their digest;
+        None when it has problems."""
         sources = frozenset({page.source, self.site.settings.config_source})
         if hit is not None:
             self.assets.mark_used(hit.facts.assets)
@@ -509,7 +509,7 @@ class Renderer:
         errors_before = self._error_count()
         self.assets.take_recent()
         self.problems.extend(check_body_safety(page, converted))
-        body = self.prepare_body(page, converted, usage)
+        body = self.prepare_body(page, converted, self._usage_index(citing) if citing is not None else None)
         text = self.render_page(page, body)
         if text is None or self._error_count() > errors_before:
             return None
