@@ -1,7 +1,9 @@
 """Faults while writing (issue 9): a killed or interrupted build, two builds at once, a full disk.
 
-Each leaves the previous output/ byte for byte as it was. The slow builds pause after every file
-through EXPLAINER_TEST_WRITE_DELAY, so the signal always lands mid-write.
+Each leaves the previous output/ byte for byte as it was, in a --no-cache build (a fresh temporary
+folder) and in a cached one (the spare tree updated in place), and the next build gives the bytes of a
+clean build. The slow builds pause after every file through EXPLAINER_TEST_WRITE_DELAY, so the signal
+always lands mid-write.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, build_site, copy_site, tree_digest
 
-from engine.write import WRITE_DELAY_VARIABLE
+from engine.write import WRITE_DELAY_VARIABLE, remove_leftovers
 
 
 def _built_then_edited(tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -135,3 +137,131 @@ def test_write_failure_is_reported_and_output_kept(tmp_path: Path, monkeypatch: 
     assert lines[0].endswith("); the previous output/ is unchanged")
     assert tree_digest(site / "output") == before
     assert _temporary_folders(site) == []
+
+
+# The same faults in a cached build, which updates the spare tree (.output.spare) in place (issue 8).
+
+def _spare_built_then_edited(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The features site built twice with the cache (the second build kept a spare), then edited."""
+    site = copy_site("features", tmp_path)
+    for _ in range(2):
+        code, lines = build_site(site)
+        assert code == 0, lines
+    assert (site / ".output.spare").is_dir()
+    about = site / "content" / "about.md"
+    about.write_text(about.read_text(encoding="utf-8").replace("This page", "This edited page"), encoding="utf-8")
+    return site, tree_digest(site / "output")
+
+
+def _clean_digest(site: Path, tmp_path: Path) -> dict[str, str]:
+    code, lines = build_site(site, "--no-cache", "--output", str(tmp_path / "clean-output"))
+    assert code == 0, lines
+    return tree_digest(tmp_path / "clean-output")
+
+
+def _spare_files(site: Path) -> dict[str, tuple[int, int]]:
+    spare = site / ".output.spare"
+    return {p.relative_to(spare).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in spare.rglob("*") if p.is_file()} if spare.is_dir() else {}
+
+
+def _start_slow_cached_build(site: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml")],
+        env={**os.environ, WRITE_DELAY_VARIABLE: "0.3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_until_spare_changes(site: Path, process: subprocess.Popen[str]) -> None:
+    """Block until the build has replaced at least one file of the spare."""
+    before = _spare_files(site)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        if _spare_files(site) != before:
+            return
+        time.sleep(0.02)
+    process.kill()
+    pytest.fail("the build never changed the spare")
+
+
+def test_cached_build_killed_mid_update_leaves_output_and_next_build_restages(tmp_path: Path) -> None:
+    site, before = _spare_built_then_edited(tmp_path)
+    process = _start_slow_cached_build(site)
+    _wait_until_spare_changes(site, process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert tree_digest(site / "output") == before
+
+    assert build_site(site) == (0, [])
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert build_site(site) == (0, [])  # the spare is now the tree of the build before
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+
+
+def test_cached_build_interrupted_mid_update_says_so_and_leaves_output(tmp_path: Path) -> None:
+    site, before = _spare_built_then_edited(tmp_path)
+    process = _start_slow_cached_build(site)
+    _wait_until_spare_changes(site, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["build.py: interrupted; the previous output is unchanged"]
+    assert tree_digest(site / "output") == before
+    assert _temporary_folders(site) == []
+
+    assert build_site(site) == (0, [])
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "reason"),
+    [
+        ("write_bytes", OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
+        ("replace", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
+    ],
+    ids=["disk-full", "permission-denied-on-swap"],
+)
+def test_cached_write_failure_is_reported_and_output_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           target: str, error: OSError, reason: str) -> None:
+    site, before = _spare_built_then_edited(tmp_path)
+    with monkeypatch.context() as patch:
+        if target == "write_bytes":
+            real_write = Path.write_bytes
+
+            def write_bytes(self: Path, data: bytes) -> int:
+                if ".output.spare" in str(self) and self.name == "index.html" and self.parent.name == "about":
+                    error.filename = str(self)
+                    raise error
+                return real_write(self, data)
+
+            patch.setattr(Path, "write_bytes", write_bytes)
+        else:
+            real_replace = os.replace
+
+            def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+                if str(source).endswith(".output.spare"):
+                    error.filename = str(destination)
+                    raise error
+                real_replace(source, destination)
+
+            patch.setattr(os, "replace", replace)
+        code, lines = build_site(site)
+    assert code == 1
+    assert len(lines) == 2 and lines[1] == "1 problem found; nothing was written"
+    assert lines[0].startswith(f"output: cannot write the site: {reason} (")
+    assert lines[0].endswith("); the previous output/ is unchanged")
+    assert tree_digest(site / "output") == before
+    assert _temporary_folders(site) == []
+
+    assert build_site(site) == (0, [])
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+
+
+def test_a_build_killed_between_the_two_renames_of_a_swap_gets_its_output_back(tmp_path: Path) -> None:
+    site, before = _built_then_edited(tmp_path)
+    (site / "output").rename(site / ".output.old-99999")  # output/ moved aside, the new tree not yet in
+    remove_leftovers(site / "output")
+    assert tree_digest(site / "output") == before
+    assert not (site / ".output.old-99999").exists()
