@@ -58,4 +58,4 @@ audit: $(RUNTIME) $(AUDIT_TOOLS)
 	PY=$(PY) bash tools/audit/audit.sh
 
 clean:
-	rm -rf output .cache tests/artifacts bench/.work
+	rm -rf output .output.spare .output.trees.json .cache tests/artifacts bench/.work
