@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .checks import CheckReport, check_links, read_tree
 from .content import ParseCache
-from .convert import BodyConverter, ConversionCache
+from .convert import BodyConverter, ConversionCache, conversion_key
 from .data import load_data as load_data  # re-exported: the explainer tests read the data files
 from .data import load_inputs
 from .errors import BuildError, Problem, UsageError, raise_if_errors
@@ -81,7 +81,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
                 problems = [Problem(p.source, p.line, p.message, p.hint) for p in problems]
             warnings = raise_if_errors(problems)
             files = staging.commit()
-    page_cache.prune(renderer.used_keys)
+    if page_cache.prune(renderer.used_keys):
+        bodies.cache.prune(conversion_key(page.body) for page in pages)
     return BuildResult(len(links) - ("404.html" in links), files, time.perf_counter() - started, output, warnings,
                        link_check.external_links, rendered)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .content import Page
 from .markup import MARKUP_VERSION, ConvertedBody, Heading, MarkdownConverter, markdown_settings
-from .pagecache import store_cache_file
+from .pagecache import prune_folder, store_cache_file
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -71,6 +71,14 @@ class ConversionCache:
         if self.memory is not None:
             wanted = set(keys)
             self.memory = {key: body for key, body in self.memory.items() if key in wanted}
+
+    def prune(self, keys: Iterable[str]) -> int:
+        """Delete stored bodies not in `keys`; return how many. The build calls it when it prunes the
+        page cache: every stored body was converted for a page that was then cached, so this folder
+        grows no faster than that one."""
+        wanted = set(keys)
+        self.keep_only(wanted)
+        return prune_folder(self.folder, wanted) if self.folder is not None else 0
 
     def put(self, key: str, converted: ConvertedBody) -> None:
         if self.memory is not None:

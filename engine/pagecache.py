@@ -195,18 +195,18 @@ class PageCache:
         if store_cache_file(self.folder / INDEX_FILE, marshal.dumps(record)):
             self._dirty = False
 
-    def prune(self, used: set[str]) -> int:
+    def prune(self, used: set[str]) -> bool:
         """After a successful build, drop the entries it did not use once they clearly outnumber those it
-        did (or when no index said what the folder holds), so the cache stays bounded; return how many files."""
+        did (or when no index said what the folder holds), so the cache stays bounded; True when it did."""
         index = self._load_index()
         if self.folder is None or (self._index_was_read and len(index) <= 2 * len(used) + PRUNE_MARGIN):
-            return 0
-        removed = prune_folder(self.folder, used)
+            return False
+        prune_folder(self.folder, used)
         self._index = {key: facts for key, facts in index.items() if key in used}
         self._index_was_read = True
         self._dirty = True
         self.save_index()
-        return removed
+        return True
 
     def keep_only(self, keys: Iterable[str]) -> None:
         """Forget in-memory entries not in `keys`, so a long serve session does not grow without end."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import marshal
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import build_site, copy_site, tree_digest
 
+import engine.content
 import engine.convert
+import engine.pagecache
 
 EDITS = [
     ("content/first.md", "A claim with one source", "A reworded claim with one source"),
@@ -107,4 +110,114 @@ def test_cached_link_check_still_catches_links_broken_by_another_page(tmp_path: 
     _edit(site, "content/second.md", "../first/#middle", "../first/#centre")
     code, errors = build_site(site)
     assert code == 0, errors
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+
+
+def _entries(folder: Path) -> set[str]:
+    """The keys a key-sharded cache folder holds (`xx/KEY.*`)."""
+    return {file.name.split(".", 1)[0] for file in folder.glob("??/*")}
+
+
+def test_a_series_of_layout_edits_keeps_the_cache_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine.pagecache, "PRUNE_MARGIN", 0)
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    used = len(_entries(site / ".cache" / "pages"))
+    bodies = len(_entries(site / ".cache" / "markdown"))
+    for edit in range(6):
+        # Every page changes with the layout, and one body too: both caches gain stale entries each time.
+        _edit(site, "layouts/base.html", "</body>", f"<!-- edit {edit} --></body>")
+        _edit(site, "content/first.md", "with one source" if edit == 0 else f"with one source ({edit - 1})",
+              f"with one source ({edit})")
+        before = tree_digest(site / "output")
+        code, errors = build_site(site)
+        assert code == 0, errors
+        assert len(_entries(site / ".cache" / "pages")) <= 3 * used, edit
+        assert len(_entries(site / ".cache" / "markdown")) <= 3 * bodies, edit
+        assert tree_digest(site / "output") == _clean_digest(site, tmp_path), edit
+        assert before != tree_digest(site / "output")
+    # Pruning unlinks cache entries only: the output's hard links to them keep their bytes.
+    kept = tree_digest(site / "output")
+    shutil.rmtree(site / ".cache")
+    assert tree_digest(site / "output") == kept
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+@pytest.mark.parametrize("cache_file", ["pages/index.marshal", "content.marshal", "links.json"])
+def test_a_damaged_consolidated_cache_file_is_ignored(tmp_path: Path, cache_file: str, damage: str) -> None:
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    file = site / ".cache" / cache_file
+    data = file.read_bytes()
+    file.write_bytes({"garbage": b"\x00not a cache\xff" * 5, "truncated": data[: len(data) // 2], "empty": b""}[damage])
+    _edit(site, "content/second.md", "| 2019 | 3 |", "| 2019 | 5 |")
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+
+
+def test_damaged_page_details_are_read_from_the_page_itself(tmp_path: Path) -> None:
+    """A cached page's links and uses come from its details file; damaged, the link check scans the
+    cached page and the sources list finds its uses again, with the same result."""
+    site = copy_site("features", tmp_path)
+    _edit(site, "content/second.md", "A [linked gadget]", "See [the middle part](../first/#middle). A [linked gadget]")
+    assert build_site(site)[0] == 0
+    for entry in (site / ".cache" / "pages").glob("??/*.json"):
+        entry.write_text("{not json", encoding="utf-8")
+    _edit(site, "content/first.md", "## Middle", "## Centre")  # second's link breaks; the sources page changes
+    code, errors = build_site(site)
+    assert code == 1 and any("second/index.html" in line and "#middle" in line for line in errors), errors
+    _edit(site, "content/second.md", "../first/#middle", "../first/#centre")
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+
+
+def test_a_no_cache_build_neither_reads_nor_writes_the_cache(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    # Poison every cache file (replaced, not rewritten: the output links the page files).
+    for file in (site / ".cache").rglob("*"):
+        if file.is_file():
+            replacement = file.with_name(file.name + ".new")
+            replacement.write_bytes(b"poisoned")
+            replacement.replace(file)
+    before = tree_digest(site / ".cache")
+    output = tmp_path / "no-cache-output"
+    assert build_site(site, "--no-cache", "--output", str(output))[0] == 0
+    assert tree_digest(output) == _clean_digest(site, tmp_path)
+    assert tree_digest(site / ".cache") == before
+
+
+def test_the_parse_cache_is_keyed_by_the_bytes_and_the_parser(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    settings = engine.load_settings(site / "site_config.yaml")
+    cache_file = site / ".cache" / "content.marshal"
+    salt, records = marshal.loads(cache_file.read_bytes())
+    # A forged record is believed only for the same bytes and the same parser code.
+    key = next(k for k in records if k.startswith("content/first.md\0"))
+    records[key] = ("Forged title", *records[key][1:])
+    cache_file.write_bytes(marshal.dumps((salt, records)))
+    pages, _ = engine.content.load_content(settings, engine.content.ParseCache(cache_file))
+    assert [p.meta.title for p in pages if p.source == "content/first.md"] == ["Forged title"]
+    monkeypatch.setattr(engine.content, "_PARSE_CACHE_FORMAT", "another")
+    pages, _ = engine.content.load_content(settings, engine.content.ParseCache(cache_file))
+    assert [p.meta.title for p in pages if p.source == "content/first.md"] == ["First section"]
+    monkeypatch.undo()
+    _edit(site, "content/first.md", "A claim with one source", "A claim, edited, with one source")
+    pages, _ = engine.content.load_content(settings, engine.content.ParseCache(cache_file))
+    assert [p.meta.title for p in pages if p.source == "content/first.md"] == ["First section"]
+
+
+def test_a_cached_page_that_becomes_invalid_is_reported_as_without_the_cache(tmp_path: Path) -> None:
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    _edit(site, "content/second.md", "title: Second section", "titel: Second section")
+    cached = build_site(site)
+    uncached = build_site(site, "--no-cache", "--output", str(tmp_path / "uncached"))
+    assert cached[0] == 1 and cached == uncached
+    _edit(site, "content/second.md", "titel: Second section", "title: Second section")
+    assert build_site(site)[0] == 0
     assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
