@@ -54,7 +54,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     converter = MarkdownConverter()
     bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter)
     page_cache = PageCache(cache_root / "pages" if cache_root else None)
-    renderer = Renderer(site, bodies, converter, make_environment(settings.layouts_dir),
+    env = make_environment(settings.layouts_dir, cache_root / "jinja" if cache_root else None)
+    renderer = Renderer(site, bodies, converter, env,
                         load_assets(settings.layouts_dir), page_cache)
     links = SiteLinks(page_cache)
     rendered = 0

@@ -228,7 +228,7 @@ class LiveSite:
 
     def _read_layouts(self, settings: Settings) -> tuple[jinja2.Environment, Assets, TemplateGraph]:
         if self._layouts is None:
-            env = make_environment(settings.layouts_dir)
+            env = make_environment(settings.layouts_dir, settings.root / ".cache" / "jinja")
             self._layouts = (env, load_assets(settings.layouts_dir), TemplateGraph(env))
         return self._layouts
 

@@ -8,10 +8,13 @@ page being rendered.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import html as html_module
+import io
 import math
+import pickle
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +36,7 @@ from .errors import BuildError, Problem, did_you_mean
 from .fingerprint import Fingerprinter, TemplateGraph, digest, directives_of
 from .glossary import link_terms, term_pattern
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, ConvertedBody, Heading, MarkdownConverter, count_words, find_line
-from .pagecache import CachedPage, PageCache, PageFacts
+from .pagecache import CachedPage, PageCache, PageFacts, store_cache_file
 from .safety import check_body_safety
 from .site import Site
 
@@ -122,8 +125,35 @@ class _UsedAssets(dict[str, str]):
         return recent
 
 
-def make_environment(layouts_dir: Path) -> jinja2.Environment:
-    """The Jinja environment: autoescaping HTML and XML, strict about undefined names."""
+class _TemplateCodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates under `.cache/jinja/`, so a fresh process does not compile every template again.
+
+    Jinja checks each entry against its template's source; the folder is named after Jinja's
+    version and this module's code (which sets the options compiled code depends on), so an
+    entry made by other code is never found. A damaged entry is compiled again."""
+
+    def __init__(self, folder: Path):
+        salt = hashlib.sha256(jinja2.__version__.encode() + Path(__file__).read_bytes()).hexdigest()[:16]
+        target = folder / salt
+        with contextlib.suppress(OSError):  # unwritable: every template is compiled, as without a cache
+            target.mkdir(parents=True, exist_ok=True)
+        super().__init__(str(target))
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = io.BytesIO()
+        bucket.write_bytecode(data)
+        store_cache_file(Path(self._get_cache_filename(bucket)), data.getvalue())
+
+
+def make_environment(layouts_dir: Path, cache_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment: autoescaping HTML and XML, strict about undefined names; with
+    `cache_dir`, compiled templates are kept there for the next process."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(layouts_dir)),
         autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True),
@@ -131,6 +161,7 @@ def make_environment(layouts_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_TemplateCodeCache(cache_dir) if cache_dir is not None else None,
     )
     env.filters["number"] = format_number
     return env

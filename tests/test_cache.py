@@ -221,3 +221,19 @@ def test_a_cached_page_that_becomes_invalid_is_reported_as_without_the_cache(tmp
     _edit(site, "content/second.md", "titel: Second section", "title: Second section")
     assert build_site(site)[0] == 0
     assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "magic only"])
+def test_damaged_compiled_templates_are_compiled_again(tmp_path: Path, damage: str) -> None:
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    compiled = [file for file in (site / ".cache" / "jinja").rglob("*") if file.is_file()]
+    assert compiled
+    for file in compiled:
+        data = file.read_bytes()
+        file.write_bytes({"garbage": b"\x00junk" * 9, "truncated": data[: len(data) // 2],
+                          "magic only": data[:8]}[damage])
+    _edit(site, "layouts/section.html", "</article>", "<p>a layout edit</p></article>")
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
