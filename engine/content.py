@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -177,20 +178,21 @@ def load_content(settings: Settings, parsed: ParseCache | None = None) -> tuple[
     content_dir = settings.content_dir
     if not content_dir.is_dir():
         raise BuildError([Problem("content", 0, "there is no content/ folder beside the settings file")])
-    # rglob does not enter symlinked folders, so a file that is no symlink itself lies where the
+    # Symlinked folders are not entered, so a file that is no symlink itself lies where the
     # content folder really is: only symlinks need resolving (it cost a third of reading a page).
     content_inside = content_dir.resolve().is_relative_to(settings.root)
-    for file in sorted(content_dir.rglob("*.md")):
-        source = file.relative_to(settings.root).as_posix()
-        if content_inside and not file.is_symlink():
-            raw = _read_bytes(file, source, problems)
+    prefix = content_dir.relative_to(settings.root).as_posix() + "/"
+    for name, is_symlink in markdown_files(content_dir):
+        source = prefix + name
+        if content_inside and not is_symlink:
+            raw = _read_bytes(content_dir / name, source, problems)
         else:
-            raw = read_source_bytes(file, settings.root, source, problems)
+            raw = read_source_bytes(content_dir / name, settings.root, source, problems)
         if raw is None:
             continue
-        relative = file.relative_to(content_dir)
-        page = parsed.page(source, raw, relative) if parsed is not None else None
+        page = parsed.page(source, raw) if parsed is not None else None
         if page is None:
+            relative = Path(name)
             text = decode_utf8(raw, source, problems)
             if text is None:
                 continue
@@ -205,6 +207,31 @@ def load_content(settings: Settings, parsed: ParseCache | None = None) -> tuple[
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
     return pages, problems
+
+
+def markdown_files(content_dir: Path) -> list[tuple[str, bool]]:
+    """Every `*.md` under content_dir as (POSIX path relative to it, whether it is a symlink), in the
+    order and with the rules of `sorted(content_dir.rglob("*.md"))`: sorted by path parts, symlinked
+    folders not entered. One scandir per folder, no Path per file (issue 8: 10,000 pages)."""
+    found: list[tuple[str, bool]] = []
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(os.path.join(content_dir, folder)))
+        except OSError:
+            continue  # as rglob: a folder that cannot be listed is skipped
+        for entry in entries:
+            name = folder + entry.name
+            if entry.name.endswith(".md"):
+                found.append((name, entry.is_symlink()))
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    folders.append(name + "/")
+            except OSError:
+                continue
+    found.sort(key=lambda item: item[0].split("/"))
+    return found
 
 
 def read_source_bytes(file: Path, root: Path, source: str, problems: list[Problem]) -> bytes | None:
@@ -316,7 +343,7 @@ class ParseCache:
     def _key(source: str, raw: bytes) -> str:
         return source + "\0" + hashlib.sha256(raw).hexdigest()
 
-    def page(self, source: str, raw: bytes, relative: Path) -> Page | None:
+    def page(self, source: str, raw: bytes) -> Page | None:
         """The Page of a file whose bytes parsed cleanly before, or None."""
         if self.file is None:
             return None
