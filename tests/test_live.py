@@ -177,3 +177,21 @@ def test_a_heading_renamed_on_one_page_breaks_a_link_from_another(tmp_path: Path
     assert any(p.source.endswith("second/index.html") and "#middle" in p.message for p in raised.value.problems)
     live.rebuild([_edit(site, "content/second.md", "../first/#middle", "../first/#centre")])
     assert _digest(live.files) == _full_build(site)
+
+
+def test_a_build_after_the_dev_server_reuses_what_it_rendered(tmp_path: Path) -> None:
+    """The dev server stores its pages in the disk cache and its index, so the next build renders nothing."""
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    settings = engine.load_settings(site / "site_config.yaml")
+    live = LiveSite(settings)
+    first = live.rebuild().rendered  # every page from the disk cache (host files count as new in a session)
+    assert {path for path in first if path.endswith(".html")} <= {"404.html"}, first
+    report = live.rebuild([_edit(site, "content/first.md", "## Middle", "## Centre")])
+    assert "first/index.html" in report.rendered
+    result = engine.build(settings)
+    assert result.rendered == 0
+    assert tree_digest(site / "output") == _digest(live.files)
+    code, errors = build_site(site, "--no-cache", "--output", str(tmp_path / "clean"))
+    assert code == 0, errors
+    assert tree_digest(tmp_path / "clean") == tree_digest(site / "output")
