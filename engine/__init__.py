@@ -18,7 +18,16 @@ from .convert import BodyConverter, ConversionCache, conversion_key
 from .data import load_data as load_data  # re-exported: the explainer tests read the data files
 from .data import load_inputs
 from .errors import BuildError, Problem, UsageError, raise_if_errors
-from .live import LiveSite, RebuildReport, SiteLinks, check_links_incrementally, load_link_check, note_links, store_link_check
+from .live import (
+    LiveSite,
+    RebuildReport,
+    SiteLinks,
+    WorkerScans,
+    check_links_incrementally,
+    load_link_check,
+    note_links,
+    store_link_check,
+)
 from .markup import MarkdownConverter
 from .pagecache import PageCache
 from .render import Renderer, load_assets, make_environment
@@ -59,15 +68,24 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
                         load_assets(settings.layouts_dir), page_cache)
     links = SiteLinks(page_cache)
     rendered = 0
-    with build_lock(output):
+    with build_lock(output), bodies:
         remove_leftovers(output)
         with Staging(output, keep_spare=use_cache) as staging:
+            scans: WorkerScans | None = None
             try:
                 for file in renderer.render_site():
                     staging.add(file)
                     if file.out_path.endswith(".html"):
-                        note_links(links, file, page_cache, settings.base_url)
+                        fresh = bool(file.render_key) and not file.from_cache and file.facts is not None
+                        if fresh and scans is None and bodies.pool is not None:
+                            scans = WorkerScans(bodies.pool, links, page_cache, settings.base_url)
+                        if fresh and scans is not None:
+                            scans.submit(file)  # the workers that convert Markdown scan the page too
+                        else:
+                            note_links(links, file, page_cache, settings.base_url)
                         rendered += not file.from_cache and file.out_path != "404.html"
+                if scans is not None:
+                    scans.finish()
             finally:
                 problems.extend(renderer.problems)
                 page_cache.save_index()  # pages rendered before a problem are good entries too

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,7 @@ from .markup import MARKUP_VERSION, ConvertedBody, Heading, MarkdownConverter, m
 from .pagecache import prune_folder, store_cache_file
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 ENGINE_VERSION = "0.1.0"
 # Below this many pages to convert, starting worker processes costs more than it saves.
@@ -80,20 +80,27 @@ class ConversionCache:
         self.keep_only(wanted)
         return prune_folder(self.folder, wanted) if self.folder is not None else 0
 
-    def put(self, key: str, converted: ConvertedBody) -> None:
+    def put(self, key: str, converted: ConvertedBody, stored: bool = False) -> None:
+        """Keep a conversion; `stored` when a worker process already wrote its file."""
         if self.memory is not None:
             self.memory[key] = converted
-        if self.folder is None:
-            return
-        file = self._file(key)
-        record = {"html": converted.html, "headings": [[h.level, h.id, h.text] for h in converted.headings]}
-        store_cache_file(file, json.dumps(record).encode("utf-8"))
+        if self.folder is not None and not stored:
+            _store(self.folder, key, converted)
 
 
-def _convert_in_worker(body: str) -> ConvertedBody | str:
+def _store(folder: Path, key: str, converted: ConvertedBody) -> None:
+    record = {"html": converted.html, "headings": [[h.level, h.id, h.text] for h in converted.headings]}
+    store_cache_file(folder / key[:2] / f"{key}.json", json.dumps(record).encode("utf-8"))
+
+
+def _convert_in_worker(body: str, key: str, folder: Path | None) -> ConvertedBody | str:
+    """Convert in a worker process, and write the cache entry there too (the main process is the busy one)."""
     if not _WORKER_CONVERTER:
         _WORKER_CONVERTER.append(MarkdownConverter())
-    return _convert_safely(_WORKER_CONVERTER[0], body)
+    outcome = _convert_safely(_WORKER_CONVERTER[0], body)
+    if folder is not None and not isinstance(outcome, str):
+        _store(folder, key, outcome)
+    return outcome
 
 
 def _convert_safely(converter: MarkdownConverter, body: str) -> ConvertedBody | str:
@@ -105,13 +112,48 @@ def _convert_safely(converter: MarkdownConverter, body: str) -> ConvertedBody | 
 
 class BodyConverter:
     """Yields ConvertedBody for pages in order: from the cache, or converted (in worker processes
-    when many pages need it, so the caller renders page N while workers convert the next ones)."""
+    when many pages need it, so the caller renders page N while workers convert the next ones).
+
+    The worker processes stay up until close(), so the build can hand them other per-page work
+    (scanning rendered pages for links) through `pool`."""
 
     def __init__(self, cache: ConversionCache, converter: MarkdownConverter, workers: int | None = None):
         self.cache = cache
         self.converter = converter
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self.converted_count = 0
+        self.pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> BodyConverter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _converted_by_workers(self, todo: list[str], bodies: dict[str, str]) -> Iterator[ConvertedBody | str]:
+        """Outcomes in the order of `todo`, with a bounded number submitted ahead: other work sent to
+        the same workers then waits behind a few conversions, not all of them, and finished
+        conversions do not pile up in memory while the main process renders."""
+        if self.pool is None:
+            # Imported here: loading multiprocessing costs start-up time that small builds never repay.
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(max_workers=self.workers)
+        pool, folder = self.pool, self.cache.folder
+        ahead = self.workers * 4
+        submitted: deque[Future[ConvertedBody | str]] = deque()
+        position = 0
+        while position < len(todo) or submitted:
+            while position < len(todo) and len(submitted) < ahead:
+                key = todo[position]
+                submitted.append(pool.submit(_convert_in_worker, bodies[key], key, folder))
+                position += 1
+            yield submitted.popleft().result()
 
     def stream(self, pages: list[Page]) -> Iterator[tuple[Page, ConvertedBody | str]]:
         keys = [conversion_key(page.body) for page in pages]
@@ -120,29 +162,22 @@ class BodyConverter:
         known: dict[str, ConvertedBody | str] = {}
         bodies = {key: page.body for page, key in zip(pages, keys, strict=False)}
         fresh: Iterator[ConvertedBody | str]
-        pool: ProcessPoolExecutor | None = None
-        if len(todo) >= PARALLEL_THRESHOLD and self.workers > 1:
-            # Imported here: loading multiprocessing costs start-up time that small builds never repay.
-            from concurrent.futures import ProcessPoolExecutor
-            pool = ProcessPoolExecutor(max_workers=self.workers)
-            fresh = pool.map(_convert_in_worker, [bodies[key] for key in todo], chunksize=4)
+        in_workers = len(todo) >= PARALLEL_THRESHOLD and self.workers > 1
+        if in_workers:
+            fresh = self._converted_by_workers(todo, bodies)
         else:
             fresh = (_convert_safely(self.converter, bodies[key]) for key in todo)
         repeated = {key for key, count in Counter(keys).items() if count > 1}
-        try:
-            for page, key in zip(pages, keys, strict=False):
-                outcome = known.get(key)
-                if outcome is None and key not in pending:
-                    outcome = self.cache.get(key) or _convert_safely(self.converter, page.body)
-                elif outcome is None:
-                    pending.discard(key)
-                    outcome = next(fresh)
-                    self.converted_count += 1
-                    if not isinstance(outcome, str):
-                        self.cache.put(key, outcome)
-                    if key in repeated:
-                        known[key] = outcome
-                yield page, outcome
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        for page, key in zip(pages, keys, strict=False):
+            outcome = known.get(key)
+            if outcome is None and key not in pending:
+                outcome = self.cache.get(key) or _convert_safely(self.converter, page.body)
+            elif outcome is None:
+                pending.discard(key)
+                outcome = next(fresh)
+                self.converted_count += 1
+                if not isinstance(outcome, str):
+                    self.cache.put(key, outcome, stored=in_workers)
+                if key in repeated:
+                    known[key] = outcome
+            yield page, outcome

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from sys import intern
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -29,10 +30,13 @@ from .data import FIGURES_FILE, GLOSSARY_FILE, SOURCES_FILE, TIMELINE_FILE, Site
 from .errors import BuildError, Problem, raise_if_errors
 from .fingerprint import TemplateGraph, digest
 from .markup import MarkdownConverter
-from .pagecache import PageCache, store_cache_file
+from .pagecache import PageCache, PageFacts, store_cache_file, write_entry
 from .render import Assets, OutputFile, Renderer, RenderMemo, load_assets, make_environment
 from .settings import Settings, load_settings
 from .site import resolve_site
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 DATA_FILES = (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)
 
@@ -120,6 +124,7 @@ class LiveSite:
                         (not file.render_key and self._files.get(file.out_path) != data_bytes):
                     rendered.append(file.out_path)
         finally:
+            bodies.close()
             problems.extend(renderer.problems)
         link_check = check_links_incrementally(scanned, set(files), settings, self._link_check)
         problems.extend(link_check.problems())
@@ -355,6 +360,68 @@ def note_links(links: SiteLinks, file: OutputFile, page_cache: PageCache, base_u
             "links": {"ids": list(page_links.ids), "links": page_links.links,
                       "parse_problems": page_links.parse_problems}})
     links.add(file.out_path, key, ids_digest, external, page_links)
+
+
+class WorkerScans:
+    """Pages rendered now, scanned for links in the build's worker processes (which also write their
+    page-cache entry), so the main process, which renders, has less to do (issue 8: a cold build was
+    bound by it). Results are noted in page order by finish()."""
+
+    def __init__(self, pool: Executor, links: SiteLinks, page_cache: PageCache, base_url: str) -> None:
+        self.pool = pool
+        self.links = links
+        self.page_cache = page_cache
+        self.base_url = base_url
+        self._pending: deque[tuple[str, str, PageFacts, Future[tuple[PageLinks, str, int, bool]]]] = deque()
+
+    def submit(self, file: OutputFile) -> None:
+        assert file.facts is not None
+        uses = [[u.source_id, u.heading_id, u.heading_text] for u in file.uses]
+        folder = self.page_cache.folder if self.page_cache.memory is None else None
+        future = self.pool.submit(_scan_in_worker, file.data, file.render_key, uses, self.base_url, folder)
+        self.links.add(file.out_path, file.render_key, "", 0, _NO_LINKS)  # holds the page's place in order
+        self._pending.append((file.out_path, file.render_key, file.facts, future))
+        while self._pending and self._pending[0][3].done():  # note what is done, so little waits in memory
+            self._note(*self._pending.popleft())
+
+    def finish(self) -> None:
+        """Wait for every scan and note its result."""
+        while self._pending:
+            self._note(*self._pending.popleft())
+
+    def _note(self, path: str, key: str, facts: PageFacts, future: Future[tuple[PageLinks, str, int, bool]]) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            found, ids_digest, external, stored = future.result()
+        except BrokenProcessPool:  # a clear error, not a traceback
+            raise BuildError([Problem(path, 0, "a worker process of the build stopped unexpectedly (out of memory?)",
+                                      "run the build again")]) from None
+        if stored:
+            self.page_cache.record(key, facts._replace(ids_digest=ids_digest, external=external))
+        self.links.add(path, key, ids_digest, external, _interned(found))
+
+
+_NO_LINKS = PageLinks()
+
+
+def _interned(found: PageLinks) -> PageLinks:
+    """The same links with their strings interned in this process (see note_links)."""
+    return PageLinks([intern(i) for i in found.ids], [(intern(link), line) for link, line in found.links],
+                     found.parse_problems)
+
+
+def _scan_in_worker(data: bytes, key: str, uses: list[list[str]], base_url: str,
+                    folder: Path | None) -> tuple[PageLinks, str, int, bool]:
+    """note_links' work for a page rendered now, in a worker: scan it, and write its page-cache entry."""
+    found = scan_html(data)
+    ids_digest = digest(list(found.ids))
+    external = sum(1 for link, _ in found.links if link.startswith(("http://", "https://"))
+                   and not (base_url and link.startswith(base_url)))
+    stored = folder is not None and write_entry(folder, key, data, {
+        "uses": uses, "links": {"ids": list(found.ids), "links": found.links,
+                                "parse_problems": found.parse_problems}})
+    return found, ids_digest, external, stored
 
 
 def check_links_incrementally(links: SiteLinks, all_paths: set[str], settings: Settings,

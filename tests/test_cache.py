@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshal
+import re
 import shutil
 from pathlib import Path
 
@@ -237,3 +238,24 @@ def test_damaged_compiled_templates_are_compiled_again(tmp_path: Path, damage: s
     code, errors = build_site(site)
     assert code == 0, errors
     assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+
+
+def test_links_scanned_in_worker_processes_are_checked_as_in_the_main_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With worker processes running, rendered pages are scanned there (and their cache entries written
+    there): the same problems must come out, and again from the cache they wrote."""
+    expected = (Path(__file__).parent / "fixtures" / "invalid_links" / "expected.txt").read_text(encoding="utf-8")
+    reports = {}
+    for threshold in (1, 10**9):
+        monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", threshold)
+        site = copy_site("invalid_links", tmp_path / str(threshold))
+        first = build_site(site)
+        (site / "content" / "index.md").write_text((site / "content" / "index.md").read_text(encoding="utf-8")
+                                                   + "\nOne more line.\n", encoding="utf-8")
+        again = build_site(site)
+        reports[threshold] = (first, again)
+    assert reports[1] == reports[10**9]
+    code, lines = reports[1][0]
+    assert code == 1
+    assert "\n".join(re.sub(r"^(output/[^:]+):\d+:", r"\1:{line}:", line) for line in lines) + "\n" == expected
+    assert reports[1][1] == reports[1][0]
