@@ -1,7 +1,7 @@
 """The speed benchmark (issue 8): `make bench` (N = 100, 1,000) or `make bench-full` (and 10,000).
 
 For each N it generates a synthetic site (bench/sitegen.py) and measures, each
-as a fresh `python build.py` process: a cold build (no .cache/, no output/),
+as a fresh `python build.py` process: a cold build (no .cache/, no output/ or spare tree),
 a rebuild with nothing changed, with one section changed and with one layout
 changed; then the dev server's edit-to-output time (LiveSite.rebuild in
 process, and end to end through a real `build.py serve`), peak memory, and the
@@ -111,7 +111,7 @@ def bench_size(count: int, runs: int, serve_edits: int) -> dict[str, Measure]:
     results = {
         "floor1": Measure("floor, 1 process", f"python bench/floor.py bench/.work/site-{count}/content"),
         "floor2": Measure("floor, 2 processes", f"python bench/floor.py bench/.work/site-{count}/content 0 2 & ... 1 2"),
-        "cold": Measure("cold build", f"rm -rf .cache output; {shown}"),
+        "cold": Measure("cold build", f"rm -rf .cache output .output.*; {shown}"),
         "nochange": Measure("no-change rebuild", shown),
         "section": Measure("one section changed", f"(append a sentence to {section.name}); {shown}"),
         "layout": Measure("one layout changed", f"(append a comment to layouts/section.html); {shown}"),
@@ -120,8 +120,12 @@ def bench_size(count: int, runs: int, serve_edits: int) -> dict[str, Measure]:
         results["floor1"].runs.append(run_process([PY, str(ROOT / "bench" / "floor.py"), content], ROOT))
         results["floor2"].runs.append(run_parallel(
             [[PY, str(ROOT / "bench" / "floor.py"), content, str(shard), "2"] for shard in (0, 1)], ROOT))
-        shutil.rmtree(site / ".cache", ignore_errors=True)
-        shutil.rmtree(site / "output", ignore_errors=True)
+        # Nothing of an earlier build is left: no cache, no output, no spare tree beside it (write.py).
+        for leftover in [site / ".cache", site / "output", *site.glob(".output.*")]:
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
         results["cold"].runs.append(run_process(build, site))
         results["nochange"].runs.append(run_process(build, site))
         append_to(section, f"\nA sentence added by the benchmark, edit {attempt}.\n")
