@@ -18,21 +18,13 @@ from .convert import BodyConverter, ConversionCache, conversion_key
 from .data import load_data as load_data  # re-exported: the explainer tests read the data files
 from .data import load_inputs
 from .errors import BuildError, Problem, UsageError, raise_if_errors
-from .live import (
-    LiveSite,
-    RebuildReport,
-    SiteLinks,
-    WorkerScans,
-    check_links_incrementally,
-    load_link_check,
-    note_links,
-    store_link_check,
-)
+from .live import LiveSite, RebuildReport
 from .markup import MarkdownConverter
 from .pagecache import PageCache
 from .render import Renderer, load_assets, make_environment
 from .settings import Settings, load_settings
 from .site import resolve_site
+from .sitelinks import SiteLinks, WorkerScans, check_links_incrementally, load_link_check, note_links, store_link_check
 from .write import Staging, build_lock, check_output_folder, remove_leftovers
 
 __all__ = ["BuildError", "BuildResult", "LiveSite", "Problem", "RebuildReport", "UsageError", "build", "check",
