@@ -49,6 +49,15 @@ def build_site(site: Path, *args: str) -> tuple[int, list[str]]:
     return code, [line for line in stderr.getvalue().splitlines() if line]
 
 
+def clean_build_digest(site: Path, tmp_path: Path) -> dict[str, str]:
+    """What a clean build of the site gives (--no-cache, a fresh output folder): the reference for cached ones."""
+    output = tmp_path / "clean-output"
+    shutil.rmtree(output, ignore_errors=True)
+    code, errors = build_site(site, "--no-cache", "--output", str(output))
+    assert code == 0, errors
+    return tree_digest(output)
+
+
 @pytest.fixture
 def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Factory: make_site('features') -> path of a fresh copy of that fixture site."""

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import build_site, copy_site, tree_digest
+from conftest import build_site, clean_build_digest, copy_site, tree_digest
 
 import engine.content
 import engine.convert
@@ -27,13 +27,6 @@ EDITS = [
 ]
 
 
-def _clean_digest(site: Path, tmp_path: Path) -> dict[str, str]:
-    output = tmp_path / "clean-output"
-    shutil.rmtree(output, ignore_errors=True)
-    code, errors = build_site(site, "--no-cache", "--output", str(output))
-    assert code == 0, errors
-    return tree_digest(output)
-
 
 def _edit(site: Path, source: str, old: str, new: str) -> None:
     file = site / source
@@ -51,20 +44,20 @@ def test_cached_build_matches_a_clean_build_after_each_edit(tmp_path: Path, monk
     code, errors = build_site(site)
     assert code == 0, errors
     assert (site / ".cache" / "markdown").is_dir() and (site / ".cache" / "pages").is_dir()
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     for source, old, new in EDITS:
         _edit(site, source, old, new)
         code, errors = build_site(site)
         assert code == 0, (source, errors)
-        assert tree_digest(site / "output") == _clean_digest(site, tmp_path), source
+        assert tree_digest(site / "output") == clean_build_digest(site, tmp_path), source
     (site / "content" / "extra.md").write_text("---\ntitle: Extra\nsummary: An added page.\norder: 3\n---\nAdded.\n",
                                                encoding="utf-8")
     assert build_site(site)[0] == 0
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     (site / "content" / "extra.md").unlink()
     assert build_site(site)[0] == 0
     assert "extra/index.html" not in tree_digest(site / "output")
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 def test_parallel_conversion_gives_the_same_bytes_as_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,7 +79,7 @@ def test_a_corrupt_cache_entry_is_ignored(tmp_path: Path) -> None:
     _edit(site, "content/second.md", "| 2019 | 3 |", "| 2019 | 5 |")
     code, errors = build_site(site)
     assert code == 0, errors
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 def test_a_different_engine_version_misses_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,7 +104,7 @@ def test_cached_link_check_still_catches_links_broken_by_another_page(tmp_path: 
     _edit(site, "content/second.md", "../first/#middle", "../first/#centre")
     code, errors = build_site(site)
     assert code == 0, errors
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 def _entries(folder: Path) -> set[str]:
@@ -135,7 +128,7 @@ def test_a_series_of_layout_edits_keeps_the_cache_bounded(tmp_path: Path, monkey
         assert code == 0, errors
         assert len(_entries(site / ".cache" / "pages")) <= 3 * used, edit
         assert len(_entries(site / ".cache" / "markdown")) <= 3 * bodies, edit
-        assert tree_digest(site / "output") == _clean_digest(site, tmp_path), edit
+        assert tree_digest(site / "output") == clean_build_digest(site, tmp_path), edit
         assert before != tree_digest(site / "output")
     # Pruning unlinks cache entries only: the output's hard links to them keep their bytes.
     kept = tree_digest(site / "output")
@@ -154,7 +147,7 @@ def test_a_damaged_consolidated_cache_file_is_ignored(tmp_path: Path, cache_file
     _edit(site, "content/second.md", "| 2019 | 3 |", "| 2019 | 5 |")
     code, errors = build_site(site)
     assert code == 0, errors
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 def test_damaged_page_details_are_read_from_the_page_itself(tmp_path: Path) -> None:
@@ -171,7 +164,7 @@ def test_damaged_page_details_are_read_from_the_page_itself(tmp_path: Path) -> N
     _edit(site, "content/second.md", "../first/#middle", "../first/#centre")
     code, errors = build_site(site)
     assert code == 0, errors
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 def test_a_no_cache_build_neither_reads_nor_writes_the_cache(tmp_path: Path) -> None:
@@ -186,7 +179,7 @@ def test_a_no_cache_build_neither_reads_nor_writes_the_cache(tmp_path: Path) -> 
     before = tree_digest(site / ".cache")
     output = tmp_path / "no-cache-output"
     assert build_site(site, "--no-cache", "--output", str(output))[0] == 0
-    assert tree_digest(output) == _clean_digest(site, tmp_path)
+    assert tree_digest(output) == clean_build_digest(site, tmp_path)
     assert tree_digest(site / ".cache") == before
 
 
@@ -221,7 +214,7 @@ def test_a_cached_page_that_becomes_invalid_is_reported_as_without_the_cache(tmp
     assert cached[0] == 1 and cached == uncached
     _edit(site, "content/second.md", "titel: Second section", "title: Second section")
     assert build_site(site)[0] == 0
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "magic only"])
@@ -237,7 +230,7 @@ def test_damaged_compiled_templates_are_compiled_again(tmp_path: Path, damage: s
     _edit(site, "layouts/section.html", "</article>", "<p>a layout edit</p></article>")
     code, errors = build_site(site)
     assert code == 0, errors
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 def test_links_scanned_in_worker_processes_are_checked_as_in_the_main_process(

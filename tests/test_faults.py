@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, build_site, copy_site, tree_digest
+from conftest import ROOT, build_site, clean_build_digest, copy_site, tree_digest
 
 from engine.write import WRITE_DELAY_VARIABLE, remove_leftovers
 
@@ -32,9 +32,10 @@ def _built_then_edited(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return site, tree_digest(site / "output")
 
 
-def _start_slow_build(site: Path) -> subprocess.Popen[str]:
+def _start_slow_build(site: Path, cached: bool = False) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml"), "--no-cache"],
+        [sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml"),
+         *(() if cached else ("--no-cache",))],
         env={**os.environ, WRITE_DELAY_VARIABLE: "0.3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -72,16 +73,24 @@ def test_killed_build_leaves_output_and_next_build_cleans_up(tmp_path: Path) -> 
     assert "This edited page" in (site / "output" / "about" / "index.html").read_text(encoding="utf-8")
 
 
-def test_interrupted_build_says_so_and_leaves_output(tmp_path: Path) -> None:
-    site, before = _built_then_edited(tmp_path)
-    process = _start_slow_build(site)
-    _wait_until_writing(site, process)
+@pytest.mark.parametrize("cached", [False, True], ids=["no-cache", "cached"])
+def test_interrupted_build_says_so_and_leaves_output(tmp_path: Path, cached: bool) -> None:
+    """Ctrl-C while a --no-cache build fills its temporary folder, or a cached one updates the spare tree."""
+    site, before = _spare_built_then_edited(tmp_path) if cached else _built_then_edited(tmp_path)
+    process = _start_slow_build(site, cached)
+    if cached:
+        _wait_until_spare_changes(site, process)
+    else:
+        _wait_until_writing(site, process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130
     assert stderr.splitlines() == ["build.py: interrupted; the previous output is unchanged"]
     assert tree_digest(site / "output") == before
     assert _temporary_folders(site) == []
+
+    assert build_site(site, *(() if cached else ("--no-cache",))) == (0, [])
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 def test_second_build_at_once_is_refused_with_a_clear_message(tmp_path: Path) -> None:
@@ -99,6 +108,7 @@ def test_second_build_at_once_is_refused_with_a_clear_message(tmp_path: Path) ->
     assert tree_digest(site / "output") != before
 
 
+@pytest.mark.parametrize("cached", [False, True], ids=["no-cache", "cached"])
 @pytest.mark.parametrize(
     ("target", "error", "reason"),
     [
@@ -108,35 +118,42 @@ def test_second_build_at_once_is_refused_with_a_clear_message(tmp_path: Path) ->
     ids=["disk-full", "permission-denied-on-swap"],
 )
 def test_write_failure_is_reported_and_output_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str,
-                                                    error: OSError, reason: str) -> None:
-    site, before = _built_then_edited(tmp_path)
-    if target == "write_bytes":
-        real_write = Path.write_bytes
+                                                    error: OSError, reason: str, cached: bool) -> None:
+    """A --no-cache build stages a temporary folder; a cached one updates the spare tree in place (issue 8)."""
+    site, before = _spare_built_then_edited(tmp_path) if cached else _built_then_edited(tmp_path)
+    staged = ".output.spare" if cached else ".output.tmp-"
+    args = () if cached else ("--no-cache",)
+    with monkeypatch.context() as patch:
+        if target == "write_bytes":
+            real_write = Path.write_bytes
 
-        def write_bytes(self: Path, data: bytes) -> int:
-            if ".output.tmp-" in str(self) and self.name == "index.html" and self.parent.name == "about":
-                error.filename = str(self)
-                raise error
-            return real_write(self, data)
+            def write_bytes(self: Path, data: bytes) -> int:
+                if staged in str(self) and self.name == "index.html" and self.parent.name == "about":
+                    error.filename = str(self)
+                    raise error
+                return real_write(self, data)
 
-        monkeypatch.setattr(Path, "write_bytes", write_bytes)
-    else:
-        real_replace = os.replace
+            patch.setattr(Path, "write_bytes", write_bytes)
+        else:
+            real_replace = os.replace
 
-        def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
-            if ".output.tmp-" in str(source):
-                error.filename = str(destination)
-                raise error
-            real_replace(source, destination)
+            def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+                if Path(source).name.startswith(staged):  # the swap of the staged tree into output/
+                    error.filename = str(destination)
+                    raise error
+                real_replace(source, destination)
 
-        monkeypatch.setattr(os, "replace", replace)
-    code, lines = build_site(site, "--no-cache")
+            patch.setattr(os, "replace", replace)
+        code, lines = build_site(site, *args)
     assert code == 1
     assert len(lines) == 2 and lines[1] == "1 problem found; nothing was written"
     assert lines[0].startswith(f"output: cannot write the site: {reason} (")
     assert lines[0].endswith("); the previous output/ is unchanged")
     assert tree_digest(site / "output") == before
     assert _temporary_folders(site) == []
+
+    assert build_site(site, *args) == (0, [])
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 # The same faults in a cached build, which updates the spare tree (.output.spare) in place (issue 8).
@@ -153,23 +170,11 @@ def _spare_built_then_edited(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return site, tree_digest(site / "output")
 
 
-def _clean_digest(site: Path, tmp_path: Path) -> dict[str, str]:
-    code, lines = build_site(site, "--no-cache", "--output", str(tmp_path / "clean-output"))
-    assert code == 0, lines
-    return tree_digest(tmp_path / "clean-output")
-
 
 def _spare_files(site: Path) -> dict[str, tuple[int, int]]:
     spare = site / ".output.spare"
     return {p.relative_to(spare).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
             for p in spare.rglob("*") if p.is_file()} if spare.is_dir() else {}
-
-
-def _start_slow_cached_build(site: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml")],
-        env={**os.environ, WRITE_DELAY_VARIABLE: "0.3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
 
 
 def _wait_until_spare_changes(site: Path, process: subprocess.Popen[str]) -> None:
@@ -187,7 +192,7 @@ def _wait_until_spare_changes(site: Path, process: subprocess.Popen[str]) -> Non
 
 def test_cached_build_killed_mid_update_leaves_output_and_next_build_restages(tmp_path: Path) -> None:
     site, before = _spare_built_then_edited(tmp_path)
-    process = _start_slow_cached_build(site)
+    process = _start_slow_build(site, cached=True)
     _wait_until_spare_changes(site, process)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
@@ -195,68 +200,9 @@ def test_cached_build_killed_mid_update_leaves_output_and_next_build_restages(tm
     assert tree_digest(site / "output") == before
 
     assert build_site(site) == (0, [])
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     assert build_site(site) == (0, [])  # the spare is now the tree of the build before
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
-
-
-def test_cached_build_interrupted_mid_update_says_so_and_leaves_output(tmp_path: Path) -> None:
-    site, before = _spare_built_then_edited(tmp_path)
-    process = _start_slow_cached_build(site)
-    _wait_until_spare_changes(site, process)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
-    assert stderr.splitlines() == ["build.py: interrupted; the previous output is unchanged"]
-    assert tree_digest(site / "output") == before
-    assert _temporary_folders(site) == []
-
-    assert build_site(site) == (0, [])
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("target", "error", "reason"),
-    [
-        ("write_bytes", OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
-        ("replace", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
-    ],
-    ids=["disk-full", "permission-denied-on-swap"],
-)
-def test_cached_write_failure_is_reported_and_output_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           target: str, error: OSError, reason: str) -> None:
-    site, before = _spare_built_then_edited(tmp_path)
-    with monkeypatch.context() as patch:
-        if target == "write_bytes":
-            real_write = Path.write_bytes
-
-            def write_bytes(self: Path, data: bytes) -> int:
-                if ".output.spare" in str(self) and self.name == "index.html" and self.parent.name == "about":
-                    error.filename = str(self)
-                    raise error
-                return real_write(self, data)
-
-            patch.setattr(Path, "write_bytes", write_bytes)
-        else:
-            real_replace = os.replace
-
-            def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
-                if str(source).endswith(".output.spare"):
-                    error.filename = str(destination)
-                    raise error
-                real_replace(source, destination)
-
-            patch.setattr(os, "replace", replace)
-        code, lines = build_site(site)
-    assert code == 1
-    assert len(lines) == 2 and lines[1] == "1 problem found; nothing was written"
-    assert lines[0].startswith(f"output: cannot write the site: {reason} (")
-    assert lines[0].endswith("); the previous output/ is unchanged")
-    assert tree_digest(site / "output") == before
-    assert _temporary_folders(site) == []
-
-    assert build_site(site) == (0, [])
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 def test_a_build_killed_between_the_two_renames_of_a_swap_gets_its_output_back(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import build_site, copy_site, tree_digest
+from conftest import build_site, clean_build_digest, copy_site, tree_digest
 
 from engine.render import OutputFile
 from engine.write import Staging
@@ -24,13 +24,6 @@ def _inodes(folder: Path) -> dict[str, tuple[int, int]]:
     return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
             for p in folder.rglob("*") if p.is_file()}
 
-
-def _clean_digest(site: Path, tmp_path: Path) -> dict[str, str]:
-    output = tmp_path / "clean-output"
-    shutil.rmtree(output, ignore_errors=True)
-    code, errors = build_site(site, "--no-cache", "--output", str(output))
-    assert code == 0, errors
-    return tree_digest(output)
 
 
 def _site_with_spare(tmp_path: Path) -> Path:
@@ -55,7 +48,7 @@ def test_an_edit_rewrites_only_the_files_it_changes(tmp_path: Path) -> None:
     first_tree = _inodes(site / ".output.spare")
     _edit_about(site, "This edited page")
     assert build_site(site) == (0, [])
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     now = _inodes(site / "output")
     rewritten = sorted(p for p in now if now[p] != first_tree.get(p))
     assert "about/index.html" in rewritten
@@ -154,7 +147,7 @@ def test_builds_after_a_hand_change_match_a_clean_build(tmp_path: Path, change: 
     for words in ("This edited page", "This page, edited twice,", "This page, edited thrice,"):
         _edit_about(site, words)
         assert build_site(site) == (0, []), words
-        assert tree_digest(site / "output") == _clean_digest(site, tmp_path), words
+        assert tree_digest(site / "output") == clean_build_digest(site, tmp_path), words
     assert not (site / "output" / "CNAME").exists()
     if (site.parent / "outside.txt").exists():
         assert (site.parent / "outside.txt").read_text(encoding="utf-8") == "keep me"
@@ -173,7 +166,7 @@ def test_a_failed_cached_build_keeps_output_and_the_next_build_uses_the_spare(tm
     spare_before = _inodes(site / ".output.spare")
     first.write_text(good, encoding="utf-8")
     assert build_site(site) == (0, [])
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     kept = [p for p, inode in _inodes(site / "output").items() if spare_before.get(p) == inode]
     assert len(kept) > len(spare_before) // 2, "the spare was staged afresh after a failed build"
 
@@ -183,10 +176,10 @@ def test_a_no_cache_build_stages_afresh_and_leaves_the_spare_usable(tmp_path: Pa
     _edit_about(site, "This edited page")
     assert build_site(site, "--no-cache") == (0, [])
     assert build_site(site) == (0, [])
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     _edit_about(site, "This page, edited again,")
     assert build_site(site) == (0, [])
-    assert tree_digest(site / "output") == _clean_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
 # Staging on its own, with made-up files: the cases a real site rarely produces.
