@@ -53,7 +53,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     site = resolve_site(settings, pages, data)
     problems: list[Problem] = [*warnings]
     converter = MarkdownConverter()
-    bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter)
+    bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter,
+                           workers_for_rendered=True)
     page_cache = PageCache(cache_root / "pages" if cache_root else None)
     env = make_environment(settings.layouts_dir, cache_root / "jinja" if cache_root else None)
     renderer = Renderer(site, bodies, converter, env,

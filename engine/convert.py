@@ -117,8 +117,11 @@ class BodyConverter:
     The worker processes stay up until close(), so the build can hand them other per-page work
     (scanning rendered pages for links) through `pool`."""
 
-    def __init__(self, cache: ConversionCache, converter: MarkdownConverter, workers: int | None = None):
+    def __init__(self, cache: ConversionCache, converter: MarkdownConverter, workers: int | None = None,
+                 workers_for_rendered: bool = False):
         self.cache = cache
+        # A build hands the workers each page it renders (see `pool`): start them when many pages render.
+        self.workers_for_rendered = workers_for_rendered
         self.converter = converter
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self.converted_count = 0
@@ -136,15 +139,18 @@ class BodyConverter:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _converted_by_workers(self, todo: list[str], bodies: dict[str, str]) -> Iterator[ConvertedBody | str]:
-        """Outcomes in the order of `todo`, with a bounded number submitted ahead: other work sent to
-        the same workers then waits behind a few conversions, not all of them, and finished
-        conversions do not pile up in memory while the main process renders."""
+    def _start_workers(self) -> ProcessPoolExecutor:
         if self.pool is None:
             # Imported here: loading multiprocessing costs start-up time that small builds never repay.
             from concurrent.futures import ProcessPoolExecutor
             self.pool = ProcessPoolExecutor(max_workers=self.workers)
-        pool, folder = self.pool, self.cache.folder
+        return self.pool
+
+    def _converted_by_workers(self, todo: list[str], bodies: dict[str, str]) -> Iterator[ConvertedBody | str]:
+        """Outcomes in the order of `todo`, with a bounded number submitted ahead: other work sent to
+        the same workers then waits behind a few conversions, not all of them, and finished
+        conversions do not pile up in memory while the main process renders."""
+        pool, folder = self._start_workers(), self.cache.folder
         ahead = self.workers * 4
         submitted: deque[Future[ConvertedBody | str]] = deque()
         position = 0
@@ -163,6 +169,8 @@ class BodyConverter:
         bodies = {key: page.body for page, key in zip(pages, keys, strict=False)}
         fresh: Iterator[ConvertedBody | str]
         in_workers = len(todo) >= PARALLEL_THRESHOLD and self.workers > 1
+        if self.workers_for_rendered and len(pages) >= PARALLEL_THRESHOLD and self.workers > 1:
+            self._start_workers()  # bodies may all be cached (a layout edit): the rendered pages still need scanning
         if in_workers:
             fresh = self._converted_by_workers(todo, bodies)
         else:
