@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from sys import intern
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .checks import PageLinks, check_scanned, scan_html
 from .errors import BuildError, Problem
@@ -138,17 +138,11 @@ def note_links(links: SiteLinks, file: OutputFile, page_cache: PageCache, base_u
         links.add(file.out_path, key, facts.ids_digest, facts.external)
         return
     data = file.read_bytes() if data is None else data
-    scanned = scan_html(data)
-    page_links = PageLinks([intern(i) for i in scanned.ids], [(intern(link), line) for link, line in scanned.links],
-                           scanned.parse_problems)
-    ids_digest = digest(list(page_links.ids))
-    external = sum(1 for link in page_links.links if link[0].startswith(("http://", "https://"))
-                   and not (base_url and link[0].startswith(base_url)))
+    page_links = _interned(scan_html(data))
+    ids_digest, external = _link_facts(page_links, base_url)
     if file.render_key and not file.from_cache and file.facts is not None:
-        page_cache.put(file.render_key, data, file.facts._replace(ids_digest=ids_digest, external=external), {
-            "uses": [[u.source_id, u.heading_id, u.heading_text] for u in file.uses],
-            "links": {"ids": list(page_links.ids), "links": page_links.links,
-                      "parse_problems": page_links.parse_problems}})
+        page_cache.put(file.render_key, data, file.facts._replace(ids_digest=ids_digest, external=external),
+                       _details(_uses_record(file), page_links))
     links.add(file.out_path, key, ids_digest, external, page_links)
 
 
@@ -166,9 +160,9 @@ class WorkerScans:
 
     def submit(self, file: OutputFile) -> None:
         assert file.facts is not None
-        uses = [[u.source_id, u.heading_id, u.heading_text] for u in file.uses]
         folder = self.page_cache.folder if self.page_cache.memory is None else None
-        future = self.pool.submit(_scan_in_worker, file.data, file.render_key, uses, self.base_url, folder)
+        future = self.pool.submit(_scan_in_worker, file.data, file.render_key, _uses_record(file), self.base_url,
+                                  folder)
         self.links.add(file.out_path, file.render_key, "", 0, _NO_LINKS)  # holds the page's place in order
         self._pending.append((file.out_path, file.render_key, file.facts, future))
         while self._pending and self._pending[0][3].done():  # note what is done, so little waits in memory
@@ -201,16 +195,29 @@ def _interned(found: PageLinks) -> PageLinks:
                      found.parse_problems)
 
 
+def _link_facts(found: PageLinks, base_url: str) -> tuple[str, int]:
+    """What the page cache's index keeps of a page's links: the digest of its ids, its count of external links."""
+    external = sum(1 for link, _ in found.links if link.startswith(("http://", "https://"))
+                   and not (base_url and link.startswith(base_url)))
+    return digest(list(found.ids)), external
+
+
+def _uses_record(file: OutputFile) -> list[list[str]]:
+    return [[u.source_id, u.heading_id, u.heading_text] for u in file.uses]
+
+
+def _details(uses: list[list[str]], found: PageLinks) -> dict[str, Any]:
+    """A page's details file in the page cache: its citation uses and links."""
+    return {"uses": uses, "links": {"ids": list(found.ids), "links": found.links,
+                                    "parse_problems": found.parse_problems}}
+
+
 def _scan_in_worker(data: bytes, key: str, uses: list[list[str]], base_url: str,
                     folder: Path | None) -> tuple[PageLinks, str, int, bool]:
     """note_links' work for a page rendered now, in a worker: scan it, and write its page-cache entry."""
     found = scan_html(data)
-    ids_digest = digest(list(found.ids))
-    external = sum(1 for link, _ in found.links if link.startswith(("http://", "https://"))
-                   and not (base_url and link.startswith(base_url)))
-    stored = folder is not None and write_entry(folder, key, data, {
-        "uses": uses, "links": {"ids": list(found.ids), "links": found.links,
-                                "parse_problems": found.parse_problems}})
+    ids_digest, external = _link_facts(found, base_url)
+    stored = folder is not None and write_entry(folder, key, data, _details(uses, found))
     return found, ids_digest, external, stored
 
 

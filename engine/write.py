@@ -20,7 +20,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
@@ -291,14 +291,6 @@ class Staging:
         reason = "the disk is full" if error.errno == errno.ENOSPC else (error.strerror or str(error))
         return BuildError([Problem(self.output.name, 0, f"cannot write the site: {reason} "
                                    f"({error.filename or self.output}); the previous {self.output.name}/ is unchanged")])
-
-
-def write_output(files: Iterable[OutputFile], output: Path) -> int:
-    """Write every file into a fresh temporary folder, then swap it in; return the file count."""
-    with Staging(output) as staging:
-        for file in files:
-            staging.add(file)
-        return staging.commit()
 
 
 def _write_file(target: Path, file: OutputFile) -> None:
