@@ -21,10 +21,19 @@ from .errors import BuildError, Problem, UsageError, raise_if_errors
 from .live import LiveSite, RebuildReport
 from .markup import MarkdownConverter
 from .pagecache import PageCache
+from .parallel import ParallelRenders, can_fork
 from .render import Renderer, load_assets, make_environment
 from .settings import Settings, load_settings
 from .site import resolve_site
-from .sitelinks import SiteLinks, WorkerScans, check_links_incrementally, load_link_check, note_links, store_link_check
+from .sitelinks import (
+    SiteLinks,
+    WorkerScans,
+    check_links_incrementally,
+    load_link_check,
+    note_links,
+    note_scanned,
+    store_link_check,
+)
 from .write import Staging, build_lock, check_output_folder, remove_leftovers
 
 __all__ = ["BuildError", "BuildResult", "LiveSite", "Problem", "RebuildReport", "UsageError", "build", "check",
@@ -59,6 +68,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     env = make_environment(settings.layouts_dir, cache_root / "jinja" if cache_root else None)
     renderer = Renderer(site, bodies, converter, env,
                         load_assets(settings.layouts_dir), page_cache)
+    if can_fork():
+        renderer.parallel = ParallelRenders(renderer, bodies, page_cache, settings.base_url)
     links = SiteLinks(page_cache)
     rendered = 0
     with build_lock(output), bodies:
@@ -68,7 +79,10 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
             try:
                 for file in renderer.render_site():
                     staging.add(file)
-                    if file.out_path.endswith(".html"):
+                    if file.links is not None:  # rendered and scanned by a worker
+                        note_scanned(links, file, page_cache)
+                        rendered += file.out_path != "404.html"
+                    elif file.out_path.endswith(".html"):
                         fresh = bool(file.render_key) and not file.from_cache and file.facts is not None
                         if fresh and scans is None and bodies.pool is not None:
                             scans = WorkerScans(bodies.pool, links, page_cache, settings.base_url)

@@ -93,7 +93,7 @@ def _store(folder: Path, key: str, converted: ConvertedBody) -> None:
     store_cache_file(folder / key[:2] / f"{key}.json", json.dumps(record).encode("utf-8"))
 
 
-def _convert_in_worker(body: str, key: str, folder: Path | None) -> ConvertedBody | str:
+def convert_in_worker(body: str, key: str, folder: Path | None) -> ConvertedBody | str:
     """Convert in a worker process, and write the cache entry there too (the main process is the busy one)."""
     if not _WORKER_CONVERTER:
         _WORKER_CONVERTER.append(MarkdownConverter())
@@ -139,25 +139,30 @@ class BodyConverter:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _start_workers(self) -> ProcessPoolExecutor:
+    def start_workers(self, fork: bool = False) -> ProcessPoolExecutor:
+        """The worker processes, started on first use; `fork` asks for forked ones (parallel.py relies on
+        them inheriting the main process's state), which only a one-off build may ask for: the dev
+        server runs threads, and forking a process with threads is unsafe."""
         if self.pool is None:
             # Imported here: loading multiprocessing costs start-up time that small builds never repay.
+            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
-            self.pool = ProcessPoolExecutor(max_workers=self.workers)
+            context = multiprocessing.get_context("fork") if fork else None
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self.pool
 
     def _converted_by_workers(self, todo: list[str], bodies: dict[str, str]) -> Iterator[ConvertedBody | str]:
         """Outcomes in the order of `todo`, with a bounded number submitted ahead: other work sent to
         the same workers then waits behind a few conversions, not all of them, and finished
         conversions do not pile up in memory while the main process renders."""
-        pool, folder = self._start_workers(), self.cache.folder
+        pool, folder = self.start_workers(), self.cache.folder
         ahead = self.workers * 4
         submitted: deque[Future[ConvertedBody | str]] = deque()
         position = 0
         while position < len(todo) or submitted:
             while position < len(todo) and len(submitted) < ahead:
                 key = todo[position]
-                submitted.append(pool.submit(_convert_in_worker, bodies[key], key, folder))
+                submitted.append(pool.submit(convert_in_worker, bodies[key], key, folder))
                 position += 1
             yield submitted.popleft().result()
 
@@ -170,7 +175,7 @@ class BodyConverter:
         fresh: Iterator[ConvertedBody | str]
         in_workers = len(todo) >= PARALLEL_THRESHOLD and self.workers > 1
         if self.workers_for_rendered and len(pages) >= PARALLEL_THRESHOLD and self.workers > 1:
-            self._start_workers()  # bodies may all be cached (a layout edit): the rendered pages still need scanning
+            self.start_workers()  # bodies may all be cached (a layout edit): the rendered pages still need scanning
         if in_workers:
             fresh = self._converted_by_workers(todo, bodies)
         else:

@@ -20,13 +20,14 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
 from . import citations as citations_stage
 from .charts import format_number, render_chart_svg
+from .checks import PageLinks
 from .citations import CitationUse, CitedSource
 from .content import Page
 from .convert import BodyConverter
@@ -39,6 +40,9 @@ from .markup import CITE_MARKER, DIRECTIVE_MARKER, ConvertedBody, Heading, Markd
 from .pagecache import CachedPage, PageCache, PageFacts, store_cache_file
 from .safety import check_body_safety
 from .site import Site
+
+if TYPE_CHECKING:
+    from .parallel import ParallelRenders
 
 DIRECTIVES = ("chart", "timeline", "glossary", "sources")
 _TAGS = re.compile(r"<[^>]+>")
@@ -63,6 +67,7 @@ class OutputFile:
     facts: PageFacts | None = field(default=None, compare=False, hash=False)
     from_cache: bool = False
     uses: tuple[CitationUse, ...] = field(default=(), compare=False, hash=False)
+    links: PageLinks | None = field(default=None, compare=False, hash=False)  # set when a worker scanned it
 
     def read_bytes(self) -> bytes:
         return self.cached_file.read_bytes() if self.cached_file is not None else self.data
@@ -204,6 +209,7 @@ class Renderer:
         # The usage index of the citing pages so far, for sources lists: grown, never made again.
         self._usage: dict[str, list[tuple[Page, CitationUse]]] = {}
         self._usage_pages = 0
+        self.parallel: ParallelRenders | None = None  # a one-off build renders in its workers (parallel.py)
 
     # -- bodies -------------------------------------------------------------
 
@@ -433,9 +439,7 @@ class Renderer:
         except jinja2.TemplateSyntaxError as error:
             where = f"layouts/{error.name or name}"
             message = f"template syntax error: {error.message}"
-            # A broken base template breaks every page: name the first page only (issue 9).
-            if not any(p.source == where and p.message.startswith(message) for p in self.problems):
-                self.problems.append(Problem(where, error.lineno or 0, f"{message} (while rendering {page.source})"))
+            self.add_problems([Problem(where, error.lineno or 0, f"{message} (while rendering {page.source})")])
         except jinja2.UndefinedError as error:
             where, at_line = _template_frame(name)
             self.problems.append(Problem(where, at_line, f"{error.message} (while rendering {page.source})"))
@@ -481,6 +485,16 @@ class Renderer:
         if any(not p.is_warning for p in self.problems):
             raise BuildError(self.problems)
 
+    def add_problems(self, problems: Iterable[Problem]) -> None:
+        """Record problems; a template syntax error already recorded for another page is not repeated."""
+        for problem in problems:
+            # A broken base template breaks every page: name the first page only (issue 9).
+            message = problem.message.split(" (while rendering ", 1)[0]
+            if message.startswith("template syntax error: ") and any(
+                    p.source == problem.source and p.message.startswith(message + " (") for p in self.problems):
+                continue
+            self.problems.append(problem)
+
     def _error_count(self) -> int:
         return sum(1 for problem in self.problems if not problem.is_warning)
 
@@ -495,25 +509,35 @@ class Renderer:
         # Pages the dev server rendered or loaded in an earlier rebuild are reused as they are.
         to_convert = {page.source for page in pages
                       if keys[page.source] not in memo.pages and not self.page_cache.has(keys[page.source])}
-        misses = self.bodies.stream([page for page in pages if page.source in to_convert])
+        todo = [page for page in pages if page.source in to_convert]
+        # Pages that list sources need the usage index of the others: those are rendered here.
+        in_workers = usage_key is None and self.parallel is not None and self.parallel.usable(len(todo))
+        if in_workers and self.parallel is not None:
+            rendered = self.parallel.render(todo, keys)
+        else:
+            misses = self.bodies.stream(todo)
         for page in pages:
             key = keys[page.source]
             known = memo.pages.get(key)
             if known is None:
-                hit = None if page.source in to_convert else self.page_cache.get(key)
-                converted: ConvertedBody | str | None = None
-                if hit is None and page.source not in to_convert:  # its file went missing since the index was written
-                    converted = next(self.bodies.stream([page]))[1]
-                elif hit is None:
-                    converted = next(misses)[1]
-                made = self._page_output(page, key, hit, converted, citing if usage_key is not None else None)
+                made: tuple[OutputFile, tuple[CitationUse, ...] | None, str] | None
+                if page.source in to_convert and in_workers:
+                    made = next(rendered)
+                else:
+                    hit = None if page.source in to_convert else self.page_cache.get(key)
+                    converted: ConvertedBody | str | None = None
+                    if hit is None and page.source not in to_convert:  # its file went missing since the index was written
+                        converted = next(self.bodies.stream([page]))[1]
+                    elif hit is None:
+                        converted = next(misses)[1]
+                    made = self.page_output(page, key, hit, converted, citing if usage_key is not None else None)
                 if made is None:
                     continue  # never cache (or ship) a page that had problems
                 file, uses, uses_digest = made
                 if self.memo is not None:
                     known = memo.pages[key] = RememberedPage(replace(file, from_cache=True), uses, uses_digest)
                 else:  # a one-off build keeps no page's bytes in memory (peak memory, issue 8)
-                    known = RememberedPage(replace(file, data=b"", facts=None, cached_file=None, uses=()),
+                    known = RememberedPage(replace(file, data=b"", facts=None, cached_file=None, uses=(), links=None),
                                            uses, uses_digest)
                 yield file
             else:
@@ -522,7 +546,7 @@ class Renderer:
             if known.uses_digest:
                 citing.append((page, known))
 
-    def _page_output(self, page: Page, key: str, hit: CachedPage | None, converted: ConvertedBody | str | None,
+    def page_output(self, page: Page, key: str, hit: CachedPage | None, converted: ConvertedBody | str | None,
                      citing: list[tuple[Page, RememberedPage]] | None
                      ) -> tuple[OutputFile, tuple[CitationUse, ...] | None, str] | None:
         """One page from the page cache, or rendered from its converted body (a sources list is given the

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from .checks import PageLinks, check_scanned, scan_html
+from .citations import CitationUse
 from .errors import BuildError, Problem
 from .fingerprint import digest
 from .pagecache import PageCache, PageFacts, store_cache_file, write_entry
@@ -139,11 +140,19 @@ def note_links(links: SiteLinks, file: OutputFile, page_cache: PageCache, base_u
         return
     data = file.read_bytes() if data is None else data
     page_links = _interned(scan_html(data))
-    ids_digest, external = _link_facts(page_links, base_url)
+    ids_digest, external = link_facts(page_links, base_url)
     if file.render_key and not file.from_cache and file.facts is not None:
         page_cache.put(file.render_key, data, file.facts._replace(ids_digest=ids_digest, external=external),
                        _details(_uses_record(file), page_links))
     links.add(file.out_path, key, ids_digest, external, page_links)
+
+
+def note_scanned(links: SiteLinks, file: OutputFile, page_cache: PageCache) -> None:
+    """Note a page a worker rendered and scanned (parallel.py), indexing the page-cache entry it wrote."""
+    assert file.facts is not None and file.links is not None
+    if file.cached_file is not None:
+        page_cache.record(file.render_key, file.facts)
+    links.add(file.out_path, file.render_key, file.facts.ids_digest, file.facts.external, _interned(file.links))
 
 
 class WorkerScans:
@@ -195,7 +204,7 @@ def _interned(found: PageLinks) -> PageLinks:
                      found.parse_problems)
 
 
-def _link_facts(found: PageLinks, base_url: str) -> tuple[str, int]:
+def link_facts(found: PageLinks, base_url: str) -> tuple[str, int]:
     """What the page cache's index keeps of a page's links: the digest of its ids, its count of external links."""
     external = sum(1 for link, _ in found.links if link.startswith(("http://", "https://"))
                    and not (base_url and link.startswith(base_url)))
@@ -206,8 +215,12 @@ def _uses_record(file: OutputFile) -> list[list[str]]:
     return [[u.source_id, u.heading_id, u.heading_text] for u in file.uses]
 
 
-def _details(uses: list[list[str]], found: PageLinks) -> dict[str, Any]:
+def page_details(uses: Iterable[CitationUse], found: PageLinks) -> dict[str, Any]:
     """A page's details file in the page cache: its citation uses and links."""
+    return _details([[u.source_id, u.heading_id, u.heading_text] for u in uses], found)
+
+
+def _details(uses: list[list[str]], found: PageLinks) -> dict[str, Any]:
     return {"uses": uses, "links": {"ids": list(found.ids), "links": found.links,
                                     "parse_problems": found.parse_problems}}
 
@@ -216,7 +229,7 @@ def _scan_in_worker(data: bytes, key: str, uses: list[list[str]], base_url: str,
                     folder: Path | None) -> tuple[PageLinks, str, int, bool]:
     """note_links' work for a page rendered now, in a worker: scan it, and write its page-cache entry."""
     found = scan_html(data)
-    ids_digest, external = _link_facts(found, base_url)
+    ids_digest, external = link_facts(found, base_url)
     stored = folder is not None and write_entry(folder, key, data, _details(uses, found))
     return found, ids_digest, external, stored
 

@@ -19,6 +19,10 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ROOT, build_site, copy_site, tree_digest
 
+import engine.convert
+import engine.parallel
+from engine.content import Page
+
 INVALID = sorted(p.name for p in FIXTURES.glob("invalid_*") if (p / "expected.txt").is_file())
 
 
@@ -147,3 +151,40 @@ def test_byte_order_mark_windows_line_endings_and_unusual_names_work(tmp_path: P
     section = (site / "output" / "mexican-politics" / "index.html").read_text(encoding="utf-8")
     assert 'id="parties"' in section and "\r" not in section
     assert (site / "output" / "política" / "index.html").is_file()
+
+
+# Fixtures whose problems are found while pages render. With a threshold of 1 the build renders
+# every page in its worker processes (engine/parallel.py), which must report the very same lines.
+RENDERED_IN_WORKERS = ["invalid_footnote_undefined", "invalid_links", "invalid_raw_html", "invalid_template_expression",
+                       "invalid_template_syntax", "invalid_template_undefined", "invalid_unknown_citation",
+                       "invalid_unknown_directive_targets"]
+
+
+@pytest.mark.parametrize("name", RENDERED_IN_WORKERS)
+def test_problems_found_in_worker_processes_are_reported_the_same(name: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", 1)
+    sent: list[int] = []
+    render = engine.parallel.ParallelRenders.render
+
+    def counting(self: engine.parallel.ParallelRenders, pages: list[Page], keys: dict[str, str]):  # type: ignore[no-untyped-def]
+        sent.append(len(pages))
+        return render(self, pages, keys)
+
+    monkeypatch.setattr(engine.parallel.ParallelRenders, "render", counting)
+    test_invalid_fixture_reports_exact_problems(name, tmp_path, monkeypatch, capsys)
+    assert sent, "no page was rendered in a worker process"
+
+
+@pytest.mark.parametrize("threshold", [1, 10**9], ids=["workers", "main process"])
+def test_a_broken_base_template_is_named_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int) -> None:
+    """Every page breaks on it, in whichever process renders the page: one line, naming the first page."""
+    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", threshold)
+    site = copy_site("features", tmp_path)
+    base = site / "layouts" / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</body>", "{% if x %}</body>"), encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1
+    broken = [line for line in lines if "template syntax error" in line]
+    assert len(broken) == 1 and broken[0].startswith("layouts/base.html:"), lines
