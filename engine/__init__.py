@@ -27,7 +27,6 @@ from .settings import Settings, load_settings
 from .site import resolve_site
 from .sitelinks import (
     SiteLinks,
-    WorkerScans,
     check_links_incrementally,
     load_link_check,
     note_links,
@@ -62,8 +61,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     site = resolve_site(settings, pages, data)
     problems: list[Problem] = [*warnings]
     converter = MarkdownConverter()
-    bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter,
-                           workers_for_rendered=True)
+    bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter)
     page_cache = PageCache(cache_root / "pages" if cache_root else None)
     env = make_environment(settings.layouts_dir, cache_root / "jinja" if cache_root else None)
     renderer = Renderer(site, bodies, converter, env,
@@ -75,24 +73,14 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     with build_lock(output), bodies:
         remove_leftovers(output)
         with Staging(output, keep_spare=use_cache) as staging:
-            scans: WorkerScans | None = None
             try:
                 for file in renderer.render_site():
                     staging.add(file)
                     if file.links is not None:  # rendered and scanned by a worker
                         note_scanned(links, file, page_cache)
-                        rendered += file.out_path != "404.html"
                     elif file.out_path.endswith(".html"):
-                        fresh = bool(file.render_key) and not file.from_cache and file.facts is not None
-                        if fresh and scans is None and bodies.pool is not None:
-                            scans = WorkerScans(bodies.pool, links, page_cache, settings.base_url)
-                        if fresh and scans is not None:
-                            scans.submit(file)  # the workers that convert Markdown scan the page too
-                        else:
-                            note_links(links, file, page_cache, settings.base_url)
-                        rendered += not file.from_cache and file.out_path != "404.html"
-                if scans is not None:
-                    scans.finish()
+                        note_links(links, file, page_cache, settings.base_url)
+                    rendered += file.out_path.endswith(".html") and not file.from_cache and file.out_path != "404.html"
             finally:
                 problems.extend(renderer.problems)
                 page_cache.save_index()  # pages rendered before a problem are good entries too

@@ -30,9 +30,11 @@ class CitedSource:
     backlinks: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CitationUse:
-    """Where a source is cited: the page, and the heading the citation sits under."""
+    """Where a source is cited: the page, and the heading the citation sits under.
+
+    Slotted: a build keeps every page's uses for the sources list (issue 8: peak memory)."""
 
     source_id: str
     heading_id: str

@@ -114,14 +114,11 @@ class BodyConverter:
     """Yields ConvertedBody for pages in order: from the cache, or converted (in worker processes
     when many pages need it, so the caller renders page N while workers convert the next ones).
 
-    The worker processes stay up until close(), so the build can hand them other per-page work
-    (scanning rendered pages for links) through `pool`."""
+    The worker processes stay up until close(), so the build can hand them whole pages to render
+    (parallel.py) through `pool`."""
 
-    def __init__(self, cache: ConversionCache, converter: MarkdownConverter, workers: int | None = None,
-                 workers_for_rendered: bool = False):
+    def __init__(self, cache: ConversionCache, converter: MarkdownConverter, workers: int | None = None):
         self.cache = cache
-        # A build hands the workers each page it renders (see `pool`): start them when many pages render.
-        self.workers_for_rendered = workers_for_rendered
         self.converter = converter
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self.converted_count = 0
@@ -174,8 +171,6 @@ class BodyConverter:
         bodies = {key: page.body for page, key in zip(pages, keys, strict=False)}
         fresh: Iterator[ConvertedBody | str]
         in_workers = len(todo) >= PARALLEL_THRESHOLD and self.workers > 1
-        if self.workers_for_rendered and len(pages) >= PARALLEL_THRESHOLD and self.workers > 1:
-            self.start_workers()  # bodies may all be cached (a layout edit): the rendered pages still need scanning
         if in_workers:
             fresh = self._converted_by_workers(todo, bodies)
         else:

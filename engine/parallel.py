@@ -20,6 +20,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from sys import intern
 from typing import TYPE_CHECKING, NamedTuple
 
 from .checks import PageLinks, scan_html
@@ -99,11 +100,14 @@ class ParallelRenders:
                 yield None
                 continue
             self.renderer.assets.mark_used(result.facts.assets)
+            # Interned: the build keeps every page's uses, and pages repeat their ids and headings.
+            uses = tuple(CitationUse(intern(u.source_id), intern(u.heading_id), intern(u.heading_text))
+                         for u in result.uses)
             key = keys[page.source]
             cached_file = self.folder / key[:2] / f"{key}.html" if result.stored and self.folder else None
             sources = frozenset({page.source, self.renderer.site.settings.config_source})
             yield (OutputFile(page.out_path, result.data, sources, key, cached_file, result.facts,
-                              uses=result.uses, links=result.links), result.uses, result.uses_digest)
+                              uses=uses, links=result.links), uses, result.uses_digest)
 
 
 def _result(page: Page, future: Future[WorkerPage]) -> WorkerPage:

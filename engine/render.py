@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 DIRECTIVES = ("chart", "timeline", "glossary", "sources")
 _TAGS = re.compile(r"<[^>]+>")
 _WORDS_PER_MINUTE = 200
+# How many macro results `Renderer.cached` keeps before it starts again from none.
+_MACRO_MEMO_LIMIT = 4096
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,10 @@ class Renderer:
         except TypeError:  # an argument that cannot be a key (a list): no shortcut
             return macro(*args)
         if known is None:
+            if len(self._macro_results) >= _MACRO_MEMO_LIMIT:
+                # A sources list of a large site draws each of its 200,000 uses once: kept, they held
+                # ~100 MB to the end of the build (issue 8: peak memory). Entries are cheap to redraw.
+                self._macro_results.clear()
             known = self._macro_results[key] = macro(*args)
         return known
 

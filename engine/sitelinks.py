@@ -2,31 +2,28 @@
 
 A build notes each HTML page here: a cached page by its render key (its links are read
 from the page cache only if the check needs them), a page rendered now scanned at once, in
-the main process or in the build's worker processes (which also write its page-cache
-entry). The link check itself is checks.py; this module decides which pages it must look
+the main process or, when a worker rendered it (parallel.py), in that worker, which also
+writes its page-cache entry. The link check itself is checks.py; this module decides which pages it must look
 at again (issue 8) and remembers the result in `.cache/links.json`.
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from sys import intern
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .checks import PageLinks, check_scanned, scan_html
 from .citations import CitationUse
 from .errors import BuildError, Problem
 from .fingerprint import digest
-from .pagecache import PageCache, PageFacts, store_cache_file, write_entry
+from .pagecache import PageCache, store_cache_file
 from .render import OutputFile
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from concurrent.futures import Executor, Future
 
 
 @dataclass(frozen=True)
@@ -155,49 +152,6 @@ def note_scanned(links: SiteLinks, file: OutputFile, page_cache: PageCache) -> N
     links.add(file.out_path, file.render_key, file.facts.ids_digest, file.facts.external, _interned(file.links))
 
 
-class WorkerScans:
-    """Pages rendered now, scanned for links in the build's worker processes (which also write their
-    page-cache entry), so the main process, which renders, has less to do (issue 8: a cold build was
-    bound by it). Results are noted in page order by finish()."""
-
-    def __init__(self, pool: Executor, links: SiteLinks, page_cache: PageCache, base_url: str) -> None:
-        self.pool = pool
-        self.links = links
-        self.page_cache = page_cache
-        self.base_url = base_url
-        self._pending: deque[tuple[str, str, PageFacts, Future[tuple[PageLinks, str, int, bool]]]] = deque()
-
-    def submit(self, file: OutputFile) -> None:
-        assert file.facts is not None
-        folder = self.page_cache.folder if self.page_cache.memory is None else None
-        future = self.pool.submit(_scan_in_worker, file.data, file.render_key, _uses_record(file), self.base_url,
-                                  folder)
-        self.links.add(file.out_path, file.render_key, "", 0, _NO_LINKS)  # holds the page's place in order
-        self._pending.append((file.out_path, file.render_key, file.facts, future))
-        while self._pending and self._pending[0][3].done():  # note what is done, so little waits in memory
-            self._note(*self._pending.popleft())
-
-    def finish(self) -> None:
-        """Wait for every scan and note its result."""
-        while self._pending:
-            self._note(*self._pending.popleft())
-
-    def _note(self, path: str, key: str, facts: PageFacts, future: Future[tuple[PageLinks, str, int, bool]]) -> None:
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            found, ids_digest, external, stored = future.result()
-        except BrokenProcessPool:  # a clear error, not a traceback
-            raise BuildError([Problem(path, 0, "a worker process of the build stopped unexpectedly (out of memory?)",
-                                      "run the build again")]) from None
-        if stored:
-            self.page_cache.record(key, facts._replace(ids_digest=ids_digest, external=external))
-        self.links.add(path, key, ids_digest, external, _interned(found))
-
-
-_NO_LINKS = PageLinks()
-
-
 def _interned(found: PageLinks) -> PageLinks:
     """The same links with their strings interned in this process (see note_links)."""
     return PageLinks([intern(i) for i in found.ids], [(intern(link), line) for link, line in found.links],
@@ -223,15 +177,6 @@ def page_details(uses: Iterable[CitationUse], found: PageLinks) -> dict[str, Any
 def _details(uses: list[list[str]], found: PageLinks) -> dict[str, Any]:
     return {"uses": uses, "links": {"ids": list(found.ids), "links": found.links,
                                     "parse_problems": found.parse_problems}}
-
-
-def _scan_in_worker(data: bytes, key: str, uses: list[list[str]], base_url: str,
-                    folder: Path | None) -> tuple[PageLinks, str, int, bool]:
-    """note_links' work for a page rendered now, in a worker: scan it, and write its page-cache entry."""
-    found = scan_html(data)
-    ids_digest, external = link_facts(found, base_url)
-    stored = folder is not None and write_entry(folder, key, data, _details(uses, found))
-    return found, ids_digest, external, stored
 
 
 def check_links_incrementally(links: SiteLinks, all_paths: set[str], settings: Settings,

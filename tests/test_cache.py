@@ -233,10 +233,10 @@ def test_damaged_compiled_templates_are_compiled_again(tmp_path: Path, damage: s
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
-def test_links_scanned_in_worker_processes_are_checked_as_in_the_main_process(
+def test_links_of_pages_rendered_in_worker_processes_are_checked_as_in_the_main_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With worker processes running, rendered pages are scanned there (and their cache entries written
-    there): the same problems must come out, and again from the cache they wrote."""
+    """Pages rendered in worker processes are scanned there (and their cache entries written there,
+    engine/parallel.py): the same problems must come out, and again from the cache they wrote."""
     expected = (Path(__file__).parent / "fixtures" / "invalid_links" / "expected.txt").read_text(encoding="utf-8")
     reports = {}
     for threshold in (1, 10**9):
