@@ -1,12 +1,27 @@
-"""The floor of any generator on our stack: read each page and convert it with Python-Markdown, nothing else.
+"""The floors of any generator on our stack, measured by bench/run.py beside the real builds.
 
     python bench/floor.py CONTENT_DIR [SHARD COUNT]
+    python bench/floor.py --loop OUT_DIR CONTENT_DIR [SHARD COUNT]
 
-Uses the same Markdown extensions as the engine (engine/markup.py; bench/run.py
-saves them to bench/.work/markdown-settings.json first), one
-converter reused for every page, front matter cut off by its fences. With
-SHARD and COUNT it converts only every COUNT-th file starting at SHARD, so
-two processes side by side give the 2-process floor.
+The first form is Python-Markdown alone: read each page, cut off its front
+matter by its fences, convert the body; nothing else, nothing written. It
+prints the number of characters of HTML.
+
+The second (--loop) is the minimal read/convert/render/write loop, the floor
+issue 8's cold-build target is measured against: per page, read the file,
+split off the front matter and parse it with yaml.safe_load's loader (PyYAML's
+CSafeLoader, the libyaml one, when PyYAML has it; else SafeLoader), convert
+the body, render a small Jinja2 template (autoescape on: doctype, <title> from
+the front matter, the body inside <main>) and write it UTF-8 to
+OUT_DIR/<stem>/index.html (index.md -> OUT_DIR/index.html), the layout of our
+engine's pretty URLs. It prints the number of pages written.
+
+Both use the engine's Markdown extensions (engine/markup.py; bench/run.py
+saves them to bench/.work/markdown-settings.json first, so the engine is not
+imported), without the engine's own extension, and one converter reused for
+every page. Files are taken in sorted order; with SHARD and COUNT only every
+COUNT-th file starting at SHARD, so COUNT processes side by side give the
+COUNT-process floor.
 """
 
 from __future__ import annotations
@@ -20,6 +35,19 @@ import markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_FILE = ROOT / "bench" / ".work" / "markdown-settings.json"
+PAGE_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{ title }}</title>
+</head>
+<body>
+<main>
+{{ body | safe }}
+</main>
+</body>
+</html>
+"""
 
 
 def markdown_settings() -> dict[str, Any]:
@@ -33,11 +61,16 @@ def markdown_settings() -> dict[str, Any]:
     return engine_settings()
 
 
+def make_converter() -> markdown.Markdown:
+    """One Python-Markdown converter with the engine's extensions and their settings, to reset and reuse."""
+    settings = markdown_settings()
+    return markdown.Markdown(extensions=settings["extensions"], extension_configs=settings["extension_configs"],
+                             output_format="html")
+
+
 def convert_folder(folder: Path, shard: int = 0, count: int = 1) -> int:
     """Read and convert every Markdown file in folder; return the number of characters of HTML."""
-    settings = markdown_settings()
-    converter = markdown.Markdown(extensions=settings["extensions"], extension_configs=settings["extension_configs"],
-                                  output_format="html")
+    converter = make_converter()
     total = 0
     for file in sorted(folder.glob("*.md"))[shard::count]:
         text = file.read_text(encoding="utf-8")
@@ -46,6 +79,33 @@ def convert_folder(folder: Path, shard: int = 0, count: int = 1) -> int:
     return total
 
 
+def loop_folder(out_dir: Path, folder: Path, shard: int = 0, count: int = 1) -> int:
+    """The minimal loop: read, parse the front matter, convert, render, write each page; return the pages written."""
+    import jinja2  # here, not at the top: the Python-Markdown-alone floor imports nothing else
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    template = jinja2.Environment(autoescape=True).from_string(PAGE_TEMPLATE)
+    converter = make_converter()
+    files = sorted(folder.glob("*.md"))[shard::count]
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        front, body = text[4:].split("\n---\n", 1) if text.startswith("---\n") else ("", text)
+        meta = yaml.load(front, Loader=loader) or {}  # yaml.safe_load, with libyaml when it is there
+        html = template.render(title=meta.get("title", file.stem), body=converter.reset().convert(body))
+        target = out_dir / "index.html" if file.stem == "index" else out_dir / file.stem / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    return len(files)
+
+
 if __name__ == "__main__":
-    shard, count = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (0, 1)
-    print(convert_folder(Path(sys.argv[1]), shard, count))
+    arguments = sys.argv[1:]
+    loop_out = Path(arguments[1]) if arguments[0] == "--loop" else None
+    if loop_out is not None:
+        arguments = arguments[2:]
+    shard, count = (int(arguments[1]), int(arguments[2])) if len(arguments) > 2 else (0, 1)
+    if loop_out is None:
+        print(convert_folder(Path(arguments[0]), shard, count))
+    else:
+        print(loop_folder(loop_out, Path(arguments[0]), shard, count))

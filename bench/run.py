@@ -5,14 +5,34 @@ as a fresh `python build.py` process: a cold build (no .cache/, no output/ or sp
 a rebuild with nothing changed, with one section changed and with one layout
 changed; then the dev server's edit-to-output time (LiveSite.rebuild in
 process, and end to end through a real `build.py serve`), peak memory, and the
-floor (Python-Markdown alone, bench/floor.py, 1 and 2 processes) in the same
-run. Medians of several runs; wall time and CPU time (user+sys, children
-included), since the machine is shared. Writes bench/RESULTS.md.
+floors in the same run (bench/floor.py, 1 and 2 processes each): Python-Markdown
+alone, and the minimal read/convert/render/write loop. Medians of several runs;
+wall time and CPU time (user+sys, children included), since the machine is
+shared. Writes bench/RESULTS.md.
+
+Issue 8's cold-build target, "within 1.15x of the 2-process floor, so at least
+1.7x faster than Pelican and MkDocs", is measured against the minimal loop in 2
+processes: of the issue's reference figures only that one (5.6 s; 5.6 x 1.15 =
+6.4 s, and 10.5 s / 6.4 s = 1.6x, 11.1 s / 6.4 s = 1.7x) makes its arithmetic work.
+
+Nothing is deleted before a timed run: the leftovers of earlier runs (a site's
+.cache/, output/ and .output.*, a loop's output folder, an older synthetic
+site) are renamed into bench/.work/trash/, which is deleted once, at the end
+(and at the start, for what a killed run left). On ext4 without a journal (this
+VM's root file system) the inode allocator skips every inode freed in the last
+60-300 s (find_inode_bit -> recently_deleted), reading its inode table block
+each time: right after an `rm -rf` of thousands of files each mkdir and create
+costs ~0.7-1 ms instead of ~0.05 ms, about 2-3 s of a cold build at 1,000
+pages, which a build after a fresh clone, or on a journaled ext4, never pays.
+The cold build still starts with no cache, no output and no spare tree. The
+first size measured may still pay some of it when the start had a trash to
+delete, and so may a bench started within minutes of another's end.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -31,6 +51,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work"
 RESULTS = ROOT / "bench" / "RESULTS.md"
+TRASH = WORK / "trash"
+_TRASHED = itertools.count()
 PY = sys.executable
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -91,7 +113,26 @@ def run_parallel(argvs: list[list[str]], cwd: Path) -> Run:
         process.returncode = os.waitstatus_to_exitcode(status)
         cpu += usage.ru_utime + usage.ru_stime
         rss = max(rss, usage.ru_maxrss / 1024)
-    return Run(time.perf_counter() - started, cpu, rss)
+    wall = time.perf_counter() - started
+    for argv, process in zip(argvs, processes, strict=True):
+        if process.returncode != 0:
+            raise SystemExit(f"bench: {' '.join(argv)} failed ({process.returncode}); its errors are above")
+    return Run(wall, cpu, rss)
+
+
+def to_trash(*paths: Path) -> None:
+    """Rename each path that exists (file or folder) into TRASH instead of deleting it (see the docstring)."""
+    TRASH.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        if path.exists() or path.is_symlink():
+            path.rename(TRASH / f"{time.time_ns()}-{next(_TRASHED)}-{path.name}")
+
+
+def empty_trash() -> None:
+    if TRASH.exists():
+        started = time.perf_counter()
+        shutil.rmtree(TRASH, ignore_errors=True)
+        print(f"bench: deleted {TRASH.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def append_to(file: Path, text: str) -> None:
@@ -101,6 +142,7 @@ def append_to(file: Path, text: str) -> None:
 
 def bench_size(count: int, runs: int, serve_edits: int) -> dict[str, Measure]:
     """Every measurement for one synthetic site of `count` sections."""
+    to_trash(WORK / f"site-{count}")  # make_site would delete it
     site = make_site(WORK / f"site-{count}", count)
     config = site / "site_config.yaml"
     build = [PY, str(ROOT / "build.py"), "--config", str(config), "--quiet"]
@@ -108,30 +150,42 @@ def bench_size(count: int, runs: int, serve_edits: int) -> dict[str, Measure]:
     section = site / "content" / f"section-{count // 2:05d}.md"
     layout = site / "layouts" / "section.html"
     content = str(site / "content")
+    floor = [PY, str(ROOT / "bench" / "floor.py")]
+    loop_out = WORK / f"loop-{count}"
+    loop = [*floor, "--loop", str(loop_out), content]
+    shown_floor = f"python bench/floor.py bench/.work/site-{count}/content"
+    shown_loop = f"mv bench/.work/loop-{count} to bench/.work/trash/; python bench/floor.py --loop bench/.work/loop-{count} " \
+                 f"bench/.work/site-{count}/content"
     results = {
-        "floor1": Measure("floor, 1 process", f"python bench/floor.py bench/.work/site-{count}/content"),
-        "floor2": Measure("floor, 2 processes", f"python bench/floor.py bench/.work/site-{count}/content 0 2 & ... 1 2"),
-        "cold": Measure("cold build", f"rm -rf .cache output .output.*; {shown}"),
+        "floor1": Measure("floor: Python-Markdown alone, 1 process", shown_floor),
+        "floor2": Measure("floor: Python-Markdown alone, 2 processes", f"{shown_floor} 0 2 & ... 1 2"),
+        "loop1": Measure("floor: minimal loop, 1 process", shown_loop),
+        "loop2": Measure("floor: minimal loop, 2 processes", f"{shown_loop} 0 2 & ... 1 2"),
+        "cold": Measure("cold build", f"mv .cache output .output.* to bench/.work/trash/; {shown}"),
         "nochange": Measure("no-change rebuild", shown),
         "section": Measure("one section changed", f"(append a sentence to {section.name}); {shown}"),
         "layout": Measure("one layout changed", f"(append a comment to layouts/section.html); {shown}"),
     }
     for attempt in range(runs):
-        results["floor1"].runs.append(run_process([PY, str(ROOT / "bench" / "floor.py"), content], ROOT))
-        results["floor2"].runs.append(run_parallel(
-            [[PY, str(ROOT / "bench" / "floor.py"), content, str(shard), "2"] for shard in (0, 1)], ROOT))
+        results["floor1"].runs.append(run_process([*floor, content], ROOT))
+        results["floor2"].runs.append(run_parallel([[*floor, content, str(shard), "2"] for shard in (0, 1)], ROOT))
+        to_trash(loop_out)
+        results["loop1"].runs.append(run_process(loop, ROOT))
+        to_trash(loop_out)
+        results["loop2"].runs.append(run_parallel([[*loop, str(shard), "2"] for shard in (0, 1)], ROOT))
+        if not (loop_out / "index.html").is_file():
+            raise SystemExit(f"bench: the minimal loop wrote no {loop_out / 'index.html'}")
         # Nothing of an earlier build is left: no cache, no output, no spare tree beside it (write.py).
-        for leftover in [site / ".cache", site / "output", *site.glob(".output.*")]:
-            if leftover.is_dir():
-                shutil.rmtree(leftover)
-            else:
-                leftover.unlink(missing_ok=True)
+        # Renamed away, not deleted: see the module docstring.
+        to_trash(site / ".cache", site / "output", *site.glob(".output.*"))
         results["cold"].runs.append(run_process(build, site))
         results["nochange"].runs.append(run_process(build, site))
         append_to(section, f"\nA sentence added by the benchmark, edit {attempt}.\n")
         results["section"].runs.append(run_process(build, site))
         append_to(layout, f"\n{{# benchmark edit {attempt} #}}\n")
         results["layout"].runs.append(run_process(build, site))
+        print(f"bench: {count} sections, run {attempt + 1}: " + ", ".join(
+            f"{key} {measure.runs[-1].wall:.2f} s" for key, measure in results.items()), flush=True)
     results["live"] = bench_live_in_child(site, section, serve_edits)
     results["serve"] = bench_serve(site, section, count, max(3, serve_edits // 2))
     return results
@@ -225,7 +279,7 @@ def bench_explainer_serve(edits: int) -> Measure | None:
     if not (ROOT / "content").is_dir():
         return None
     site = WORK / "explainer-site"
-    shutil.rmtree(site, ignore_errors=True)
+    to_trash(site)
     for name in ("content", "layouts"):
         shutil.copytree(ROOT / name, site / name)
     shutil.copy(ROOT / "site_config.yaml", site / "site_config.yaml")
@@ -241,9 +295,10 @@ def bench_explainer(runs: int) -> Measure | None:
         return None
     output = WORK / "explainer-output"
     measure = Measure("the explainer: cold build with start-up",
+                      "mv bench/.work/explainer-output to bench/.work/trash/; "
                       "python build.py --no-cache --quiet --output bench/.work/explainer-output")
     for _ in range(runs):
-        shutil.rmtree(output, ignore_errors=True)
+        to_trash(output)
         measure.runs.append(run_process([PY, str(ROOT / "build.py"), "--no-cache", "--quiet", "--output", str(output)],
                                         ROOT))
     return measure
@@ -252,33 +307,59 @@ def bench_explainer(runs: int) -> Measure | None:
 def format_report(sizes: dict[int, dict[str, Measure]], explainer: Measure | None, runs: int, seconds: float,
                   explainer_serve: Measure | None = None) -> str:
     """RESULTS.md: one table per size, then the targets."""
+    import yaml
+
+    yaml_loader = "CSafeLoader (libyaml)" if hasattr(yaml, "CSafeLoader") else "SafeLoader (pure Python: no libyaml)"
     lines = [
         "# Benchmark results", "",
         f"Written by `{' '.join(['python', 'bench/run.py', *sys.argv[1:]])}` in {seconds:.0f} s on "
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs (shared; "
         f"load average at the end {os.getloadavg()[0]:.1f}). Medians of {runs} runs unless noted; wall time "
         "and CPU time (user+sys, children included); each build is a fresh `python build.py` process, "
-        "interpreter start-up included. Ratios are to the floor measured in the same run.", "",
+        "interpreter start-up included. Ratios are to the floors measured in the same run.", "",
+        "## Method", "",
+        "Two floors, each in 1 process and in 2 processes side by side (bench/floor.py): Python-Markdown alone "
+        "(read each page, cut off the front matter, convert the body; nothing written) and the minimal "
+        f"read/convert/render/write loop (read, parse the front matter with PyYAML's {yaml_loader}, convert, render a "
+        "small Jinja2 page, write it to <stem>/index.html). Both use the engine's Markdown extensions and one "
+        "reused converter.", "",
+        "Nothing is deleted right before a timed run: the leftovers of earlier runs (the site's .cache/, output/ "
+        "and .output.*, the loop's output folder, the previous synthetic site) are renamed into "
+        "bench/.work/trash/, deleted once at the end (and at the start, for what a killed run left). This VM's root "
+        "file system is ext4 without a journal, where the inode allocator skips every inode freed in the last "
+        "60-300 s, reading its inode table block each time (find_inode_bit -> recently_deleted): right after an "
+        "`rm -rf` of thousands of files every mkdir and create costs ~0.7-1 ms instead of ~0.05 ms, some 2-3 s "
+        "of a cold build at 1,000 pages that a build after a fresh clone, or on a journaled ext4 (the default), "
+        "never pays. The cold build still starts with no cache, no output and no spare tree.", "",
     ]
     for count, results in sizes.items():
-        floor1, floor2 = results["floor1"], results["floor2"]
+        floor1, floor2, loop2 = results["floor1"], results["floor2"], results["loop2"]
         lines += [f"## {count:,} sections", "",
-                  "| measurement | wall s | CPU s | / 1-proc floor | / 2-proc floor | ms per page | peak MiB |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
-        for key in ("floor1", "floor2", "cold", "nochange", "section", "layout", "live", "serve"):
+                  "| measurement | wall s | CPU s | / Markdown alone, 1 proc | / Markdown alone, 2 procs | "
+                  "/ minimal loop, 2 procs | ms per page | peak MiB |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for key in ("floor1", "floor2", "loop1", "loop2", "cold", "nochange", "section", "layout", "live", "serve"):
             m = results[key]
             if not m.runs:
-                lines.append(f"| {m.name} | not measured | | | | | |")
+                lines.append(f"| {m.name} | not measured | | | | | | |")
                 continue
             lines.append(f"| {m.name} | {m.wall:.3f} | {m.cpu:.2f} | {m.wall / floor1.wall:.2f}x | "
-                         f"{m.wall / floor2.wall:.2f}x | {1000 * m.wall / count:.2f} | "
+                         f"{m.wall / floor2.wall:.2f}x | {m.wall / loop2.wall:.2f}x | {1000 * m.wall / count:.2f} | "
                          f"{m.rss:.0f} |" if m.rss else
-                         f"| {m.name} | {m.wall:.3f} | | | | {1000 * m.wall / count:.2f} | |")
+                         f"| {m.name} | {m.wall:.3f} | | | | | {1000 * m.wall / count:.2f} | |")
         lines += ["", "Commands:", ""] + [f"- {results[k].name}: `{results[k].command}`" for k in results] + [""]
-    lines += ["## Targets (issue 8)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["## Targets (issue 8)", "",
+              "The 2-process floor of the cold-build target is the minimal read/convert/render/write loop in 2 "
+              "processes: of the issue's reference figures (Python-Markdown alone, 1 process: 7.3 s; the minimal "
+              "loop, 1 / 2 processes: 8.9 s / 5.6 s; Pelican 11.1 s; MkDocs 10.5 s) only that one makes the "
+              "target's arithmetic work (5.6 s x 1.15 = 6.4 s; 10.5 / 6.4 = 1.6x MkDocs, 11.1 / 6.4 = 1.7x "
+              "Pelican). The ratio to Python-Markdown alone in 2 processes is given beside it.", "",
+              "| target | measured | met |", "|---|---|---|"]
     for count, results in sizes.items():
-        ratio = results["cold"].wall / results["floor2"].wall
-        lines.append(f"| cold build at {count:,} within 1.15x of the 2-process floor | {ratio:.2f}x | "
+        ratio = results["cold"].wall / results["loop2"].wall
+        markdown_ratio = results["cold"].wall / results["floor2"].wall
+        lines.append(f"| cold build at {count:,} within 1.15x of the 2-process floor (the minimal loop) | "
+                     f"{ratio:.2f}x ({markdown_ratio:.2f}x Python-Markdown alone in 2 processes) | "
                      f"{'yes' if ratio <= 1.15 else 'no'} |")
         limit = 5.0 if count >= 10000 else 1.0
         lines.append(f"| one-section rebuild at {count:,} under {limit:g} s | {results['section'].wall:.3f} s | "
@@ -331,6 +412,7 @@ def main() -> None:
     from engine.markup import markdown_settings
 
     SETTINGS_FILE.write_text(json.dumps(markdown_settings()), encoding="utf-8")
+    empty_trash()  # what a killed run left; a normal run leaves no trash
     counts = args.sizes or [100, 1000, *([10000] if args.with_10000 else [])]
     sizes = {}
     for count in counts:
@@ -341,6 +423,7 @@ def main() -> None:
     report = format_report(sizes, explainer, args.runs, time.perf_counter() - started, explainer_serve)
     RESULTS.write_text(report, encoding="utf-8")
     print(report)
+    empty_trash()
 
 
 if __name__ == "__main__":
