@@ -68,6 +68,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
                         load_assets(settings.layouts_dir), page_cache)
     if can_fork():
         renderer.parallel = ParallelRenders(renderer, bodies, page_cache, settings.base_url)
+    renderer.stream_to = page_cache.folder
     links = SiteLinks(page_cache)
     rendered = 0
     with build_lock(output), bodies:

@@ -121,50 +121,71 @@ _LINK_ATTRIBUTE_OF = dict(_LINK_ATTRIBUTES) | {"meta": ""}
 
 def scan_html(data: bytes) -> PageLinks:
     """Read one HTML document's ids, its links with their lines, and closing tags that close nothing."""
-    text = data.decode("utf-8", errors="replace")
-    ids: set[str] = set()
-    links: list[tuple[str, int]] = []
-    problems: list[tuple[int, str]] = []
-    open_tags: list[str] = []
-    line, counted = 1, 0  # lines are counted up to `counted` only when one is needed
-    for match in _TOKEN.finditer(text):
-        kind = match.lastindex  # the last group of the branch that matched, see _TOKEN
-        if kind is None:
-            continue  # a comment, a declaration, text: nothing to see
-        if kind <= 10:
-            simple = kind == 7
-            if kind <= 4:  # script or style, and its raw text: opened and closed at once
-                tag, attributes, slash = match.group(kind - 1).lower(), match.group(kind), "/"
-            else:
-                tag, attributes, slash = match.group(kind - 2, kind - 1, kind)
-                if not simple:
+    scanner = LinkScanner()
+    scanner.feed(data.decode("utf-8", errors="replace"))
+    return scanner.result()
+
+
+class LinkScanner:
+    """scan_html for a document given in parts (streaming.py writes a page too large to hold).
+
+    Each part must end between two tokens of the whole document: `feed` returns False when a
+    `<` follows the part's last token, and the caller then scans the page whole instead."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.links: list[tuple[str, int]] = []
+        self.problems: list[tuple[int, str]] = []
+        self.open_tags: list[str] = []
+        self.lines_before = 0  # lines of the parts fed so far
+
+    def result(self) -> PageLinks:
+        return PageLinks(self.ids, self.links, self.problems)
+
+    def feed(self, text: str) -> bool:
+        """Scan one part; False when it ends inside a token (see the class)."""
+        ids, links, problems, open_tags = self.ids, self.links, self.problems, self.open_tags
+        line, counted = 1 + self.lines_before, 0  # lines are counted up to `counted` only when one is needed
+        match: re.Match[str] | None = None
+        for match in _TOKEN.finditer(text):
+            kind = match.lastindex  # the last group of the branch that matched, see _TOKEN
+            if kind is None:
+                continue  # a comment, a declaration, text: nothing to see
+            if kind <= 10:
+                simple = kind == 7
+                if kind <= 4:  # script or style, and its raw text: opened and closed at once
+                    tag, attributes, slash = match.group(kind - 1).lower(), match.group(kind), "/"
+                else:
+                    tag, attributes, slash = match.group(kind - 2, kind - 1, kind)
+                    if not simple:
+                        tag = tag.lower()
+                if attributes and (tag in _LINK_ATTRIBUTE_OF or (
+                        ' id="' in attributes if simple else _MAYBE_ID.search(attributes))):
+                    start = match.start()
+                    line += text.count("\n", counted, start)
+                    counted = start
+                    _note_attributes(tag, _SIMPLE_ATTRIBUTE_ITEMS.findall(attributes) if simple
+                                     else _read_attributes(attributes), line, ids, links)
+                if not slash and tag not in _VOID:
+                    open_tags.append(tag)  # a self-closing tag is opened and closed at once
+            elif kind >= 11:
+                tag = match.group(kind)
+                if kind != 11:
                     tag = tag.lower()
-            if attributes and (tag in _LINK_ATTRIBUTE_OF or (
-                    ' id="' in attributes if simple else _MAYBE_ID.search(attributes))):
-                start = match.start()
-                line += text.count("\n", counted, start)
-                counted = start
-                _note_attributes(tag, _SIMPLE_ATTRIBUTE_ITEMS.findall(attributes) if simple
-                                 else _read_attributes(attributes), line, ids, links)
-            if not slash and tag not in _VOID:
-                open_tags.append(tag)  # a self-closing tag is opened and closed at once
-        elif kind >= 11:
-            tag = match.group(kind)
-            if kind != 11:
-                tag = tag.lower()
-            if open_tags and open_tags[-1] == tag:
-                open_tags.pop()
-            elif tag in _VOID:
-                pass
-            elif tag in open_tags:
-                while open_tags.pop() != tag:
+                if open_tags and open_tags[-1] == tag:
+                    open_tags.pop()
+                elif tag in _VOID:
                     pass
-            elif tag not in ("p", "li"):
-                start = match.start()
-                line += text.count("\n", counted, start)
-                counted = start
-                problems.append((line, f"closing </{tag}> has no matching opening tag"))
-    return PageLinks(ids, links, problems)
+                elif tag in open_tags:
+                    while open_tags.pop() != tag:
+                        pass
+                elif tag not in ("p", "li"):
+                    start = match.start()
+                    line += text.count("\n", counted, start)
+                    counted = start
+                    problems.append((line, f"closing </{tag}> has no matching opening tag"))
+        self.lines_before += text.count("\n")
+        return text.find("<", match.end() if match is not None else 0) < 0
 
 
 def _read_attributes(attributes: str) -> list[tuple[str, str | None]]:

@@ -75,25 +75,69 @@ def link_terms(html: str, glossary: dict[str, GlossaryTerm], definitions: dict[s
                page_source: str, body: str, body_line: int, problems: list[Problem],
                pattern: re.Pattern[str] | None, words: dict[str, str]) -> str:
     """Resolve explicit `glossary:id` links, then link the first plain use of each other term."""
-    used: set[str] = set()
+    linker = TermLinker(glossary, definitions, glossary_url, page_source, body, body_line, problems, pattern, words)
+    return linker.first_uses(linker.explicit(html))
 
-    def explicit(match: re.Match[str]) -> str:
-        term_id = match.group(1)
-        if term_id not in glossary:
-            line = find_line(body, body_line, r"\(glossary:" + re.escape(term_id) + r"\)")
-            problems.append(Problem(page_source, line, f"unknown glossary term '{term_id}'",
-                                    did_you_mean(term_id, glossary)))
-            return match.group(2)
-        first = term_id not in used
-        used.add(term_id)
-        return _term_link(term_id, match.group(2), definitions, glossary_url, with_tip=first)
 
-    html = _EXPLICIT.sub(explicit, html) if "glossary:" in html else html
-    if pattern is None:
-        return html
-    if _NESTED_OPEN.search(html) is None:
-        return _link_first_uses_in_html(html, pattern, words, used, definitions, glossary_url)
-    return _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, definitions, glossary_url))
+class TermLinker:
+    """link_terms in two steps, so a page written in parts (streaming.py) is linked as if whole:
+    explicit links over the whole page first, then first uses part by part, in reading order.
+
+    Parts must be cut where the whole page is outside every tag and every skipped element
+    (see `open_skipped`): there the first-use scan of the whole reads just what the parts do."""
+
+    def __init__(self, glossary: dict[str, GlossaryTerm], definitions: dict[str, str], glossary_url: str,
+                 page_source: str, body: str, body_line: int, problems: list[Problem],
+                 pattern: re.Pattern[str] | None, words: dict[str, str]) -> None:
+        self.glossary = glossary
+        self.definitions = definitions
+        self.glossary_url = glossary_url
+        self.page_source = page_source
+        self.body = body
+        self.body_line = body_line
+        self.problems = problems
+        self.pattern = pattern
+        self.words = words
+        self.used: set[str] = set()
+
+    def explicit(self, html: str) -> str:
+        """Resolve `glossary:id` links; the first of each term gets its definition."""
+        def explicit(match: re.Match[str]) -> str:
+            term_id = match.group(1)
+            if term_id not in self.glossary:
+                line = find_line(self.body, self.body_line, r"\(glossary:" + re.escape(term_id) + r"\)")
+                self.problems.append(Problem(self.page_source, line, f"unknown glossary term '{term_id}'",
+                                             did_you_mean(term_id, self.glossary)))
+                return match.group(2)
+            first = term_id not in self.used
+            self.used.add(term_id)
+            return _term_link(term_id, match.group(2), self.definitions, self.glossary_url, with_tip=first)
+
+        return _EXPLICIT.sub(explicit, html) if "glossary:" in html else html
+
+    def first_uses(self, html: str) -> str:
+        """Link the first plain use of each term not linked yet (on this page, in earlier parts too)."""
+        pattern, words, used = self.pattern, self.words, self.used
+        if pattern is None:
+            return html
+        if _NESTED_OPEN.search(html) is None:
+            return _link_first_uses_in_html(html, pattern, words, used, self.definitions, self.glossary_url)
+        return _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, self.definitions,
+                                                             self.glossary_url))
+
+
+def open_skipped(html: str) -> int:
+    """How many skipped elements (links, headings, code...) are open at the end of html, read from its start."""
+    depth = 0
+    for tag in _SKIPPED_TAG.finditer(html):
+        if not tag.group(0).endswith("/>"):
+            depth = max(depth + (-1 if tag.group(1) else 1), 0)
+    return depth
+
+
+def has_nested_open(html: str) -> bool:
+    """Whether a `<` is followed by another `<` before any `>` (text the fast scan does not read)."""
+    return _NESTED_OPEN.search(html) is not None
 
 
 def _link_first_uses_in_html(html: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],

@@ -29,7 +29,7 @@ from .content import Page
 from .convert import BodyConverter, conversion_key, convert_in_worker
 from .errors import BuildError, Problem
 from .pagecache import PageCache, PageFacts, write_entry
-from .sitelinks import link_facts, page_details
+from .sitelinks import interned, link_facts, page_details
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -107,7 +107,7 @@ class ParallelRenders:
             cached_file = self.folder / key[:2] / f"{key}.html" if result.stored and self.folder else None
             sources = frozenset({page.source, self.renderer.site.settings.config_source})
             yield (OutputFile(page.out_path, result.data, sources, key, cached_file, result.facts,
-                              uses=uses, links=result.links), uses, result.uses_digest)
+                              uses=uses, links=interned(result.links)), uses, result.uses_digest)
 
 
 def _result(page: Page, future: Future[WorkerPage]) -> WorkerPage:

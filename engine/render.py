@@ -35,7 +35,7 @@ from .data import TimelineEvent
 from .dates import PartialDate, parse_date
 from .errors import BuildError, Problem, did_you_mean
 from .fingerprint import Fingerprinter, TemplateGraph, digest, directives_of
-from .glossary import link_terms, term_pattern
+from .glossary import TermLinker, term_pattern
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, ConvertedBody, Heading, MarkdownConverter, count_words, find_line
 from .pagecache import CachedPage, PageCache, PageFacts, store_cache_file
 from .safety import check_body_safety
@@ -84,6 +84,25 @@ class PageBody:
     cited: tuple[CitedSource, ...]
     uses: tuple[CitationUse, ...]
     word_count: int
+
+
+# Where a streamed page's sources list goes (streaming.py); a tag, so no later step changes it.
+STREAM_MARK = "<x-streamed-list></x-streamed-list>"
+
+
+class NotStreamable(Exception):
+    """A page cannot be written in parts exactly as it would be whole: it is rendered in memory."""
+
+
+@dataclass
+class StreamedList:
+    """What prepare_body leaves for streaming.py: the sources list's template context, the term
+    linker in its state after the body before the list, and the body after the list, unlinked."""
+
+    context: dict[str, Any] | None = None
+    linker: TermLinker | None = None
+    before: str = ""
+    after: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,6 +231,7 @@ class Renderer:
         self._usage: dict[str, list[tuple[Page, CitationUse]]] = {}
         self._usage_pages = 0
         self.parallel: ParallelRenders | None = None  # a one-off build renders in its workers (parallel.py)
+        self.stream_to: Path | None = None  # and writes pages that list sources into its page cache (streaming.py)
 
     # -- bodies -------------------------------------------------------------
 
@@ -242,28 +262,44 @@ class Renderer:
         return known
 
     def prepare_body(self, page: Page, converted: ConvertedBody,
-                     usage: dict[str, list[tuple[Page, CitationUse]]] | None) -> PageBody:
-        """Expand directives, number citations and link glossary terms in one page's body."""
+                     usage: dict[str, list[tuple[Page, CitationUse]]] | None,
+                     streamed: StreamedList | None = None) -> PageBody:
+        """Expand directives, number citations and link glossary terms in one page's body.
+
+        With `streamed`, the sources list is left out: the body holds STREAM_MARK where it goes, and
+        `streamed` what streaming.py needs to write the list and the rest of the body after it."""
         html = converted.html
         if page.layout in ("timeline", "glossary", "sources") and not re.search(
                 rf'<x-directive name="{page.layout}"', html):
             html += f'<x-directive name="{page.layout}" args=""></x-directive>'
         root = relative_root(page.url)
-        html = DIRECTIVE_MARKER.sub(lambda m: self._expand_directive(page, m.group(1), m.group(2), root, usage), html)
+        html = DIRECTIVE_MARKER.sub(lambda m: self._expand_directive(page, m.group(1), m.group(2), root, usage,
+                                                                     streamed), html)
         numbered = citations_stage.number_citations(html, self.site.data.sources, page.source, page.body,
                                                     page.body_line, self.problems)
         html = numbered.html
         glossary_page = self.site.special_pages.get("glossary")
+        linker: TermLinker | None = None
         if page.layout != "glossary":
             glossary_url = root + glossary_page.url if glossary_page else ""
-            html = link_terms(html, self.site.data.glossary, self.definitions, glossary_url, page.source,
-                              page.body, page.body_line, self.problems,
-                              self.pattern if glossary_page else None, self.words)
+            linker = TermLinker(self.site.data.glossary, self.definitions, glossary_url, page.source,
+                                page.body, page.body_line, self.problems,
+                                self.pattern if glossary_page else None, self.words)
+            html = linker.explicit(html)
+        if streamed is not None and streamed.context is not None:
+            before, mark, after = html.partition(STREAM_MARK)
+            if not mark or STREAM_MARK in after:
+                raise NotStreamable("the page does not hold the sources list once")
+            streamed.linker, streamed.before, streamed.after = linker, before, after
+            html = (linker.first_uses(before) if linker else before) + STREAM_MARK
+        elif linker is not None:
+            html = linker.first_uses(html)
         word_count = count_words(converted.html)
         return PageBody(Markup(html), converted.headings, numbered.cited, numbered.uses, word_count)
 
     def _expand_directive(self, page: Page, name: str, args: str, root: str,
-                          usage: dict[str, list[tuple[Page, CitationUse]]] | None) -> str:
+                          usage: dict[str, list[tuple[Page, CitationUse]]] | None,
+                          streamed: StreamedList | None = None) -> str:
         if name not in DIRECTIVES:
             self.problems.append(Problem(page.source, self._directive_line(page, name),
                                          f"unknown directive '::: {name}'",
@@ -300,6 +336,13 @@ class Renderer:
             context.update(sources=sorted(self.site.data.sources.values(),
                                           key=lambda s: (s.publisher.lower(), s.title.lower())),
                            usage=usage)
+        if name == "sources" and streamed is not None:
+            if streamed.context is not None:
+                raise NotStreamable("the page holds two sources lists")
+            context.setdefault("inline", self.inline)
+            context.setdefault("cached", self.cached)
+            streamed.context = context
+            return STREAM_MARK
         html = self._render_template(f"partials/{name}.html", context, page)
         if html is None:
             return ""
@@ -501,7 +544,7 @@ class Renderer:
                 continue
             self.problems.append(problem)
 
-    def _error_count(self) -> int:
+    def error_count(self) -> int:
         return sum(1 for problem in self.problems if not problem.is_warning)
 
     def _render_pages(self, pages: list[Page], fingerprints: Fingerprinter, usage_key: str | None, memo: RenderMemo,
@@ -567,19 +610,27 @@ class Renderer:
         if isinstance(converted, str):
             self.problems.append(Problem(page.source, page.body_line, converted))
             return None
-        errors_before = self._error_count()
+        if citing is not None and self.stream_to is not None:
+            from .streaming import render_streamed  # imports this module
+
+            try:
+                return render_streamed(self, page, key, converted, citing, self.stream_to,
+                                       self.site.settings.base_url)
+            except NotStreamable:
+                pass
+        errors_before = self.error_count()
         self.assets.take_recent()
         self.problems.extend(check_body_safety(page, converted))
-        body = self.prepare_body(page, converted, self._usage_index(citing) if citing is not None else None)
+        body = self.prepare_body(page, converted, self.usage_index(citing) if citing is not None else None)
         text = self.render_page(page, body)
-        if text is None or self._error_count() > errors_before:
+        if text is None or self.error_count() > errors_before:
             return None
         uses = tuple(body.uses)
         uses_digest = digest([(u.source_id, u.heading_id, u.heading_text) for u in uses]) if uses else ""
         facts = PageFacts(uses_digest, "", 0, tuple(self.assets.take_recent()))  # the link check fills in the rest
         return OutputFile(page.out_path, text.encode("utf-8"), sources, key, None, facts, uses=uses), uses, uses_digest
 
-    def _usage_index(self, citing: list[tuple[Page, RememberedPage]]) -> dict[str, list[tuple[Page, CitationUse]]]:
+    def usage_index(self, citing: list[tuple[Page, RememberedPage]]) -> dict[str, list[tuple[Page, CitationUse]]]:
         """source id -> every (page, use) citing it, in page order: what a sources list shows.
 
         Only asked for when a sources list is rendered, so cached pages' uses are read only then."""

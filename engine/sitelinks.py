@@ -136,7 +136,7 @@ def note_links(links: SiteLinks, file: OutputFile, page_cache: PageCache, base_u
         links.add(file.out_path, key, facts.ids_digest, facts.external)
         return
     data = file.read_bytes() if data is None else data
-    page_links = _interned(scan_html(data))
+    page_links = interned(scan_html(data))
     ids_digest, external = link_facts(page_links, base_url)
     if file.render_key and not file.from_cache and file.facts is not None:
         page_cache.put(file.render_key, data, file.facts._replace(ids_digest=ids_digest, external=external),
@@ -145,14 +145,15 @@ def note_links(links: SiteLinks, file: OutputFile, page_cache: PageCache, base_u
 
 
 def note_scanned(links: SiteLinks, file: OutputFile, page_cache: PageCache) -> None:
-    """Note a page a worker rendered and scanned (parallel.py), indexing the page-cache entry it wrote."""
+    """Note a page scanned as it was rendered (by a worker, parallel.py, or as it was written, streaming.py),
+    indexing the page-cache entry written with it."""
     assert file.facts is not None and file.links is not None
     if file.cached_file is not None:
         page_cache.record(file.render_key, file.facts)
-    links.add(file.out_path, file.render_key, file.facts.ids_digest, file.facts.external, _interned(file.links))
+    links.add(file.out_path, file.render_key, file.facts.ids_digest, file.facts.external, file.links)
 
 
-def _interned(found: PageLinks) -> PageLinks:
+def interned(found: PageLinks) -> PageLinks:
     """The same links with their strings interned in this process (see note_links)."""
     return PageLinks([intern(i) for i in found.ids], [(intern(link), line) for link, line in found.links],
                      found.parse_problems)

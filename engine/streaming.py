@@ -1,0 +1,124 @@
+"""Stage 5, for a page too large to hold: the sources list written to disk as it renders.
+
+A sources list shows every place every source is cited; at 10,000 sections that is
+45 MB of HTML, and rendering it in memory took several copies of it at once
+(issue 8: peak memory at 10,000 pages). Here the page is rendered around a mark
+where the list goes; then the head of the page, the list in blocks, the rest of
+the body and the tail are written to the page cache one after another, linked
+for glossary terms and scanned for links part by part.
+
+The result must be the bytes the in-memory path gives. Each block is checked for
+what would make its parts read differently from the whole (a citation, a
+heading, an explicit glossary link, a comment or script, a tag left open); on
+any of them the page is rendered in memory instead (NotStreamable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import jinja2
+
+from .checks import LinkScanner
+from .citations import CitationUse
+from .content import Page
+from .fingerprint import digest
+from .glossary import has_nested_open, open_skipped
+from .markup import ConvertedBody
+from .pagecache import PageFacts
+from .render import STREAM_MARK, NotStreamable, OutputFile, RememberedPage, Renderer, StreamedList
+from .safety import check_body_safety
+from .sitelinks import link_facts, page_details
+
+# A block of the list is written once it holds this many characters and ends an item.
+_BLOCK = 1 << 18
+# What a block must not hold: a citation or heading (numbered and found on the whole body), an
+# explicit glossary link (resolved before the list), markup the scanners read across '>' signs.
+_UNSAFE_IN_LIST = re.compile(r"<cite-marker|<h[1-6]|glossary:|<!|<\?|<script|<style|<x-directive", re.I)
+
+
+def render_streamed(renderer: Renderer, page: Page, key: str, converted: ConvertedBody,
+                    citing: list[tuple[Page, RememberedPage]], folder: Path, base_url: str
+                    ) -> tuple[OutputFile, tuple[CitationUse, ...], str] | None:
+    """Render a page that lists sources straight into the page cache under `key`; its file, uses and
+    their digest, None when it has problems, NotStreamable when it must be rendered in memory."""
+    problems_before, errors_before = len(renderer.problems), renderer.error_count()
+    renderer.assets.take_recent()
+    target = folder / key[:2] / f"{key}.html"
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        renderer.problems.extend(check_body_safety(page, converted))
+        streamed = StreamedList()
+        body = renderer.prepare_body(page, converted, renderer.usage_index(citing), streamed)
+        if streamed.context is None:
+            raise NotStreamable("no sources list")
+        text = renderer.render_page(page, body)
+        if text is None or renderer.error_count() > errors_before:
+            return None
+        head, mark, tail = text.partition(STREAM_MARK)
+        if not mark or STREAM_MARK in tail:
+            raise NotStreamable("the layout does not show the body once")
+        scanner = LinkScanner()
+        temporary.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            before = streamed.before
+            if open_skipped(before) or before.rfind("<") > before.rfind(">"):
+                raise NotStreamable("the list would open inside an element or tag")
+            _write(handle, scanner, head)
+            template = renderer.env.get_template("partials/sources.html")
+            for block in _blocks(template.generate(streamed.context)):
+                if _UNSAFE_IN_LIST.search(block) or has_nested_open(block) or open_skipped(block):
+                    raise NotStreamable("the list holds markup that is read across its blocks")
+                _write(handle, scanner, streamed.linker.first_uses(block) if streamed.linker else block)
+            after = streamed.linker.first_uses(streamed.after) if streamed.linker else streamed.after
+            _write(handle, scanner, after)
+            scanner.feed(tail)
+            handle.write(tail)
+        found = scanner.result()
+        uses = body.uses
+        uses_digest = digest([(u.source_id, u.heading_id, u.heading_text) for u in uses]) if uses else ""
+        ids_digest, external = link_facts(found, base_url)
+        facts = PageFacts(uses_digest, ids_digest, external, tuple(renderer.assets.take_recent()))
+        details = target.with_name(f"{key}.json")
+        details_temporary = details.with_name(f"{details.name}.{os.getpid()}.tmp")
+        with open(details_temporary, "w", encoding="utf-8") as handle:
+            json.dump(page_details(uses, found), handle)
+        os.replace(temporary, target)
+        os.replace(details_temporary, details)
+    except (NotStreamable, jinja2.TemplateError, OSError):
+        # Rendered again in memory, where a template error is reported with its page and line.
+        del renderer.problems[problems_before:]
+        renderer.assets.take_recent()
+        for leftover in (temporary, target.with_name(f"{key}.json.{os.getpid()}.tmp")):
+            leftover.unlink(missing_ok=True)
+        raise NotStreamable("rendered in memory instead") from None
+    sources = frozenset({page.source, renderer.site.settings.config_source})
+    return OutputFile(page.out_path, b"", sources, key, target, facts, uses=uses, links=found), uses, uses_digest
+
+
+def _write(handle: object, scanner: LinkScanner, part: str) -> None:
+    if not scanner.feed(part):
+        raise NotStreamable("a part ends inside a tag")
+    handle.write(part)  # type: ignore[attr-defined]
+
+
+def _blocks(chunks: Iterator[str]) -> Iterator[str]:
+    """The list's text in blocks of about _BLOCK characters, each cut after an item's end tag."""
+    pending: list[str] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= _BLOCK:
+            text = "".join(pending)
+            cut = text.rfind("</li>") + len("</li>")
+            if cut < len("</li>"):
+                continue  # no item has ended yet: keep going
+            yield text[:cut]
+            pending, size = [text[cut:]], len(text) - cut
+    if pending:
+        yield "".join(pending)

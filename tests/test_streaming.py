@@ -1,0 +1,131 @@
+"""A page that lists sources is written to disk as it renders (engine/streaming.py, issue 8: peak
+memory at 10,000 pages); it must be the very page the in-memory path gives (--no-cache renders it
+that way), and a page that cannot be cut into parts safely must fall back to the in-memory path."""
+
+from __future__ import annotations
+
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, build_site, clean_build_digest, copy_site, tree_digest
+
+import build
+import engine.streaming
+from engine.checks import LinkScanner, scan_html
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record, for each page given to render_streamed, whether it was streamed or rendered in memory."""
+    outcomes: list[str] = []
+    real = engine.streaming.render_streamed
+
+    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            made = real(*args, **kwargs)
+        except engine.streaming.NotStreamable:
+            outcomes.append("in memory")
+            raise
+        outcomes.append("streamed")
+        return made
+
+    monkeypatch.setattr(engine.streaming, "render_streamed", spying)
+    return outcomes
+
+
+def _list_in_the_middle(site: Path) -> None:
+    """A sources page with text on both sides of its list; the glossary term 'widget' is first used in
+    the list (a source's note), so the text after the list must not link it, while 'gadget' it must."""
+    (site / "content" / "sources.md").write_text(
+        "---\ntitle: Sources\nsummary: Every source and where it is cited.\nlayout: sources\n---\n"
+        "Before the list.\n\n::: sources\n\nAfter the list: a widget and a gadget.\n", encoding="utf-8")
+    data = site / "content" / "sources.yaml"
+    data.write_text(data.read_text(encoding="utf-8").replace("note: Supports the first claim.",
+                                                             "note: Supports the first claim about a widget."),
+                    encoding="utf-8")
+
+
+class _Terms(HTMLParser):
+    """The text of every glossary term link, and the text after the sources list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linked: list[tuple[str, str]] = []  # (where, term text)
+        self.where = "before"
+        self._in_term = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "ol" and "source-list" in classes:
+            self.where = "list"
+        self._in_term = tag == "a" and "term" in classes
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "ol" and self.where == "list":
+            self.where = "after"
+        if tag == "a":
+            self._in_term = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_term:
+            self.linked.append((self.where, data))
+
+
+@pytest.mark.parametrize("block", [engine.streaming._BLOCK, 40], ids=["default blocks", "tiny blocks"])
+def test_a_streamed_sources_page_is_the_page_rendered_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                block: int) -> None:
+    monkeypatch.setattr(engine.streaming, "_BLOCK", block)
+    outcomes = _spy(monkeypatch)
+    site = copy_site("features", tmp_path)
+    _list_in_the_middle(site)
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert outcomes == ["streamed"]
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
+    terms = _Terms()
+    terms.feed((site / "output" / "sources" / "index.html").read_text(encoding="utf-8"))
+    assert ("list", "widget") in terms.linked
+    assert ("after", "gadget") in terms.linked and ("after", "widget") not in terms.linked
+
+
+def test_a_list_that_cannot_be_cut_safely_is_rendered_in_memory(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comment in the list's template may hold a '>', which the part-by-part scanners would misread."""
+    outcomes = _spy(monkeypatch)
+    site = copy_site("features", tmp_path)
+    partial = site / "layouts" / "partials" / "sources.html"
+    partial.write_text(partial.read_text(encoding="utf-8").replace(
+        '<li class="source"', '<!-- one source -> its uses --><li class="source"'), encoding="utf-8")
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert outcomes == ["in memory"]
+    assert not list((site / ".cache" / "pages").glob("*/*.tmp")), "the half-written page was left behind"
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
+
+
+def test_the_streamed_explainer_sources_page_is_the_page_rendered_in_memory(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    outcomes = _spy(monkeypatch)
+    site = tmp_path / "site"
+    for name in ("content", "layouts"):
+        shutil.copytree(ROOT / name, site / name)
+    (site / "site_config.yaml").write_bytes((ROOT / "site_config.yaml").read_bytes())
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert outcomes == ["streamed"]
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
+
+
+def test_links_scanned_in_parts_are_the_links_of_the_whole_page(tmp_path: Path) -> None:
+    """The scanner given a page cut after each list item (as streaming.py cuts it) reads what it reads whole."""
+    assert build.main(["--no-cache", "--quiet", "--output", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "sources" / "index.html").read_text(encoding="utf-8")
+    scanner = LinkScanner()
+    parts = text.split("</li>")
+    assert len(parts) > 10
+    for part in parts[:-1]:
+        assert scanner.feed(part + "</li>")
+    assert scanner.feed(parts[-1])
+    assert scanner.result() == scan_html(text.encode("utf-8"))
+    assert not LinkScanner().feed('<p>a <a href="x')  # a part that ends inside a tag is refused
