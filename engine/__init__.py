@@ -97,7 +97,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
             warnings = raise_if_errors(problems)
             files = staging.commit()
     if page_cache.prune(renderer.used_keys):
-        bodies.cache.prune(conversion_key(page.body) for page in pages)
+        rendered_by_workers = renderer.parallel.body_keys if renderer.parallel else {}
+        bodies.cache.prune(rendered_by_workers.get(page.source) or conversion_key(page.body) for page in pages)
     return BuildResult(len(links) - ("404.html" in links), files, time.perf_counter() - started, output, warnings,
                        link_check.external_links, rendered)
 

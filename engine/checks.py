@@ -15,7 +15,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -53,6 +53,14 @@ class PageLinks:
         self._lines = array("I", [line for _, line in pairs])
         self.parse_problems: tuple[tuple[int, str], ...] = tuple((line, message) for line, message in parse_problems)
 
+    @classmethod
+    def of_scan(cls, ids: Iterable[str], targets: Iterable[str], lines: array[int],
+                parse_problems: Iterable[tuple[int, str]]) -> PageLinks:
+        """From a scan's link targets and their lines, kept apart as they were found."""
+        made = cls(ids, (), parse_problems)
+        made._targets, made._lines = tuple(targets), lines
+        return made
+
     def has_id(self, name: str) -> bool:
         """Whether the page has an element with this id (or <a name>)."""
         index = bisect_left(self.ids, name)
@@ -61,7 +69,11 @@ class PageLinks:
     @property
     def links(self) -> list[tuple[str, int]]:
         """(target, line) for each link, in document order."""
-        return list(zip(self._targets, self._lines, strict=True))
+        return list(self.each_link())
+
+    def each_link(self) -> Iterator[tuple[str, int]]:
+        """The links one by one: a sources list of 10,000 sections has 200,000 (issue 8: peak memory)."""
+        return zip(self._targets, self._lines, strict=True)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PageLinks):
@@ -134,13 +146,13 @@ class LinkScanner:
 
     def __init__(self) -> None:
         self.ids: set[str] = set()
-        self.links: list[tuple[str, int]] = []
+        self.links = _Links()  # not (target, line) pairs: a sources list has 200,000 (issue 8: peak memory)
         self.problems: list[tuple[int, str]] = []
         self.open_tags: list[str] = []
         self.lines_before = 0  # lines of the parts fed so far
 
     def result(self) -> PageLinks:
-        return PageLinks(self.ids, self.links, self.problems)
+        return PageLinks.of_scan(self.ids, self.links.targets, self.links.lines, self.problems)
 
     def feed(self, text: str) -> bool:
         """Scan one part; False when it ends inside a token (see the class)."""
@@ -199,8 +211,22 @@ def _read_attributes(attributes: str) -> list[tuple[str, str | None]]:
     return pairs
 
 
+class _Links:
+    """A scan's links as they are found: targets in a list, lines in an array."""
+
+    __slots__ = ("targets", "lines")
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.lines = array("I")
+
+    def append(self, link: tuple[str, int]) -> None:
+        self.targets.append(link[0])
+        self.lines.append(link[1])
+
+
 def _note_attributes(tag: str, pairs: list[tuple[str, str]] | list[tuple[str, str | None]], line: int,
-                     ids: set[str], links: list[tuple[str, int]]) -> None:
+                     ids: set[str], links: _Links) -> None:
     """Add a start tag's ids and links, in the order html.parser reports them."""
     values = dict(pairs)
     if len(values) < len(pairs):  # a repeated attribute: each copy counts
@@ -258,7 +284,7 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
         source = f"{output_name}/{path}"
         for line, parse_message in page.parse_problems:
             problems.append(Problem(source, line, parse_message))
-        for link, line in page.links:
+        for link, line in page.each_link():
             if base_url and link.startswith(base_url):
                 link_message = _check_link("index.html", "./" + link[len(base_url):], all_paths, scanned, external)
             elif path == _NOT_FOUND_PAGE and link.startswith("/") and not link.startswith("//"):
@@ -275,6 +301,8 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
                     seen, key = in_folder, (path if not link or link[0] in "#?" else folder, link)
                 known = seen.get(key)
                 if known is None:
+                    if len(seen) >= _MEMO_LIMIT:
+                        seen.clear()  # a sources list's 200,000 links, each once, would fill it for nothing
                     counted = external[link]
                     known = seen[key] = (_check_link(path, link, all_paths, scanned, external),
                                          external[link] > counted)
@@ -284,6 +312,10 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
             if link_message:
                 problems.append(Problem(source, line, link_message))
     return CheckReport(problems, external, len(scanned))
+
+
+# The most links check_scanned remembers at once.
+_MEMO_LIMIT = 8192
 
 
 def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes], scanned: Mapping[str, PageLinks],

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from sys import intern
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .checks import PageLinks, scan_html
 from .citations import CitationUse
@@ -49,6 +49,7 @@ class WorkerPage(NamedTuple):
     """What a worker sends back for one page: None fields when it had problems."""
 
     problems: list[Problem]
+    body_key: str  # the conversion key of the page's body
     data: bytes  # empty when the page-cache entry holds the bytes
     stored: bool
     facts: PageFacts | None
@@ -65,6 +66,7 @@ class ParallelRenders:
         self.bodies = bodies
         self.folder = page_cache.folder if page_cache.memory is None else None
         self.base_url = base_url
+        self.body_keys: dict[str, str] = {}  # page source -> conversion key, for pages rendered by workers
 
     def usable(self, count: int) -> bool:
         """Whether `count` pages are worth sending to workers that can render them."""
@@ -86,7 +88,7 @@ class ParallelRenders:
         position = {page.source: index for index, page in enumerate(self.renderer.site.pages)}
         ahead = self.bodies.workers * 8
         pending: deque[tuple[Page, Future[WorkerPage]]] = deque()
-        submitted = 0
+        submitted = released = 0
         while submitted < len(pages) or pending:
             while submitted < len(pages) and len(pending) < ahead:
                 page = pages[submitted]
@@ -96,6 +98,12 @@ class ParallelRenders:
             page, future = pending.popleft()
             result = _result(page, future)
             self.renderer.add_problems(result.problems)
+            # Only a one-off build renders in workers, and its main process is done with the body.
+            self.body_keys[page.source] = result.body_key
+            page.release_body()
+            released += 1
+            if released % _TRIM_EVERY == 0 or released == len(pages):
+                give_back_freed_memory()
             if result.facts is None or result.links is None:
                 yield None
                 continue
@@ -108,6 +116,28 @@ class ParallelRenders:
             sources = frozenset({page.source, self.renderer.site.settings.config_source})
             yield (OutputFile(page.out_path, result.data, sources, key, cached_file, result.facts,
                               uses=uses, links=interned(result.links)), uses, result.uses_digest)
+
+
+def give_back_freed_memory() -> None:
+    """Return the free pages inside the C heap to the system (glibc's malloc_trim; elsewhere nothing).
+
+    Released bodies leave holes in the heap that Python's own allocator, which takes memory in
+    arenas of its own, never fills again: without this they stay in the build's peak memory."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None
+# Pages between two give_back_freed_memory calls (each costs a walk of the heap, about a millisecond).
+_TRIM_EVERY = 500
 
 
 def _result(page: Page, future: Future[WorkerPage]) -> WorkerPage:
@@ -131,11 +161,11 @@ def _render_in_worker(position: int, key: str, folder: Path | None, base_url: st
     made = renderer.page_output(page, key, None, converted, None)
     problems = renderer.problems[before:]
     if made is None:
-        return WorkerPage(problems, b"", False, None, (), "", None)
+        return WorkerPage(problems, body_key, b"", False, None, (), "", None)
     file, uses, uses_digest = made
     assert file.facts is not None
     found = scan_html(file.data)
     ids_digest, external = link_facts(found, base_url)
     stored = folder is not None and write_entry(folder, key, file.data, page_details(file.uses, found))
     facts = file.facts._replace(ids_digest=ids_digest, external=external)
-    return WorkerPage(problems, b"" if stored else file.data, stored, facts, uses or (), uses_digest, found)
+    return WorkerPage(problems, body_key, b"" if stored else file.data, stored, facts, uses or (), uses_digest, found)

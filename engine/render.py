@@ -86,6 +86,24 @@ class PageBody:
     word_count: int
 
 
+class SourceUses:
+    """Every place citing one source, in page order, as a sources list shows them: iterating gives
+    (page, use) pairs. Two lists, not a pair per place: a site of 10,000 sections has 200,000
+    places (issue 8: peak memory)."""
+
+    __slots__ = ("pages", "uses")
+
+    def __init__(self) -> None:
+        self.pages: list[Page] = []
+        self.uses: list[CitationUse] = []
+
+    def __iter__(self) -> Iterator[tuple[Page, CitationUse]]:
+        return zip(self.pages, self.uses, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.uses)
+
+
 # Where a streamed page's sources list goes (streaming.py); a tag, so no later step changes it.
 STREAM_MARK = "<x-streamed-list></x-streamed-list>"
 
@@ -228,7 +246,7 @@ class Renderer:
         self.memo = memo
         self.fingerprints: Fingerprinter | None = None  # set by render_site
         # The usage index of the citing pages so far, for sources lists: grown, never made again.
-        self._usage: dict[str, list[tuple[Page, CitationUse]]] = {}
+        self._usage: dict[str, SourceUses] = {}
         self._usage_pages = 0
         self.parallel: ParallelRenders | None = None  # a one-off build renders in its workers (parallel.py)
         self.stream_to: Path | None = None  # and writes pages that list sources into its page cache (streaming.py)
@@ -262,7 +280,7 @@ class Renderer:
         return known
 
     def prepare_body(self, page: Page, converted: ConvertedBody,
-                     usage: dict[str, list[tuple[Page, CitationUse]]] | None,
+                     usage: dict[str, SourceUses] | None,
                      streamed: StreamedList | None = None) -> PageBody:
         """Expand directives, number citations and link glossary terms in one page's body.
 
@@ -298,7 +316,7 @@ class Renderer:
         return PageBody(Markup(html), converted.headings, numbered.cited, numbered.uses, word_count)
 
     def _expand_directive(self, page: Page, name: str, args: str, root: str,
-                          usage: dict[str, list[tuple[Page, CitationUse]]] | None,
+                          usage: dict[str, SourceUses] | None,
                           streamed: StreamedList | None = None) -> str:
         if name not in DIRECTIVES:
             self.problems.append(Problem(page.source, self._directive_line(page, name),
@@ -630,13 +648,17 @@ class Renderer:
         facts = PageFacts(uses_digest, "", 0, tuple(self.assets.take_recent()))  # the link check fills in the rest
         return OutputFile(page.out_path, text.encode("utf-8"), sources, key, None, facts, uses=uses), uses, uses_digest
 
-    def usage_index(self, citing: list[tuple[Page, RememberedPage]]) -> dict[str, list[tuple[Page, CitationUse]]]:
+    def usage_index(self, citing: list[tuple[Page, RememberedPage]]) -> dict[str, SourceUses]:
         """source id -> every (page, use) citing it, in page order: what a sources list shows.
 
         Only asked for when a sources list is rendered, so cached pages' uses are read only then."""
         for page, known in citing[self._usage_pages:]:
             for use in self._uses_of(page, known):
-                self._usage.setdefault(use.source_id, []).append((page, use))
+                places = self._usage.get(use.source_id)
+                if places is None:
+                    places = self._usage[use.source_id] = SourceUses()
+                places.pages.append(page)
+                places.uses.append(use)
         self._usage_pages = len(citing)
         return self._usage
 

@@ -161,7 +161,7 @@ def interned(found: PageLinks) -> PageLinks:
 
 def link_facts(found: PageLinks, base_url: str) -> tuple[str, int]:
     """What the page cache's index keeps of a page's links: the digest of its ids, its count of external links."""
-    external = sum(1 for link, _ in found.links if link.startswith(("http://", "https://"))
+    external = sum(1 for link, _ in found.each_link() if link.startswith(("http://", "https://"))
                    and not (base_url and link.startswith(base_url)))
     return digest(list(found.ids)), external
 

@@ -252,3 +252,17 @@ def test_links_of_pages_rendered_in_worker_processes_are_checked_as_in_the_main_
     assert code == 1
     assert "\n".join(re.sub(r"^(output/[^:]+):\d+:", r"\1:{line}:", line) for line in lines) + "\n" == expected
     assert reports[1][1] == reports[1][0]
+
+
+def test_a_cold_build_in_worker_processes_keeps_every_converted_body(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main process lets go of each body a worker rendered (Page.release_body), yet the cache's
+    pruning at the end of a cold build must still know every body's key and keep its conversion."""
+    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", 1)
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    stored = sorted(p.stem for p in (site / ".cache" / "markdown").glob("*/*.json"))
+    pages = [p for p in (site / "content").rglob("*.md")]
+    bodies = {engine.convert.conversion_key(engine.content.split_front_matter(p.read_text(encoding="utf-8")).body)
+              for p in pages}
+    assert set(stored) == bodies

@@ -4,6 +4,7 @@ that way), and a page that cannot be cut into parts safely must fall back to the
 
 from __future__ import annotations
 
+import json
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +15,7 @@ from conftest import ROOT, build_site, clean_build_digest, copy_site, tree_diges
 import build
 import engine.streaming
 from engine.checks import LinkScanner, scan_html
+from engine.sitelinks import page_details
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -87,6 +89,12 @@ def test_a_streamed_sources_page_is_the_page_rendered_in_memory(tmp_path: Path, 
     terms.feed((site / "output" / "sources" / "index.html").read_text(encoding="utf-8"))
     assert ("list", "widget") in terms.linked
     assert ("after", "gadget") in terms.linked and ("after", "widget") not in terms.linked
+    # The page cache's details of the page, written a batch of links at a time, read as page_details.
+    page = (site / "output" / "sources" / "index.html").read_bytes()
+    cached = [p for p in (site / ".cache" / "pages").glob("*/*.html") if p.read_bytes() == page]
+    assert len(cached) == 1
+    details = json.loads(cached[0].with_suffix(".json").read_text(encoding="utf-8"))
+    assert details["links"] == json.loads(json.dumps(page_details([], scan_html(page))))["links"]
 
 
 def test_a_list_that_cannot_be_cut_safely_is_rendered_in_memory(tmp_path: Path,
