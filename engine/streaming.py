@@ -37,6 +37,8 @@ from .sitelinks import link_facts, page_details
 
 # A block of the list is written once it holds this many characters and ends an item.
 _BLOCK = 1 << 18
+# How many of Jinja's pieces of the list are joined at a time.
+_PIECES_PER_BATCH = 4096
 # What a block must not hold: a citation or heading (numbered and found on the whole body), an
 # explicit glossary link (resolved before the list), markup the scanners read across '>' signs.
 _UNSAFE_IN_LIST = re.compile(r"<cite-marker|<h[1-6]|glossary:|<!|<\?|<script|<style|<x-directive", re.I)
@@ -123,18 +125,17 @@ def _write(handle: object, scanner: LinkScanner, part: str) -> None:
 
 
 def _blocks(chunks: Iterator[str]) -> Iterator[str]:
-    """The list's text in blocks of about _BLOCK characters, each cut after an item's end tag."""
-    pending: list[str] = []
-    size = 0
-    for chunk in chunks:
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= _BLOCK:
-            text = "".join(pending)
-            cut = text.rfind("</li>") + len("</li>")
-            if cut < len("</li>"):
-                continue  # no item has ended yet: keep going
-            yield text[:cut]
-            pending, size = [text[cut:]], len(text) - cut
-    if pending:
-        yield "".join(pending)
+    """The list's text in blocks of about _BLOCK characters, each cut after an item's end tag.
+
+    Jinja yields the list in pieces of a few characters: they are taken a batch at a time."""
+    carry = ""
+    while batch := list(itertools.islice(chunks, _PIECES_PER_BATCH)):
+        text = carry + "".join(batch)
+        cut = text.rfind("</li>") + len("</li>") if len(text) >= _BLOCK else 0
+        if cut < len("</li>"):
+            carry = text  # not enough yet, or no item has ended: keep going
+            continue
+        yield text[:cut]
+        carry = text[cut:]
+    if carry:
+        yield carry

@@ -78,6 +78,8 @@ class _Terms(HTMLParser):
 def test_a_streamed_sources_page_is_the_page_rendered_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 block: int) -> None:
     monkeypatch.setattr(engine.streaming, "_BLOCK", block)
+    if block < engine.streaming._BLOCK:
+        monkeypatch.setattr(engine.streaming, "_PIECES_PER_BATCH", 3)
     outcomes = _spy(monkeypatch)
     site = copy_site("features", tmp_path)
     _list_in_the_middle(site)
