@@ -13,18 +13,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import jinja2
 from jinja2 import meta
 
-from .content import Page
+from .content import Page, directive_lines
 from .convert import ENGINE_VERSION
 from .site import Site
 
-_DIRECTIVE_LINE = re.compile(r"^:::[ \t]+([A-Za-z][\w-]*)", re.M)
 # Directives a special layout adds by itself when its page does not place them.
 _LAYOUT_DIRECTIVES = {"timeline": "timeline", "glossary": "glossary", "sources": "sources"}
 
@@ -95,7 +93,7 @@ def directives_of(page: Page) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def _directives_in(body: str) -> tuple[str, ...]:
     # Memoised: every build (and every dev-server edit) asks twice per page; a str keeps its hash.
-    return tuple(_DIRECTIVE_LINE.findall(body))
+    return tuple(directive_lines(body))
 
 
 class Fingerprinter:

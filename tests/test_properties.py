@@ -169,3 +169,19 @@ def test_the_deep_nesting_shortcut_never_hides_a_too_deep_line(lines: list[str])
     if not content._DEEP_PREFIX.search(body):
         assert full
     assert content._check_nesting(body, 1, "content/x.md", []) == full
+
+
+_DIRECTIVE_TEXT = st.lists(st.sampled_from([":::", "::: chart a", ":::\tsources", "::: 9x", " ::: chart", "x::: y",
+                                            "\n", "\r", " ", "\t", "text", "-", ">", "1.", "ab-c"]),
+                           max_size=60).map("".join)
+
+
+@given(_DIRECTIVE_TEXT, st.integers(min_value=0, max_value=130))
+def test_the_fast_line_scans_find_what_the_multiline_patterns_find(body: str, indent: int) -> None:
+    """content.directive_lines and content.has_deep_prefix avoid `^` of re.M (tried at every character);
+    they must answer as the patterns they replace."""
+    from engine import content
+
+    assert content.directive_lines(body) == content._DIRECTIVE_LINE.findall(body)
+    for text in (body, " " * indent + body, body + "\n" + ">" * indent + " x"):
+        assert content.has_deep_prefix(text) == bool(content._DEEP_PREFIX.search(text))
