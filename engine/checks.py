@@ -274,12 +274,16 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
     # or once in all when it means the same on every page, and its external count replayed (issue 8:
     # this loop dominated rebuilds). The folder's memo goes when the next folder starts: kept for
     # the whole site, it held every page's links at once (issue 8: peak memory at 10,000 pages).
+    # A link that climbs to the site's root first ('../../x' from two folders down) means the same
+    # from every folder that deep: it is remembered by depth (each section is a folder of its own).
     anywhere: dict[tuple[str, str], tuple[str | None, bool]] = {}
     in_folder: dict[tuple[str, str], tuple[str | None, bool]] = {}
     folder: str | None = None
+    climb = ""
     for path in sorted(scanned if only is None else only & scanned.keys()):
         if posixpath.dirname(path) != folder:
             folder, in_folder = posixpath.dirname(path), {}
+            climb = "../" * path.count("/")
         page = scanned[path]
         source = f"{output_name}/{path}"
         for line, parse_message in page.parse_problems:
@@ -297,8 +301,18 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
             else:
                 if link.startswith(("http://", "https://", "/")):
                     seen, key = anywhere, ("", link)
+                elif link[:1] == "#" and not _URL_SPACE.search(link):
+                    # A fragment of this page (half the links of a page): what _check_link decides, directly.
+                    fragment = unquote(link[1:])
+                    if fragment and not page.has_id(fragment):
+                        problems.append(Problem(source, line, f"broken link '{link}': {path} has no id '{fragment}'"))
+                    continue
+                elif not link or link[0] in "#?":
+                    seen, key = in_folder, (path, link)
+                elif climb and link.startswith(climb):
+                    seen, key = anywhere, (climb, link)
                 else:
-                    seen, key = in_folder, (path if not link or link[0] in "#?" else folder, link)
+                    seen, key = in_folder, (folder, link)
                 known = seen.get(key)
                 if known is None:
                     if len(seen) >= _MEMO_LIMIT:
@@ -314,6 +328,8 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
     return CheckReport(problems, external, len(scanned))
 
 
+# What urlsplit removes from a link before splitting it: such links take the long way.
+_URL_SPACE = re.compile(r"[\t\r\n]")
 # The most links check_scanned remembers at once.
 _MEMO_LIMIT = 8192
 

@@ -233,3 +233,25 @@ def test_tag_soup_scans_as_the_reference_does(pieces: list[str]) -> None:
         # up to the next '>' (see _TOKEN in engine/checks.py).
         assume(False)
     assert scan_html(html.encode("utf-8")) == expected
+
+
+@given(st.lists(st.sampled_from(["#", "#a", "#b", "#missing", "#a%20b", "#a b", "#a\tb", "#x?y", "#a#b", "?q#a",
+                                 "../p/#a", "../p/#zz", "p/#a", "../../#a", "../", "x", "#%7A"]), max_size=12),
+       st.sampled_from(["index.html", "p/index.html", "p/q/index.html"]))
+def test_the_link_check_shortcuts_decide_as_the_long_way(links: list[str], path: str) -> None:
+    """check_scanned answers a page's own #fragments directly and remembers links that climb to the root
+    by their depth; the problems must be those of _check_link on every link in turn."""
+    from collections import Counter
+
+    from engine.checks import _check_link, check_scanned
+
+    ids = {"index.html": ["a", "a b", "z"], "p/index.html": ["a"], "p/q/index.html": ["a", "b"],
+           "r/index.html": ["b"], "r/s/index.html": []}
+    pages = {page: PageLinks(names, [(link, n + 1) for n, link in enumerate(links)]) for page, names in ids.items()}
+    pages[path] = PageLinks(ids[path], [(link, n + 1) for n, link in enumerate(reversed(links))])
+    paths = set(pages)
+    report = check_scanned(pages, paths)
+    for page in pages:
+        expected = [(line, message) for link, line in pages[page].links
+                    if (message := _check_link(page, link, paths, pages, Counter())) is not None]
+        assert [(p.line, p.message) for p in report.problems if p.source == f"output/{page}"] == expected
