@@ -54,6 +54,16 @@ def test_term_linking_in_one_scan_matches_the_tag_by_tag_walk(pieces: list[str])
                                pattern, words) == walked
 
 
+@given(st.lists(st.one_of(_HTML_PIECES, st.sampled_from(["bluewidget", "widgetx", "-widget", "widget-", "blu",
+                                                          "blue blue widget", "gadgets"])), max_size=40))
+def test_term_matches_found_with_str_find_are_those_of_finditer(pieces: list[str]) -> None:
+    html = "".join(pieces)
+    pattern, words = glossary.term_pattern(_TERMS)
+    assert pattern is not None
+    assert [m.span() for m in glossary._term_matches(pattern, words, html)] == \
+        [m.span() for m in pattern.finditer(html)]
+
+
 def test_a_directive_used_on_many_pages_follows_each_page(make_site) -> None:  # type: ignore[no-untyped-def]
     # The renderer keeps each directive's HTML for the rest of the build; the key must hold
     # everything that shapes it: the page's depth (its links) and whether it is the timeline page.
