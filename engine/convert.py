@@ -121,7 +121,6 @@ class BodyConverter:
         self.cache = cache
         self.converter = converter
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-        self.converted_count = 0
         self.pool: ProcessPoolExecutor | None = None
 
     def close(self) -> None:
@@ -183,7 +182,6 @@ class BodyConverter:
             elif outcome is None:
                 pending.discard(key)
                 outcome = next(fresh)
-                self.converted_count += 1
                 if not isinstance(outcome, str):
                     self.cache.put(key, outcome, stored=in_workers)
                 if key in repeated:

@@ -71,17 +71,10 @@ def _html_forms(word: str) -> set[str]:
     return {escaped, *(escaped.replace(a, b) for a in ("'", "’") for b in ("&rsquo;", "’", "'"))}
 
 
-def link_terms(html: str, glossary: dict[str, GlossaryTerm], definitions: dict[str, str], glossary_url: str,
-               page_source: str, body: str, body_line: int, problems: list[Problem],
-               pattern: re.Pattern[str] | None, words: dict[str, str]) -> str:
-    """Resolve explicit `glossary:id` links, then link the first plain use of each other term."""
-    linker = TermLinker(glossary, definitions, glossary_url, page_source, body, body_line, problems, pattern, words)
-    return linker.first_uses(linker.explicit(html))
-
-
 class TermLinker:
-    """link_terms in two steps, so a page written in parts (streaming.py) is linked as if whole:
-    explicit links over the whole page first, then first uses part by part, in reading order.
+    """Glossary terms in a page's HTML, linked in two steps: explicit `glossary:id` links over the whole
+    page first, then the first plain use of each other term, so a page written in parts
+    (streaming.py) is linked as if whole, part by part in reading order.
 
     Parts must be cut where the whole page is outside every tag and every skipped element
     (see `open_skipped`): there the first-use scan of the whole reads just what the parts do."""

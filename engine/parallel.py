@@ -23,6 +23,7 @@ from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from . import convert
 from .checks import PageLinks, scan_html
 from .citations import CitationUse
 from .content import Page
@@ -70,9 +71,7 @@ class ParallelRenders:
 
     def usable(self, count: int) -> bool:
         """Whether `count` pages are worth sending to workers that can render them."""
-        from .convert import PARALLEL_THRESHOLD
-
-        if count < PARALLEL_THRESHOLD or self.bodies.workers < 2 or not can_fork():
+        if count < convert.PARALLEL_THRESHOLD or self.bodies.workers < 2 or not can_fork():
             return False
         # Workers started before the renderer was handed over would not have it.
         return self.bodies.pool is None or (bool(_FORKED) and _FORKED[0] is self.renderer)

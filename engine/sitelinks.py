@@ -140,7 +140,7 @@ def note_links(links: SiteLinks, file: OutputFile, page_cache: PageCache, base_u
     ids_digest, external = link_facts(page_links, base_url)
     if file.render_key and not file.from_cache and file.facts is not None:
         page_cache.put(file.render_key, data, file.facts._replace(ids_digest=ids_digest, external=external),
-                       _details(_uses_record(file), page_links))
+                       page_details(file.uses, page_links))
     links.add(file.out_path, key, ids_digest, external, page_links)
 
 
@@ -166,18 +166,10 @@ def link_facts(found: PageLinks, base_url: str) -> tuple[str, int]:
     return digest(list(found.ids)), external
 
 
-def _uses_record(file: OutputFile) -> list[list[str]]:
-    return [[u.source_id, u.heading_id, u.heading_text] for u in file.uses]
-
-
 def page_details(uses: Iterable[CitationUse], found: PageLinks) -> dict[str, Any]:
     """A page's details file in the page cache: its citation uses and links."""
-    return _details([[u.source_id, u.heading_id, u.heading_text] for u in uses], found)
-
-
-def _details(uses: list[list[str]], found: PageLinks) -> dict[str, Any]:
-    return {"uses": uses, "links": {"ids": list(found.ids), "links": found.links,
-                                    "parse_problems": found.parse_problems}}
+    return {"uses": [[u.source_id, u.heading_id, u.heading_text] for u in uses],
+            "links": {"ids": list(found.ids), "links": found.links, "parse_problems": found.parse_problems}}
 
 
 def check_links_incrementally(links: SiteLinks, all_paths: set[str], settings: Settings,

@@ -50,8 +50,8 @@ def test_term_linking_in_one_scan_matches_the_tag_by_tag_walk(pieces: list[str])
     used: set[str] = set()
     walked = glossary._map_text(html, lambda text: glossary._link_first_uses(text, pattern, words, used,
                                                                             definitions, "glossary/"))
-    assert glossary.link_terms(html, _TERMS, definitions, "glossary/", "content/x.md", "", 1, [],
-                               pattern, words) == walked
+    linker = glossary.TermLinker(_TERMS, definitions, "glossary/", "content/x.md", "", 1, [], pattern, words)
+    assert linker.first_uses(linker.explicit(html)) == walked
 
 
 @given(st.lists(st.one_of(_HTML_PIECES, st.sampled_from(["bluewidget", "widgetx", "-widget", "widget-", "blu",
