@@ -644,7 +644,7 @@ class Renderer:
         if text is None or self.error_count() > errors_before:
             return None
         uses = tuple(body.uses)
-        uses_digest = digest([(u.source_id, u.heading_id, u.heading_text) for u in uses]) if uses else ""
+        uses_digest = digest_of_uses(uses)
         facts = PageFacts(uses_digest, "", 0, tuple(self.assets.take_recent()))  # the link check fills in the rest
         return OutputFile(page.out_path, text.encode("utf-8"), sources, key, None, facts, uses=uses), uses, uses_digest
 
@@ -718,6 +718,11 @@ class RenderMemo:
         self.keys = {inputs: key for inputs, key in self.keys.items() if key in used}
         self.pages = {key: page for key, page in self.pages.items() if key in used}
         self.host_files = {key: file for key, file in self.host_files.items() if key in used}
+
+
+def digest_of_uses(uses: tuple[CitationUse, ...]) -> str:
+    """What the usage index keys on for one page's citation uses ("" when it cites nothing)."""
+    return digest([(u.source_id, u.heading_id, u.heading_text) for u in uses]) if uses else ""
 
 
 def _plain_text(html: str) -> str:

@@ -27,11 +27,10 @@ import jinja2
 from .checks import LinkScanner, PageLinks
 from .citations import CitationUse
 from .content import Page
-from .fingerprint import digest
 from .glossary import has_nested_open, open_skipped
 from .markup import ConvertedBody
 from .pagecache import PageFacts
-from .render import STREAM_MARK, NotStreamable, OutputFile, RememberedPage, Renderer, StreamedList
+from .render import STREAM_MARK, NotStreamable, OutputFile, RememberedPage, Renderer, StreamedList, digest_of_uses
 from .safety import check_body_safety
 from .sitelinks import link_facts, page_details
 
@@ -83,7 +82,7 @@ def render_streamed(renderer: Renderer, page: Page, key: str, converted: Convert
             handle.write(tail)
         found = scanner.result()
         uses = body.uses
-        uses_digest = digest([(u.source_id, u.heading_id, u.heading_text) for u in uses]) if uses else ""
+        uses_digest = digest_of_uses(uses)
         ids_digest, external = link_facts(found, base_url)
         facts = PageFacts(uses_digest, ids_digest, external, tuple(renderer.assets.take_recent()))
         details = target.with_name(f"{key}.json")
