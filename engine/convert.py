@@ -114,8 +114,8 @@ class BodyConverter:
     """Yields ConvertedBody for pages in order: from the cache, or converted (in worker processes
     when many pages need it, so the caller renders page N while workers convert the next ones).
 
-    The worker processes stay up until close(), so the build can hand them whole pages to render
-    (parallel.py) through `pool`."""
+    The worker processes stay up until close(). (A one-off build forks workers of its own that
+    render whole pages, parallel.py; `workers` says how many.)"""
 
     def __init__(self, cache: ConversionCache, converter: MarkdownConverter, workers: int | None = None):
         self.cache = cache
@@ -135,16 +135,12 @@ class BodyConverter:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def start_workers(self, fork: bool = False) -> ProcessPoolExecutor:
-        """The worker processes, started on first use; `fork` asks for forked ones (parallel.py relies on
-        them inheriting the main process's state), which only a one-off build may ask for: the dev
-        server runs threads, and forking a process with threads is unsafe."""
+    def start_workers(self) -> ProcessPoolExecutor:
+        """The worker processes, started on first use."""
         if self.pool is None:
-            # Imported here: loading multiprocessing costs start-up time that small builds never repay.
-            import multiprocessing
+            # Imported here: loading concurrent.futures costs start-up time that small builds never repay.
             from concurrent.futures import ProcessPoolExecutor
-            context = multiprocessing.get_context("fork") if fork else None
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers)
         return self.pool
 
     def _converted_by_workers(self, todo: list[str], bodies: dict[str, str]) -> Iterator[ConvertedBody | str]:

@@ -8,18 +8,24 @@ page-cache entry. The main process gets back what it keeps of the page: its
 problems, citation uses, facts and links, and its bytes only when there is no
 page cache to link them from.
 
-The workers are forked from the main process after the Renderer is made, so
-they share its site, templates and settings without pickling any of them. A
-platform without fork renders in the main process, as before.
+The workers are forked when the pages are handed over, so they already hold the
+site, templates, settings and the pages' render keys: nothing is sent to them.
+Worker k of n renders pages k, k + n, k + 2n, ... and sends each result down a
+pipe of its own; the main process reads the pipes in turn, so results come in
+page order, and a full pipe holds a worker back. (concurrent.futures cost the
+main process a third of its CPU at 1,000 pages: a message per page each way,
+and two threads of its own.) A platform without fork renders in the main
+process, as before.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import pickle
+import signal
 import sys
-from collections import deque
+import traceback
 from collections.abc import Iterator
-from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -33,12 +39,10 @@ from .pagecache import PageCache, PageFacts, write_entry
 from .sitelinks import interned, link_facts, page_details
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
     from .render import OutputFile, Renderer
-
-# The renderer the workers were forked with; set in the main process just before they start.
-_FORKED: list[Renderer] = []
 
 
 def can_fork() -> bool:
@@ -54,9 +58,15 @@ class WorkerPage(NamedTuple):
     data: bytes  # empty when the page-cache entry holds the bytes
     stored: bool
     facts: PageFacts | None
-    uses: tuple[CitationUse, ...]
+    uses: tuple[tuple[str, str, str], ...]  # CitationUse fields: plain tuples pickle several times faster
     uses_digest: str
     links: PageLinks | None
+
+
+class _WorkerFailed(NamedTuple):
+    """Sent instead of a WorkerPage when rendering raised: the traceback, to raise in the main process."""
+
+    details: str
 
 
 class ParallelRenders:
@@ -71,10 +81,7 @@ class ParallelRenders:
 
     def usable(self, count: int) -> bool:
         """Whether `count` pages are worth sending to workers that can render them."""
-        if count < convert.PARALLEL_THRESHOLD or self.bodies.workers < 2 or not can_fork():
-            return False
-        # Workers started before the renderer was handed over would not have it.
-        return self.bodies.pool is None or (bool(_FORKED) and _FORKED[0] is self.renderer)
+        return count >= convert.PARALLEL_THRESHOLD and self.bodies.workers >= 2 and can_fork()
 
     def render(self, pages: list[Page], keys: dict[str, str]
                ) -> Iterator[tuple[OutputFile, tuple[CitationUse, ...], str] | None]:
@@ -82,39 +89,77 @@ class ParallelRenders:
         (recorded in the renderer's problems, as if it had been rendered here)."""
         from .render import OutputFile
 
-        _FORKED[:] = [self.renderer]
-        pool = self.bodies.start_workers(fork=True)
-        position = {page.source: index for index, page in enumerate(self.renderer.site.pages)}
-        ahead = self.bodies.workers * 8
-        pending: deque[tuple[Page, Future[WorkerPage]]] = deque()
-        submitted = released = 0
-        while submitted < len(pages) or pending:
-            while submitted < len(pages) and len(pending) < ahead:
-                page = pages[submitted]
-                pending.append((page, pool.submit(_render_in_worker, position[page.source], keys[page.source],
-                                                  self.folder, self.base_url)))
-                submitted += 1
-            page, future = pending.popleft()
-            result = _result(page, future)
-            self.renderer.add_problems(result.problems)
-            # Only a one-off build renders in workers, and its main process is done with the body.
-            self.body_keys[page.source] = result.body_key
-            page.release_body()
-            released += 1
-            if released % _TRIM_EVERY == 0 or released == len(pages):
-                give_back_freed_memory()
-            if result.facts is None or result.links is None:
-                yield None
-                continue
-            self.renderer.assets.mark_used(result.facts.assets)
-            # Interned: the build keeps every page's uses, and pages repeat their ids and headings.
-            uses = tuple(CitationUse(intern(u.source_id), intern(u.heading_id), intern(u.heading_text))
-                         for u in result.uses)
-            key = keys[page.source]
-            cached_file = self.folder / key[:2] / f"{key}.html" if result.stored and self.folder else None
-            sources = frozenset({page.source, self.renderer.site.settings.config_source})
-            yield (OutputFile(page.out_path, result.data, sources, key, cached_file, result.facts,
-                              uses=uses, links=interned(result.links)), uses, result.uses_digest)
+        workers = _start_workers(self, pages, keys)
+        try:
+            for index, page in enumerate(pages):
+                result = _receive(workers[index % len(workers)][1], page)
+                self.renderer.add_problems(result.problems)
+                # Only a one-off build renders in workers, and its main process is done with the body.
+                self.body_keys[page.source] = result.body_key
+                page.release_body()
+                if (index + 1) % _TRIM_EVERY == 0 or index + 1 == len(pages):
+                    give_back_freed_memory()
+                if result.facts is None or result.links is None:
+                    yield None
+                    continue
+                self.renderer.assets.mark_used(result.facts.assets)
+                # Interned: the build keeps every page's uses, and pages repeat their ids and headings.
+                uses = tuple(CitationUse(intern(source_id), intern(heading_id), intern(heading_text))
+                             for source_id, heading_id, heading_text in result.uses)
+                key = keys[page.source]
+                cached_file = self.folder / key[:2] / f"{key}.html" if result.stored and self.folder else None
+                sources = frozenset({page.source, self.renderer.site.settings.config_source})
+                yield (OutputFile(page.out_path, result.data, sources, key, cached_file, result.facts,
+                                  uses=uses, links=interned(result.links)), uses, result.uses_digest)
+        finally:  # done, or stopped early (a problem elsewhere, Ctrl-C): no worker outlives the build
+            for process, reader in workers:
+                reader.close()
+                if process.is_alive():
+                    process.terminate()
+                process.join()
+
+
+def _start_workers(job: ParallelRenders, pages: list[Page], keys: dict[str, str]
+                   ) -> list[tuple[BaseProcess, Connection]]:
+    """Fork the workers, each with the reading end of its pipe; worker k renders pages[k::count]."""
+    context = multiprocessing.get_context("fork")
+    count = min(job.bodies.workers, len(pages))
+    workers: list[tuple[BaseProcess, Connection]] = []
+    for shard in range(count):
+        reader, writer = context.Pipe(duplex=False)
+        process = context.Process(target=_render_shard, args=(job, pages[shard::count], keys, writer),
+                                  name=f"build-worker-{shard}", daemon=True)
+        process.start()
+        # Closed here before the next fork: a worker that dies must leave its pipe with no writer,
+        # so the main process reads the end of it instead of waiting for ever.
+        writer.close()
+        workers.append((process, reader))
+    return workers
+
+
+def _render_shard(job: ParallelRenders, pages: list[Page], keys: dict[str, str], writer: Connection) -> None:
+    """A worker's life: render its pages in order and send each result as soon as it is made."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle; it stops us
+    try:
+        for page in pages:
+            result: WorkerPage | _WorkerFailed = _render_in_worker(job, page, keys[page.source])
+            writer.send_bytes(pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
+    except BrokenPipeError:
+        return  # the main process stopped reading: the build is over
+    except Exception:  # a bug: shown by the main process, as it would be had it rendered the page
+        writer.send_bytes(pickle.dumps(_WorkerFailed(traceback.format_exc()), pickle.HIGHEST_PROTOCOL))
+
+
+def _receive(reader: Connection, page: Page) -> WorkerPage:
+    """The next result from a worker's pipe; a clear error if the worker died."""
+    try:
+        result = pickle.loads(reader.recv_bytes())
+    except (EOFError, OSError):  # a clear error, not a traceback
+        raise BuildError([Problem(page.source, 0, "a worker process of the build stopped unexpectedly "
+                                  "(out of memory?)", "run the build again")]) from None
+    if isinstance(result, _WorkerFailed):
+        raise RuntimeError(f"a worker process failed while rendering {page.source}:\n{result.details}")
+    return result  # type: ignore[no-any-return]
 
 
 def give_back_freed_memory() -> None:
@@ -139,20 +184,9 @@ _TRIM: Any = None
 _TRIM_EVERY = 500
 
 
-def _result(page: Page, future: Future[WorkerPage]) -> WorkerPage:
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return future.result()
-    except BrokenProcessPool:  # a clear error, not a traceback
-        raise BuildError([Problem(page.source, 0, "a worker process of the build stopped unexpectedly "
-                                  "(out of memory?)", "run the build again")]) from None
-
-
-def _render_in_worker(position: int, key: str, folder: Path | None, base_url: str) -> WorkerPage:
+def _render_in_worker(job: ParallelRenders, page: Page, key: str) -> WorkerPage:
     """One page's whole job, in a worker: convert, render, scan, and store its page-cache entry."""
-    renderer = _FORKED[0]
-    page = renderer.site.pages[position]
+    renderer, folder = job.renderer, job.folder
     body_key = conversion_key(page.body)
     converted = renderer.bodies.cache.get(body_key) or convert_in_worker(page.body, body_key,
                                                                           renderer.bodies.cache.folder)
@@ -164,7 +198,8 @@ def _render_in_worker(position: int, key: str, folder: Path | None, base_url: st
     file, uses, uses_digest = made
     assert file.facts is not None
     found = scan_html(file.data)
-    ids_digest, external = link_facts(found, base_url)
+    ids_digest, external = link_facts(found, job.base_url)
     stored = folder is not None and write_entry(folder, key, file.data, page_details(file.uses, found))
     facts = file.facts._replace(ids_digest=ids_digest, external=external)
-    return WorkerPage(problems, body_key, b"" if stored else file.data, stored, facts, uses or (), uses_digest, found)
+    plain_uses = tuple((use.source_id, use.heading_id, use.heading_text) for use in uses or ())
+    return WorkerPage(problems, body_key, b"" if stored else file.data, stored, facts, plain_uses, uses_digest, found)

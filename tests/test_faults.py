@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, build_site, clean_build_digest, copy_site, tree_digest
 
+import engine.convert
+from engine.content import Page
 from engine.write import WRITE_DELAY_VARIABLE, remove_leftovers
 
 
@@ -211,3 +213,58 @@ def test_a_build_killed_between_the_two_renames_of_a_swap_gets_its_output_back(t
     remove_leftovers(site / "output")
     assert tree_digest(site / "output") == before
     assert not (site / ".output.old-99999").exists()
+
+
+# A build of a site this large renders its pages in forked worker processes (engine/parallel.py).
+WORKER_SITE_SECTIONS = 60
+
+
+def test_a_worker_process_that_dies_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-build (the kernel's out-of-memory killer, say) fails the build with one line,
+    leaves output/ as it was and leaves no worker behind."""
+    import multiprocessing
+
+    import engine.parallel
+
+    site, before = _built_then_edited(tmp_path)
+    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", 1)
+    render_in_worker = engine.parallel._render_in_worker
+    rendered: list[str] = []
+
+    def dies_on_its_second_page(job: engine.parallel.ParallelRenders, page: Page, key: str) -> object:
+        rendered.append(page.source)
+        if len(rendered) == 2:
+            os._exit(1)
+        return render_in_worker(job, page, key)
+
+    monkeypatch.setattr(engine.parallel, "_render_in_worker", dies_on_its_second_page)
+    code, lines = build_site(site, "--no-cache")
+    assert code == 1
+    # Each worker dies on its second page; the first of them the build waits for is named.
+    assert lines == ["content/second.md: a worker process of the build stopped unexpectedly (out of memory?) "
+                     "(run the build again)", "1 problem found; nothing was written"]
+    assert tree_digest(site / "output") == before
+    assert multiprocessing.active_children() == []
+    assert _temporary_folders(site) == []
+
+
+def test_ctrl_c_while_workers_render_stops_them_all_with_one_line(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal reaches the whole process group: the workers leave the message to the
+    build, which stops them; nothing of the group is left running."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from sitegen import make_site
+
+    site = make_site(tmp_path / "site", WORKER_SITE_SECTIONS)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml"), "--no-cache"],
+        env={**os.environ, WRITE_DELAY_VARIABLE: "0.3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    _wait_until_writing(site, process)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["build.py: interrupted; the previous output is unchanged"]
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)  # no process of the group is left
+    assert _temporary_folders(site) == []
