@@ -71,6 +71,15 @@ class PageLinks:
         """(target, line) for each link, in document order."""
         return list(self.each_link())
 
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Each link's target, in document order (their lines are `lines`)."""
+        return self._targets
+
+    @property
+    def lines(self) -> array[int]:
+        return self._lines
+
     def each_link(self) -> Iterator[tuple[str, int]]:
         """The links one by one: a sources list of 10,000 sections has 200,000 (issue 8: peak memory)."""
         return zip(self._targets, self._lines, strict=True)

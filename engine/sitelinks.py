@@ -155,8 +155,9 @@ def note_scanned(links: SiteLinks, file: OutputFile, page_cache: PageCache) -> N
 
 def interned(found: PageLinks) -> PageLinks:
     """The same links with their strings interned in this process (see note_links)."""
-    return PageLinks([intern(i) for i in found.ids], [(intern(link), line) for link, line in found.links],
-                     found.parse_problems)
+    # Built from the parts as they are (ids already sorted, lines already an array): no pairs, no sort.
+    return PageLinks.of_scan([intern(i) for i in found.ids], [intern(link) for link in found.targets],
+                             found.lines, found.parse_problems)
 
 
 def link_facts(found: PageLinks, base_url: str) -> tuple[str, int]:
