@@ -74,18 +74,37 @@ class _Terms(HTMLParser):
             self.linked.append((self.where, data))
 
 
+def _where_drawn(monkeypatch: pytest.MonkeyPatch, forked: bool) -> list[str]:
+    """Make the list be drawn in a forked process or in the build's own, and record where it was."""
+    if not forked:
+        monkeypatch.setattr(engine.streaming, "can_fork", lambda: False)
+    where: list[str] = []
+    for name, label in (("_drawn_in_a_fork", "forked"), ("_drawn_here", "here")):
+        real = getattr(engine.streaming, name)
+
+        def recording(*args, real=real, label=label):  # type: ignore[no-untyped-def]
+            where.append(label)
+            return real(*args)
+
+        monkeypatch.setattr(engine.streaming, name, recording)
+    return where
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["list drawn in a fork", "list drawn here"])
 @pytest.mark.parametrize("block", [engine.streaming._BLOCK, 40], ids=["default blocks", "tiny blocks"])
 def test_a_streamed_sources_page_is_the_page_rendered_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                block: int) -> None:
+                                                                block: int, forked: bool) -> None:
     monkeypatch.setattr(engine.streaming, "_BLOCK", block)
     if block < engine.streaming._BLOCK:
         monkeypatch.setattr(engine.streaming, "_PIECES_PER_BATCH", 3)
     outcomes = _spy(monkeypatch)
+    where = _where_drawn(monkeypatch, forked)
     site = copy_site("features", tmp_path)
     _list_in_the_middle(site)
     code, errors = build_site(site)
     assert code == 0, errors
     assert outcomes == ["streamed"]
+    assert where == ["forked" if forked else "here"]
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     terms = _Terms()
     terms.feed((site / "output" / "sources" / "index.html").read_text(encoding="utf-8"))
@@ -99,19 +118,37 @@ def test_a_streamed_sources_page_is_the_page_rendered_in_memory(tmp_path: Path, 
     assert details["links"] == json.loads(json.dumps(page_details([], scan_html(page))))["links"]
 
 
-def test_a_list_that_cannot_be_cut_safely_is_rendered_in_memory(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("forked", [True, False], ids=["list drawn in a fork", "list drawn here"])
+def test_a_list_that_cannot_be_cut_safely_is_rendered_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                forked: bool) -> None:
     """A comment in the list's template may hold a '>', which the part-by-part scanners would misread."""
     outcomes = _spy(monkeypatch)
+    where = _where_drawn(monkeypatch, forked)
     site = copy_site("features", tmp_path)
     partial = site / "layouts" / "partials" / "sources.html"
     partial.write_text(partial.read_text(encoding="utf-8").replace(
         '<li class="source"', '<!-- one source -> its uses --><li class="source"'), encoding="utf-8")
     code, errors = build_site(site)
     assert code == 0, errors
-    assert outcomes == ["in memory"]
+    assert outcomes == ["in memory"] and where == ["forked" if forked else "here"]
     assert not list((site / ".cache" / "pages").glob("*/*.tmp")), "the half-written page was left behind"
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
+
+
+def test_a_template_error_in_a_list_drawn_in_a_fork_is_reported_as_in_memory(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forked process cannot report it; the page is rendered again in memory, which names the line."""
+    outcomes = _spy(monkeypatch)
+    where = _where_drawn(monkeypatch, forked=True)
+    site = copy_site("features", tmp_path)
+    partial = site / "layouts" / "partials" / "sources.html"
+    partial.write_text(partial.read_text(encoding="utf-8").replace(
+        "<dt>Kind</dt>", "<dt>Kind {{ source.no_such_field.upper() }}</dt>"), encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1
+    assert outcomes == ["in memory"] and where == ["forked"]
+    assert build_site(site, "--no-cache") == (code, lines)  # never streamed: the in-memory path alone
+    assert any(line.startswith("layouts/partials/sources.html:") and "no_such_field" in line for line in lines), lines
 
 
 def test_the_streamed_explainer_sources_page_is_the_page_rendered_in_memory(tmp_path: Path,
