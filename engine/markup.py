@@ -143,6 +143,49 @@ class _QuickInlineProcessor(treeprocessors.InlineProcessor):
         return data
 
 
+# Text a block processor's test cannot pass without, by the exact source of the regex it searches
+# (Python-Markdown 3.11's processors and its extensions'). Most start with `(^|\n)` or `^` under
+# re.M, which the regex engine tries at every character of every block: ~0.4 ms a page. The
+# reference, abbreviation and footnote processors pass every test and search in `run`, which puts
+# the block back and returns False when nothing matches: to the parser, the same as failing the test.
+_BLOCK_REQUIRED_TEXT: dict[str, tuple[str, ...]] = {
+    r"(^|\n)[ ]{0,3}>[ ]?(.*)": (">",),  # block quote
+    r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)": ("#",),  # # heading
+    r"^.*?\n(?:=+|-+)[ ]*(\n|$)": ("\n=", "\n-"),  # underlined heading
+    r"^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))(?P=atomicgroup)[ ]*$":
+        ("-", "_", "*"),  # horizontal rule
+    r"(^|\n)[ ]{0,3}:[ ]{1,3}(.*?)(\n|$)": (":",),  # definition list
+    r'^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?([^\s]+)[ ]*(?:\n[ ]*)?((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$':
+        ("]:",),  # link reference
+    r"^[*]\[(?P<abbr>[^\\]*?)\][ ]?:[ ]*\n?[ ]*(?P<title>.*)$": ("*[",),  # abbreviation
+    r"^[ ]{0,3}\[\^([^\]]*)\]:[ ]*(.*)$": ("[^",),  # footnote
+}
+
+
+def block_regex_source(processor: Any) -> str | None:
+    """The source of the regex a block processor searches a block with, if it has one."""
+    regex = getattr(processor, "SEARCH_RE", None) or getattr(processor, "RE", None)
+    source = getattr(regex, "pattern", None)
+    return source if isinstance(source, str) else None
+
+
+def _quicken_block_tests(md: markdown.Markdown) -> None:
+    """Make each block processor in _BLOCK_REQUIRED_TEXT fail its test at once on a block that lacks
+    what its regex needs, instead of searching the block."""
+    for processor in md.parser.blockprocessors:
+        source = block_regex_source(processor)
+        needs = _BLOCK_REQUIRED_TEXT.get(source) if source is not None else None
+        if needs:
+            processor.test = _quick_test(processor.test, needs)  # type: ignore[method-assign]
+
+
+def _quick_test(test: Any, needs: tuple[str, ...]) -> Any:
+    def quick(parent: etree.Element, block: str) -> bool:
+        return any(need in block for need in needs) and bool(test(parent, block))
+
+    return quick
+
+
 def _needs(pattern: Any) -> tuple[str | None, str | None]:
     """The one or two texts a pattern cannot match without; (None, None) when it is always tried."""
     needs = _REQUIRED_TEXT.get(pattern.pattern) if isinstance(pattern, inlinepatterns.InlineProcessor) else None
@@ -156,6 +199,7 @@ class _ExplainerExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.inlinePatterns.register(_CitationProcessor(CITATION_PATTERN, md), "citation", 176)
         md.preprocessors.register(_DirectivePreprocessor(md), "directive", 22)
+        _quicken_block_tests(md)  # the extensions before this one have registered their processors
         # Both inline stages (Markdown's own and smarty's) run the quicker loop over the same patterns.
         for name in ("inline", "smarty"):
             if name in md.treeprocessors:

@@ -1,9 +1,11 @@
-"""The quicker inline stage (engine/markup.py, issue 8) converts exactly as Python-Markdown's own.
+"""The quicker inline stage and block tests (engine/markup.py, issue 8) convert exactly as
+Python-Markdown's own.
 
-It skips an inline pattern on text that lacks what the pattern needs. These tests check each
-claim of the table on generated text, that every pattern the converter runs is in the table
-(or the speed-up silently goes), and that whole sites and generated Markdown convert to the
-very same HTML with and without the shortcut.
+The inline stage skips a pattern on text that lacks what the pattern needs; a block processor
+fails its test at once on a block that lacks what its regex needs. These tests check each claim
+of both tables on generated text, that every inline pattern the converter runs is in its table
+and every block entry still names a processor (or the speed-up silently goes), and that whole
+sites and generated Markdown convert to the very same HTML with and without the shortcuts.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from hypothesis import strategies as st
 from markdown import treeprocessors
 
 from engine.content import split_front_matter
-from engine.markup import _REQUIRED_TEXT, MarkdownConverter, _QuickInlineProcessor
+from engine.markup import (
+    _BLOCK_REQUIRED_TEXT,
+    _REQUIRED_TEXT,
+    MarkdownConverter,
+    _QuickInlineProcessor,
+    block_regex_source,
+)
 
 sys.path.insert(0, str(ROOT / "bench"))
 from sitegen import make_site  # noqa: E402
@@ -28,11 +36,39 @@ _INLINE_STAGES = ("inline", "smarty")
 
 
 def _stock_converter() -> MarkdownConverter:
-    """The same converter with Python-Markdown's own inline loop put back."""
+    """The same converter with Python-Markdown's own inline loop and block tests put back."""
     converter = MarkdownConverter()
     for name in _INLINE_STAGES:
         converter._md.treeprocessors[name].__class__ = treeprocessors.InlineProcessor
+    for processor in converter._md.parser.blockprocessors:
+        processor.__dict__.pop("test", None)  # the quick test shadows the class's method
     return converter
+
+
+def test_every_block_entry_names_a_processor_whose_test_it_quickens() -> None:
+    quickened = {block_regex_source(processor): processor.__dict__.get("test")
+                 for processor in MarkdownConverter()._md.parser.blockprocessors}
+    missing = [source for source in _BLOCK_REQUIRED_TEXT if quickened.get(source) is None]
+    assert missing == [], "entries whose processor's regex changed: the shortcut is lost for them"
+
+
+# Characters the block table cares about, and plain text around them.
+_BLOCK_TRICKY = st.text(st.sampled_from(list(">#=-_*:[]^()'\"\\ \n\tax1.")), max_size=40)
+
+
+@pytest.mark.parametrize("source", sorted(_BLOCK_REQUIRED_TEXT), ids=lambda source: source[:24])
+def test_a_block_regex_never_matches_a_block_without_what_the_table_says_it_needs(source: str) -> None:
+    regex = next(getattr(p, "SEARCH_RE", None) or p.RE for p in MarkdownConverter()._md.parser.blockprocessors
+                 if block_regex_source(p) == source)  # compiled as Python-Markdown compiles it (flags and all)
+    needs = _BLOCK_REQUIRED_TEXT[source]
+
+    @settings(max_examples=300, deadline=None)
+    @given(_BLOCK_TRICKY)
+    def check(block: str) -> None:
+        if not any(part in block for part in needs):
+            assert regex.search(block) is None, (source, block)
+
+    check()
 
 
 def test_both_inline_stages_use_the_quick_loop_and_every_pattern_has_an_entry() -> None:
@@ -95,6 +131,7 @@ _PIECES = st.sampled_from([
     "&amp;", "&#8211;", "&", ";", "'", '"', "--", "---", "...", "- ", "1. ", "> ", "# ", "## Heading\n",
     "[link](https://example.org)", "[ref][r]", "\n[r]: https://example.org/r\n", "*[HTML]: Hyper Text\n",
     "HTML", "{: #id }", "Term\n: Definition\n", "| a | b |\n|---|--:|\n| 1 | 2 |\n", "```\ncode\n```\n", "'90s",
+    "[^1]: A note.\n", "Title\n=====\n", "Title\n-----\n", "***\n", "_ _ _\n", "    indented\n", ":",
 ])
 
 
