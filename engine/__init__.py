@@ -21,7 +21,7 @@ from .errors import BuildError, Problem, UsageError, raise_if_errors
 from .live import LiveSite, RebuildReport
 from .markup import MarkdownConverter
 from .pagecache import PageCache
-from .parallel import ParallelRenders, can_fork
+from .parallel import ConversionAhead, ParallelRenders, can_fork
 from .render import Renderer, load_assets, make_environment
 from .settings import Settings, load_settings
 from .site import resolve_site
@@ -55,6 +55,17 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     started = time.perf_counter()
     output = check_output_folder(settings)
     cache_root = settings.root / ".cache" if use_cache else None
+    # While this process reads the site, another converts bodies into the Markdown cache (parallel.py).
+    ahead = ConversionAhead.start(settings.content_dir, cache_root / "markdown" if cache_root else None)
+    try:
+        return _build(settings, output, cache_root, ahead, use_cache, strict, started)
+    finally:
+        if ahead is not None:
+            ahead.stop()
+
+
+def _build(settings: Settings, output: Path, cache_root: Path | None, ahead: ConversionAhead | None,
+           use_cache: bool, strict: bool, started: float) -> BuildResult:
     parsed = ParseCache(cache_root / "content.marshal" if cache_root else None)
     pages, data, warnings = load_inputs(settings, parsed)
     parsed.save()
@@ -63,7 +74,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     converter = MarkdownConverter()
     bodies = BodyConverter(ConversionCache(cache_root / "markdown" if cache_root else None), converter)
     page_cache = PageCache(cache_root / "pages" if cache_root else None)
-    env = make_environment(settings.layouts_dir, cache_root / "jinja" if cache_root else None)
+    env = make_environment(settings.layouts_dir, cache_root / "jinja" if cache_root else None, auto_reload=False)
     renderer = Renderer(site, bodies, converter, env,
                         load_assets(settings.layouts_dir), page_cache)
     if can_fork():
@@ -74,6 +85,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False) -> B
     with build_lock(output), bodies:
         remove_leftovers(output)
         with Staging(output, keep_spare=use_cache) as staging:
+            if ahead is not None:
+                ahead.stop()  # the workers take over, on both cores
             try:
                 for file in renderer.render_site():
                     staging.add(file)

@@ -113,7 +113,7 @@ class _QuickInlineProcessor(treeprocessors.InlineProcessor):
     Python-Markdown tries every inline pattern (about 30 with smarty) on every run of text,
     through a Python call each, though most text has no backtick, `<` or `&`: a third of
     a page's conversion time. Skipping a pattern whose required text is absent gives the very
-    same result as trying it and finding no match; tests/test_markup_speed.py compares
+    same result as trying it and finding no match; tests/test_quick_inline.py compares
     the two converters on whole sites and on generated Markdown.
     """
 

@@ -24,16 +24,18 @@ import multiprocessing
 import pickle
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import convert
 from .checks import PageLinks, scan_html
 from .citations import CitationUse
-from .content import Page
-from .convert import BodyConverter, conversion_key, convert_in_worker
+from .content import Page, markdown_files, split_front_matter
+from .convert import BodyConverter, ConversionCache, conversion_key, convert_in_worker
 from .errors import BuildError, Problem
 from .pagecache import PageCache, PageFacts, write_entry
 from .sitelinks import interned, link_facts, page_details
@@ -160,6 +162,58 @@ def _receive(reader: Connection, page: Page) -> WorkerPage:
     if isinstance(result, _WorkerFailed):
         raise RuntimeError(f"a worker process failed while rendering {page.source}:\n{result.details}")
     return result  # type: ignore[no-any-return]
+
+
+class ConversionAhead:
+    """Markdown converted in a forked process while the main process reads the site (issue 8).
+
+    Until the workers are forked, a cold build's main process reads and parses every page
+    alone while the second core stands idle. This process spends that time converting
+    bodies, in page order, into the Markdown cache, where the workers then find the first
+    pages' bodies. It reads and splits each file as the content stage does; a body it reads
+    differently only has a key nobody asks for. stop() ends it between two pages."""
+
+    def __init__(self, process: BaseProcess, stopping: Any) -> None:
+        self.process = process
+        self.stopping = stopping
+
+    @classmethod
+    def start(cls, content_dir: Path, folder: Path | None) -> ConversionAhead | None:
+        """Start converting when the build has a Markdown cache folder and enough pages to be worth it."""
+        if folder is None or not can_fork() or threading.active_count() > 1:  # never fork a process with threads
+            return None
+        names = [name for name, is_symlink in markdown_files(content_dir) if not is_symlink]
+        if len(names) < convert.PARALLEL_THRESHOLD:
+            return None
+        context = multiprocessing.get_context("fork")
+        stopping = context.Event()
+        process = context.Process(target=_convert_ahead, args=(content_dir, names, folder, stopping),
+                                  name="build-convert-ahead", daemon=True)
+        process.start()
+        return cls(process, stopping)
+
+    def stop(self) -> None:
+        """Stop after the page being converted; a page that takes long (a pathological body) is cut short."""
+        self.stopping.set()
+        self.process.join(timeout=0.1)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+def _convert_ahead(content_dir: Path, names: list[str], folder: Path, stopping: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle; it stops us
+    cache = ConversionCache(folder)
+    for name in names:
+        if stopping.is_set():
+            return
+        try:
+            body = split_front_matter((content_dir / name).read_bytes().decode("utf-8-sig")).body
+        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError: the content stage reports these
+            continue
+        key = conversion_key(body)
+        if not cache.has(key):
+            convert_in_worker(body, key, folder)
 
 
 def give_back_freed_memory() -> None:

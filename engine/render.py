@@ -195,9 +195,11 @@ class _TemplateCodeCache(jinja2.FileSystemBytecodeCache):
         store_cache_file(Path(self._get_cache_filename(bucket)), data.getvalue())
 
 
-def make_environment(layouts_dir: Path, cache_dir: Path | None = None) -> jinja2.Environment:
+def make_environment(layouts_dir: Path, cache_dir: Path | None = None, auto_reload: bool = True) -> jinja2.Environment:
     """The Jinja environment: autoescaping HTML and XML, strict about undefined names; with
-    `cache_dir`, compiled templates are kept there for the next process."""
+    `cache_dir`, compiled templates are kept there for the next process. A one-off build passes
+    auto_reload=False: its templates do not change under it, and Jinja would otherwise look at a
+    template's file each time a page uses it (eight times a page)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(layouts_dir)),
         autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True),
@@ -206,6 +208,7 @@ def make_environment(layouts_dir: Path, cache_dir: Path | None = None) -> jinja2
         lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=_TemplateCodeCache(cache_dir) if cache_dir is not None else None,
+        auto_reload=auto_reload,
     )
     env.filters["number"] = format_number
     return env
