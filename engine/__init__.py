@@ -9,6 +9,7 @@ whole site is built and its links check out.
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,14 +88,16 @@ def _build(settings: Settings, output: Path, cache_root: Path | None, ahead: Con
         with Staging(output, keep_spare=use_cache) as staging:
             if ahead is not None:
                 ahead.stop()  # the workers take over, on both cores
+            # Closed at once when a problem stops the loop: the render workers it started are stopped then.
             try:
-                for file in renderer.render_site():
-                    staging.add(file)
-                    if file.links is not None:  # rendered and scanned by a worker
-                        note_scanned(links, file, page_cache)
-                    elif file.out_path.endswith(".html"):
-                        note_links(links, file, page_cache, settings.base_url)
-                    rendered += file.out_path.endswith(".html") and not file.from_cache and file.out_path != "404.html"
+                with closing(renderer.render_site()) as site_files:
+                    for file in site_files:
+                        staging.add(file)
+                        if file.links is not None:  # rendered and scanned by a worker
+                            note_scanned(links, file, page_cache)
+                        elif file.out_path.endswith(".html"):
+                            note_links(links, file, page_cache, settings.base_url)
+                        rendered += file.out_path.endswith(".html") and not file.from_cache and file.out_path != "404.html"
             finally:
                 problems.extend(renderer.problems)
                 page_cache.save_index()  # pages rendered before a problem are good entries too

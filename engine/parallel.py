@@ -20,6 +20,7 @@ process, as before.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import pickle
 import signal
@@ -95,6 +96,8 @@ class ParallelRenders:
         try:
             for index, page in enumerate(pages):
                 result = _receive(workers[index % len(workers)][1], page)
+                if index + 1 == len(pages):
+                    _stop(workers, early=False)  # now, not whenever this generator is collected
                 self.renderer.add_problems(result.problems)
                 # Only a one-off build renders in workers, and its main process is done with the body.
                 self.body_keys[page.source] = result.body_key
@@ -113,12 +116,19 @@ class ParallelRenders:
                 sources = frozenset({page.source, self.renderer.site.settings.config_source})
                 yield (OutputFile(page.out_path, result.data, sources, key, cached_file, result.facts,
                                   uses=uses, links=interned(result.links)), uses, result.uses_digest)
-        finally:  # done, or stopped early (a problem elsewhere, Ctrl-C): no worker outlives the build
-            for process, reader in workers:
-                reader.close()
-                if process.is_alive():
-                    process.terminate()
-                process.join()
+        finally:  # stopped early (a problem elsewhere, Ctrl-C): no worker outlives the build
+            _stop(workers, early=True)
+
+
+def _stop(workers: list[tuple[BaseProcess, Connection]], early: bool) -> None:
+    """Close the pipes and wait for the workers, stopping them first when the build stops early; the
+    list is emptied, so this happens once. (A worker whose pages all came back ends by itself.)"""
+    for process, reader in workers:
+        reader.close()
+        if early and process.is_alive():
+            process.terminate()
+        process.join()
+    workers.clear()
 
 
 def _start_workers(job: ParallelRenders, pages: list[Page], keys: dict[str, str]
@@ -127,6 +137,9 @@ def _start_workers(job: ParallelRenders, pages: list[Page], keys: dict[str, str]
     context = multiprocessing.get_context("fork")
     count = min(job.bodies.workers, len(pages))
     workers: list[tuple[BaseProcess, Connection]] = []
+    # Everything made so far is left out of the workers' garbage collection: their collections
+    # then neither walk nor touch (and so copy) the pages they share with this process.
+    gc.freeze()
     for shard in range(count):
         reader, writer = context.Pipe(duplex=False)
         process = context.Process(target=_render_shard, args=(job, pages[shard::count], keys, writer),
@@ -136,6 +149,7 @@ def _start_workers(job: ParallelRenders, pages: list[Page], keys: dict[str, str]
         # so the main process reads the end of it instead of waiting for ever.
         writer.close()
         workers.append((process, reader))
+    gc.unfreeze()
     return workers
 
 

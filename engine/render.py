@@ -17,7 +17,7 @@ import math
 import pickle
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -528,7 +528,7 @@ class Renderer:
                            frozenset({f"layouts/assets/{name}"}))
                 for name in sorted(self.assets.used)]
 
-    def render_site(self) -> Iterator[OutputFile]:
+    def render_site(self) -> Generator[OutputFile, None, None]:
         """Every page and used asset, streamed; raises BuildError at the end if anything was wrong.
 
         Pages whose render key is in the page cache are not rendered again.

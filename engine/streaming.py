@@ -26,7 +26,8 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,10 @@ def render_streamed(renderer: Renderer, page: Page, key: str, converted: Convert
                 raise NotStreamable("the list would open inside an element or tag")
             _write(handle, scanner, head)
             template = renderer.env.get_template("partials/sources.html")
-            for block in _list_blocks(renderer, template, streamed.context):
-                _write(handle, scanner, streamed.linker.first_uses(block) if streamed.linker else block)
+            # Closed at once, even when a block is refused: a forked process draws them (_drawn_in_a_fork).
+            with closing(_list_blocks(renderer, template, streamed.context)) as blocks:
+                for block in blocks:
+                    _write(handle, scanner, streamed.linker.first_uses(block) if streamed.linker else block)
             after = streamed.linker.first_uses(streamed.after) if streamed.linker else streamed.after
             _write(handle, scanner, after)
             scanner.feed(tail)
@@ -130,7 +133,8 @@ def _write(handle: object, scanner: LinkScanner, part: str) -> None:
     handle.write(part)  # type: ignore[attr-defined]
 
 
-def _list_blocks(renderer: Renderer, template: jinja2.Template, context: dict[str, Any]) -> Iterator[str]:
+def _list_blocks(renderer: Renderer, template: jinja2.Template, context: dict[str, Any]
+                 ) -> Generator[str, None, None]:
     """The list's blocks (_blocks), each checked (_is_safe); NotStreamable when one is not safe.
 
     Drawn in a forked process when this is a one-off build that can fork, else here."""
@@ -139,14 +143,14 @@ def _list_blocks(renderer: Renderer, template: jinja2.Template, context: dict[st
     return _drawn_here(template, context)  # never fork a process that runs threads
 
 
-def _drawn_here(template: jinja2.Template, context: dict[str, Any]) -> Iterator[str]:
+def _drawn_here(template: jinja2.Template, context: dict[str, Any]) -> Generator[str, None, None]:
     for block in _blocks(template.generate(context)):
         if not _is_safe(block):
             raise NotStreamable("the list holds markup that is read across its blocks")
         yield block
 
 
-def _drawn_in_a_fork(template: jinja2.Template, context: dict[str, Any]) -> Iterator[str]:
+def _drawn_in_a_fork(template: jinja2.Template, context: dict[str, Any]) -> Generator[str, None, None]:
     """The list's blocks as a forked process draws and checks them (_draw_list).
 
     It sends each block, then a mark of the end. (The list's template sees only its own
