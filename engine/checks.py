@@ -287,6 +287,7 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
     # from every folder that deep: it is remembered by depth (each section is a folder of its own).
     anywhere: dict[tuple[str, str], tuple[str | None, bool]] = {}
     in_folder: dict[tuple[str, str], tuple[str | None, bool]] = {}
+    targets: dict[tuple[str, str], str] = {}  # (folder or climb, a link's page part) -> its page, or ""
     folder: str | None = None
     climb = ""
     for path in sorted(scanned if only is None else only & scanned.keys()):
@@ -327,8 +328,22 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
                     if len(seen) >= _MEMO_LIMIT:
                         seen.clear()  # a sources list's 200,000 links, each once, would fill it for nothing
                     counted = external[link]
-                    known = seen[key] = (_check_link(path, link, all_paths, scanned, external),
-                                         external[link] > counted)
+                    link_message = _FALLBACK
+                    target_part, hash_mark, fragment = link.partition("#")
+                    if hash_mark and _PLAIN_PATH.fullmatch(target_part) and not _URL_SPACE.search(fragment):
+                        # A #fragment of another page (a sources list's 200,000 links, each to a heading):
+                        # where the page part leads is remembered, and the fragment looked up there.
+                        where = (key[0], target_part)
+                        target = targets.get(where)
+                        if target is None:
+                            if len(targets) >= _MEMO_LIMIT:
+                                targets.clear()
+                            target = targets[where] = _plain_target(path, target_part, all_paths)
+                        if target:
+                            link_message = _fragment_message(link, target, unquote(fragment), scanned)
+                    if link_message is _FALLBACK:
+                        link_message = _check_link(path, link, all_paths, scanned, external)
+                    known = seen[key] = (link_message, external[link] > counted)
                 elif known[1]:
                     external[link] += 1
                 link_message = known[0]
@@ -339,6 +354,27 @@ def check_scanned(scanned: Mapping[str, PageLinks], all_paths: set[str], output_
 
 # What urlsplit removes from a link before splitting it: such links take the long way.
 _URL_SPACE = re.compile(r"[\t\r\n]")
+# A link's page part that urlsplit reads as a path alone, and unquote leaves as it is.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~-][A-Za-z0-9._~/-]*")
+_FALLBACK = "take the long way"
+
+
+def _plain_target(page_path: str, plain_path: str, files: set[str] | Mapping[str, bytes]) -> str:
+    """The file a _PLAIN_PATH link part leads to from page_path, as _check_link finds it; "" when
+    _check_link would report a problem with it (the caller then asks _check_link)."""
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(page_path), plain_path))
+    if joined.startswith("..") or joined.startswith("/"):
+        return ""
+    target = "index.html" if joined == "." else joined + "/index.html" if plain_path.endswith("/") else joined
+    return target if target in files else ""
+
+
+def _fragment_message(link: str, target: str, fragment: str, scanned: Mapping[str, PageLinks]) -> str | None:
+    """_check_link's verdict on the #fragment of a link whose page part leads to target."""
+    ids = scanned.get(target)
+    if fragment and ids is not None and not ids.has_id(fragment):
+        return f"broken link '{link}': {target} has no id '{fragment}'"
+    return None
 # The most links check_scanned remembers at once.
 _MEMO_LIMIT = 8192
 

@@ -236,11 +236,14 @@ def test_tag_soup_scans_as_the_reference_does(pieces: list[str]) -> None:
 
 
 @given(st.lists(st.sampled_from(["#", "#a", "#b", "#missing", "#a%20b", "#a b", "#a\tb", "#x?y", "#a#b", "?q#a",
-                                 "../p/#a", "../p/#zz", "p/#a", "../../#a", "../", "x", "#%7A"]), max_size=12),
-       st.sampled_from(["index.html", "p/index.html", "p/q/index.html"]))
+                                 "../p/#a", "../p/#zz", "p/#a", "../../#a", "../", "x", "#%7A", "p#a", "p/#", "p/#%7A",
+                                 "q/#a", "../r/#b", "../r/#a", "../../r/s/#b", "../../../#a", "./#a", ".#a", "r/s/#a",
+                                 "p/index.html#a", "p/q/#b c", "../p/q/#b", "~x/#a", "r/#a:b", "p/#a\n"]), max_size=12),
+       st.sampled_from(["index.html", "p/index.html", "p/q/index.html", "r/s/index.html"]))
 def test_the_link_check_shortcuts_decide_as_the_long_way(links: list[str], path: str) -> None:
-    """check_scanned answers a page's own #fragments directly and remembers links that climb to the root
-    by their depth; the problems must be those of _check_link on every link in turn."""
+    """check_scanned answers a page's own #fragments directly, remembers links that climb to the root
+    by their depth, and where a link's page part leads; the problems must be those of _check_link on
+    every link in turn."""
     from collections import Counter
 
     from engine.checks import _check_link, check_scanned
