@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import signal
 import threading
 from collections.abc import Generator, Iterator
@@ -50,7 +49,10 @@ _BLOCK = 1 << 18
 _PIECES_PER_BATCH = 4096
 # What a block must not hold: a citation or heading (numbered and found on the whole body), an
 # explicit glossary link (resolved before the list), markup the scanners read across '>' signs.
-_UNSAFE_IN_LIST = re.compile(r"<cite-marker|<h[1-6]|glossary:|<!|<\?|<script|<style|<x-directive", re.I)
+# Looked for in the block lowercased: a case-insensitive pattern with an alternative that does
+# not start with '<' was tried at every character (0.1 s at 1,000 sections).
+_UNSAFE_IN_LIST = ("<cite-marker", "<h1", "<h2", "<h3", "<h4", "<h5", "<h6", "glossary:", "<!", "<?", "<script",
+                   "<style", "<x-directive")
 
 
 def render_streamed(renderer: Renderer, page: Page, key: str, converted: ConvertedBody,
@@ -206,7 +208,8 @@ def _draw_list(template: jinja2.Template, context: dict[str, Any], writer: Any) 
 
 def _is_safe(block: str) -> bool:
     """Whether a block of the list reads the same on its own as inside the whole page."""
-    return not (_UNSAFE_IN_LIST.search(block) or has_nested_open(block) or open_skipped(block))
+    lowered = block.lower()
+    return not (any(text in lowered for text in _UNSAFE_IN_LIST) or has_nested_open(block) or open_skipped(block))
 
 
 def _blocks(chunks: Iterator[str]) -> Iterator[str]:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, build_site, clean_build_digest, copy_site, tree_digest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import build
 import engine.streaming
@@ -176,3 +178,18 @@ def test_links_scanned_in_parts_are_the_links_of_the_whole_page(tmp_path: Path) 
     assert scanner.feed(parts[-1])
     assert scanner.result() == scan_html(text.encode("utf-8"))
     assert not LinkScanner().feed('<p>a <a href="x')  # a part that ends inside a tag is refused
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["<H1", "<h6>", "<h7", "<hr>", "GLOSSARY:", "glossary", "<Script", "<STYLE", "<!", "<?",
+                                 "<x-Directive", "<cite-MARKER", "<cite", "<", "!", "?", "h", "x", " ", "a", ">"]),
+                max_size=12))
+def test_a_block_is_refused_for_what_the_case_insensitive_pattern_finds(pieces: list[str]) -> None:
+    """streaming looks for the unsafe texts in the lowercased block, for speed: on ASCII text, what
+    the case-insensitive pattern it replaced finds."""
+    import re
+
+    block = "".join(pieces)
+    pattern = re.compile(r"<cite-marker|<h[1-6]|glossary:|<!|<\?|<script|<style|<x-directive", re.I)
+    lowered = block.lower()
+    assert any(text in lowered for text in engine.streaming._UNSAFE_IN_LIST) == bool(pattern.search(block))
