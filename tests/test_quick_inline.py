@@ -60,13 +60,17 @@ _BLOCK_TRICKY = st.text(st.sampled_from(list(">#=-_*:[]^()'\"\\ \n\tax1.")), max
 def test_a_block_regex_never_matches_a_block_without_what_the_table_says_it_needs(source: str) -> None:
     regex = next(getattr(p, "SEARCH_RE", None) or p.RE for p in MarkdownConverter()._md.parser.blockprocessors
                  if block_regex_source(p) == source)  # compiled as Python-Markdown compiles it (flags and all)
-    needs = _BLOCK_REQUIRED_TEXT[source]
+    _never_matches_without(regex, _BLOCK_REQUIRED_TEXT[source], _BLOCK_TRICKY)
+
+
+def _never_matches_without(regex: re.Pattern[str], needs: tuple[str, ...], texts: st.SearchStrategy[str]) -> None:
+    """A table's claim: the regex finds nothing in any generated text that lacks all of `needs`."""
 
     @settings(max_examples=300, deadline=None)
-    @given(_BLOCK_TRICKY)
-    def check(block: str) -> None:
-        if not any(part in block for part in needs):
-            assert regex.search(block) is None, (source, block)
+    @given(texts)
+    def check(text: str) -> None:
+        if not any(part in text for part in needs):
+            assert regex.search(text) is None, (regex.pattern, text)
 
     check()
 
@@ -86,16 +90,7 @@ _TRICKY = st.text(st.sampled_from(list("`\\[]@^!<>:/&#;*_-.'\"() \n\t\u2013\u201
 
 @pytest.mark.parametrize("source", sorted(_REQUIRED_TEXT), ids=lambda source: source[:24])
 def test_a_pattern_never_matches_text_without_what_the_table_says_it_needs(source: str) -> None:
-    compiled = re.compile(source, re.DOTALL | re.UNICODE)
-    needs = _REQUIRED_TEXT[source]
-
-    @settings(max_examples=300, deadline=None)
-    @given(_TRICKY)
-    def check(text: str) -> None:
-        if not any(part in text for part in needs):
-            assert compiled.search(text) is None, (source, text)
-
-    check()
+    _never_matches_without(re.compile(source, re.DOTALL | re.UNICODE), _REQUIRED_TEXT[source], _TRICKY)
 
 
 def _bodies(folder: Path) -> list[str]:
