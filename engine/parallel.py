@@ -193,9 +193,11 @@ class ConversionAhead:
 
     @classmethod
     def start(cls, content_dir: Path, folder: Path | None) -> ConversionAhead | None:
-        """Start converting when the build has a Markdown cache folder and enough pages to be worth it."""
-        if folder is None or not can_fork() or threading.active_count() > 1:  # never fork a process with threads
-            return None
+        """Start converting when the build has a Markdown cache folder that does not exist yet (a cold
+        build; a rebuild finds its bodies cached, and reading every file again only costs it time)
+        and enough pages to be worth it."""
+        if folder is None or folder.exists() or not can_fork() or threading.active_count() > 1:
+            return None  # (never fork a process that runs threads)
         names = [name for name, is_symlink in markdown_files(content_dir) if not is_symlink]
         if len(names) < convert.PARALLEL_THRESHOLD:
             return None

@@ -57,11 +57,13 @@ def test_stop_ends_the_process_even_in_the_middle_of_a_long_conversion(tmp_path:
     assert not ahead.process.is_alive()
 
 
-def test_a_small_site_or_a_build_without_cache_converts_nothing_ahead(tmp_path: Path) -> None:
+def test_a_small_site_a_rebuild_or_a_build_without_cache_converts_nothing_ahead(tmp_path: Path) -> None:
     small = make_site(tmp_path / "small", 3)
     assert ConversionAhead.start(small / "content", tmp_path / "markdown") is None
     large = make_site(tmp_path / "large", SECTIONS)
     assert ConversionAhead.start(large / "content", None) is None
+    (tmp_path / "markdown").mkdir()  # an earlier build's cache: its bodies are there
+    assert ConversionAhead.start(large / "content", tmp_path / "markdown") is None
 
 
 def _slowly(convert, seconds: float):  # type: ignore[no-untyped-def]
