@@ -27,7 +27,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -51,6 +51,35 @@ if TYPE_CHECKING:
 def can_fork() -> bool:
     """Whether worker processes can be forked (they inherit the renderer instead of being sent it)."""
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def can_fork_now() -> bool:
+    """can_fork(), and this process runs no other thread (a fork copies a lock another thread may hold)."""
+    return can_fork() and threading.active_count() == 1
+
+
+def fork(name: str, target: Callable[..., None], *args: Any) -> BaseProcess:
+    """Start a daemon process forked from this one, running target(*args) with Ctrl-C ignored: Ctrl-C
+    is the main process's to handle, and it stops its children."""
+    process = multiprocessing.get_context("fork").Process(target=_ignoring_ctrl_c, args=(target, *args),
+                                                          name=name, daemon=True)
+    process.start()
+    return process
+
+
+def fork_with_pipe(name: str, target: Callable[..., None], *args: Any) -> tuple[BaseProcess, Connection]:
+    """fork(), target getting the writing end of a new pipe as its last argument; the reading end is
+    returned. The writing end is closed here at once, before anything else is forked: a process that
+    dies then leaves its pipe with no writer, and the reader gets the end of it, not a wait for ever."""
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+    process = fork(name, target, *args, writer)
+    writer.close()
+    return process, reader
+
+
+def _ignoring_ctrl_c(target: Callable[..., None], *args: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    target(*args)
 
 
 class WorkerPage(NamedTuple):
@@ -134,28 +163,19 @@ def _stop(workers: list[tuple[BaseProcess, Connection]], early: bool) -> None:
 def _start_workers(job: ParallelRenders, pages: list[Page], keys: dict[str, str]
                    ) -> list[tuple[BaseProcess, Connection]]:
     """Fork the workers, each with the reading end of its pipe; worker k renders pages[k::count]."""
-    context = multiprocessing.get_context("fork")
     count = min(job.bodies.workers, len(pages))
     workers: list[tuple[BaseProcess, Connection]] = []
     # Everything made so far is left out of the workers' garbage collection: their collections
     # then neither walk nor touch (and so copy) the pages they share with this process.
     gc.freeze()
     for shard in range(count):
-        reader, writer = context.Pipe(duplex=False)
-        process = context.Process(target=_render_shard, args=(job, pages[shard::count], keys, writer),
-                                  name=f"build-worker-{shard}", daemon=True)
-        process.start()
-        # Closed here before the next fork: a worker that dies must leave its pipe with no writer,
-        # so the main process reads the end of it instead of waiting for ever.
-        writer.close()
-        workers.append((process, reader))
+        workers.append(fork_with_pipe(f"build-worker-{shard}", _render_shard, job, pages[shard::count], keys))
     gc.unfreeze()
     return workers
 
 
 def _render_shard(job: ParallelRenders, pages: list[Page], keys: dict[str, str], writer: Connection) -> None:
     """A worker's life: render its pages in order and send each result as soon as it is made."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle; it stops us
     try:
         for page in pages:
             result: WorkerPage | _WorkerFailed = _render_in_worker(job, page, keys[page.source])
@@ -196,17 +216,13 @@ class ConversionAhead:
         """Start converting when the build has a Markdown cache folder that does not exist yet (a cold
         build; a rebuild finds its bodies cached, and reading every file again only costs it time)
         and enough pages to be worth it."""
-        if folder is None or folder.exists() or not can_fork() or threading.active_count() > 1:
-            return None  # (never fork a process that runs threads)
+        if folder is None or folder.exists() or not can_fork_now():
+            return None
         names = [name for name, is_symlink in markdown_files(content_dir) if not is_symlink]
         if len(names) < convert.PARALLEL_THRESHOLD:
             return None
-        context = multiprocessing.get_context("fork")
-        stopping = context.Event()
-        process = context.Process(target=_convert_ahead, args=(content_dir, names, folder, stopping),
-                                  name="build-convert-ahead", daemon=True)
-        process.start()
-        return cls(process, stopping)
+        stopping = multiprocessing.get_context("fork").Event()
+        return cls(fork("build-convert-ahead", _convert_ahead, content_dir, names, folder, stopping), stopping)
 
     def stop(self) -> None:
         """Stop after the page being converted; a page that takes long (a pathological body) is cut short."""
@@ -218,7 +234,6 @@ class ConversionAhead:
 
 
 def _convert_ahead(content_dir: Path, names: list[str], folder: Path, stopping: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle; it stops us
     cache = ConversionCache(folder)
     for name in names:
         if stopping.is_set():

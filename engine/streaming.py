@@ -23,8 +23,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import signal
-import threading
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -38,7 +36,7 @@ from .content import Page
 from .glossary import has_nested_open, open_skipped
 from .markup import ConvertedBody
 from .pagecache import PageFacts
-from .parallel import can_fork
+from .parallel import can_fork_now, fork_with_pipe
 from .render import STREAM_MARK, NotStreamable, OutputFile, RememberedPage, Renderer, StreamedList, digest_of_uses
 from .safety import check_body_safety
 from .sitelinks import link_facts, page_details
@@ -140,9 +138,9 @@ def _list_blocks(renderer: Renderer, template: jinja2.Template, context: dict[st
     """The list's blocks (_blocks), each checked (_is_safe); NotStreamable when one is not safe.
 
     Drawn in a forked process when this is a one-off build that can fork, else here."""
-    if renderer.parallel is not None and can_fork() and threading.active_count() == 1:
+    if renderer.parallel is not None and can_fork_now():
         return _drawn_in_a_fork(template, context)
-    return _drawn_here(template, context)  # never fork a process that runs threads
+    return _drawn_here(template, context)
 
 
 def _drawn_here(template: jinja2.Template, context: dict[str, Any]) -> Generator[str, None, None]:
@@ -159,14 +157,7 @@ def _drawn_in_a_fork(template: jinja2.Template, context: dict[str, Any]) -> Gene
     variables, not the page's `assets`: what the forked process does changes nothing here.)
     A template error there is NotStreamable here, and the page is rendered in memory, where
     the error is reported with its page and line."""
-    import multiprocessing
-
-    forked = multiprocessing.get_context("fork")
-    reader, writer = forked.Pipe(duplex=False)
-    process = forked.Process(target=_draw_list, args=(template, context, writer),
-                             name="build-sources-list", daemon=True)
-    process.start()
-    writer.close()  # this end is the drawing process's: without it, its death reads as the end of the pipe
+    process, reader = fork_with_pipe("build-sources-list", _draw_list, template, context)
     try:
         while True:
             try:
@@ -192,7 +183,6 @@ def _drawn_in_a_fork(template: jinja2.Template, context: dict[str, Any]) -> Gene
 def _draw_list(template: jinja2.Template, context: dict[str, Any], writer: Any) -> None:
     """In the forked process: send each block of the list, then the end; or the news of an unsafe
     block or an error."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle; it stops us
     try:
         for block in _blocks(template.generate(context)):
             if not _is_safe(block):

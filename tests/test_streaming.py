@@ -79,7 +79,7 @@ class _Terms(HTMLParser):
 def _where_drawn(monkeypatch: pytest.MonkeyPatch, forked: bool) -> list[str]:
     """Make the list be drawn in a forked process or in the build's own, and record where it was."""
     if not forked:
-        monkeypatch.setattr(engine.streaming, "can_fork", lambda: False)
+        monkeypatch.setattr(engine.streaming, "can_fork_now", lambda: False)
     where: list[str] = []
     for name, label in (("_drawn_in_a_fork", "forked"), ("_drawn_here", "here")):
         real = getattr(engine.streaming, name)
