@@ -22,7 +22,7 @@ from .errors import BuildError, Problem, UsageError, raise_if_errors
 from .live import LiveSite, RebuildReport
 from .markup import MarkdownConverter
 from .pagecache import PageCache
-from .parallel import ConversionAhead, ParallelRenders, can_fork
+from .parallel import ConversionAhead, ParallelRenders, can_fork, check_in_two
 from .render import Renderer, load_assets, make_environment
 from .settings import Settings, load_settings
 from .site import resolve_site
@@ -104,7 +104,8 @@ def _build(settings: Settings, output: Path, cache_root: Path | None, ahead: Con
             # Only pages that changed are checked again when the rest resolve as before (issue 8).
             check_file = cache_root / "links.json" if cache_root else None
             link_check = check_links_incrementally(links, set(staging.written), settings,
-                                                   load_link_check(check_file) if check_file else None)
+                                                   load_link_check(check_file) if check_file else None,
+                                                   check_in_two)
             if check_file:
                 store_link_check(check_file, link_check)
             problems.extend(link_check.problems())

@@ -20,26 +20,29 @@ process, as before.
 
 from __future__ import annotations
 
+import bisect
 import gc
+import itertools
 import multiprocessing
 import pickle
 import signal
 import sys
 import threading
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import convert
-from .checks import PageLinks, scan_html
+from .checks import CheckReport, PageLinks, check_scanned, scan_html
 from .citations import CitationUse
 from .content import Page, markdown_files, split_front_matter
 from .convert import BodyConverter, ConversionCache, conversion_key, convert_in_worker
 from .errors import BuildError, Problem
 from .pagecache import PageCache, PageFacts, write_entry
-from .sitelinks import interned, link_facts, page_details
+from .sitelinks import SiteLinks, interned, link_facts, page_details
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -288,3 +291,64 @@ def _render_in_worker(job: ParallelRenders, page: Page, key: str) -> WorkerPage:
     facts = file.facts._replace(ids_digest=ids_digest, external=external)
     plain_uses = tuple((use.source_id, use.heading_id, use.heading_text) for use in uses or ())
     return WorkerPage(problems, body_key, b"" if stored else file.data, stored, facts, plain_uses, uses_digest, found)
+
+
+def check_in_two(scanned: SiteLinks, all_paths: set[str], output_name: str = "output",
+                 base_url: str = "", only: set[str] | None = None) -> CheckReport:
+    """checks.check_scanned, with the later pages, half of the links, checked by a forked process meanwhile.
+
+    The link check ran on one core while the other stood idle: 0.15 s at 1,000 pages and
+    3.3 s at 10,000 (issue 8). The report is the one check_scanned gives: pages are checked
+    in order, so the halves' problems follow one another, and its memos only save work. A
+    process that fails leaves its half to be checked here."""
+    paths = sorted(scanned if only is None else only & scanned.keys())
+    if len(paths) < CHECK_IN_TWO_FROM or not can_fork_now():
+        return check_scanned(scanned, all_paths, output_name, base_url, only)
+    middle = _middle_link(scanned, paths)
+    first, later = set(paths[:middle]), set(paths[middle:])
+    gc.freeze()  # as for the page workers: the process's collections leave the shared pages alone
+    process, reader = fork_with_pipe("build-link-check", _check_part, scanned, all_paths, output_name, base_url,
+                                     later)
+    gc.unfreeze()
+    try:
+        report = check_scanned(scanned, all_paths, output_name, base_url, first)
+        try:
+            later_report: CheckReport | None = pickle.loads(reader.recv_bytes())
+        except (EOFError, OSError):
+            later_report = None
+    finally:
+        reader.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+    if later_report is None:
+        later_report = check_scanned(scanned, all_paths, output_name, base_url, later)
+    external = Counter(report.external)
+    external.update(later_report.external)  # in the order one check would have met them
+    return CheckReport(report.problems + later_report.problems, external, report.pages)
+
+
+def _middle_link(scanned: SiteLinks, paths: list[str]) -> int:
+    """Where to cut `paths` so both sides hold about as many links (a sources list alone can hold a
+    fifth of a site's). A page whose links are in the page cache counts as an average one."""
+    counts = [scanned.link_count(path) for path in paths]
+    known = [count for count in counts if count is not None]
+    average = sum(known) // len(known) if known else 1
+    weights = list(itertools.accumulate(average if count is None else count for count in counts))
+    return min(max(bisect.bisect_left(weights, weights[-1] / 2), 1), len(paths) - 1)
+
+
+# The fewest pages check_in_two splits between two processes (forking one costs a few milliseconds).
+CHECK_IN_TWO_FROM = 256
+
+
+def _check_part(scanned: SiteLinks, all_paths: set[str], output_name: str, base_url: str,
+                only: set[str], writer: Connection) -> None:
+    try:
+        report = check_scanned(scanned, all_paths, output_name, base_url, only)
+    except Exception:  # the main process checks this half itself, and reports what it finds
+        return
+    try:
+        writer.send_bytes(pickle.dumps(report, pickle.HIGHEST_PROTOCOL))
+    except BrokenPipeError:
+        return

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from sys import intern
 from typing import Any
 
-from .checks import PageLinks, check_scanned, scan_html
+from .checks import CheckReport, PageLinks, check_scanned, scan_html
 from .citations import CitationUse
 from .errors import BuildError, Problem
 from .fingerprint import digest
@@ -81,6 +81,11 @@ class SiteLinks(Mapping[str, PageLinks]):
     def external(self, path: str) -> int:
         """How many of the page's links are external (not into base_url)."""
         return self._pages[path][2]
+
+    def link_count(self, path: str) -> int | None:
+        """How many links the page has, when they are held here (None: they are in the page cache)."""
+        links = self._pages[path][3]
+        return len(links.targets) if links is not None else None
 
     def __getitem__(self, path: str) -> PageLinks:
         key, _, _, links = self._pages[path]
@@ -174,9 +179,12 @@ def page_details(uses: Iterable[CitationUse], found: PageLinks) -> dict[str, Any
 
 
 def check_links_incrementally(links: SiteLinks, all_paths: set[str], settings: Settings,
-                              previous: LinkCheck | None) -> LinkCheck:
+                              previous: LinkCheck | None, check: Callable[..., CheckReport] = check_scanned
+                              ) -> LinkCheck:
     """Check links, only on pages whose render key changed when no path appeared or disappeared and
-    none of those pages changed its ids: every other page's links then resolve exactly as before."""
+    none of those pages changed its ids: every other page's links then resolve exactly as before.
+
+    `check` is check_scanned or what gives the same report (a one-off build's parallel.check_in_two)."""
     paths = digest(sorted(all_paths))
     only: set[str] | None = None
     if previous is not None and previous.paths == paths:
@@ -185,7 +193,7 @@ def check_links_incrementally(links: SiteLinks, all_paths: set[str], settings: S
         if all(path in previous.pages and previous.pages[path][1] == links.ids_digest(path) for path in changed):
             only = changed
     output_name = settings.output_dir.name
-    report = check_scanned(links, all_paths, output_name, settings.base_url, only)
+    report = check(links, all_paths, output_name, settings.base_url, only)
     found: dict[str, list[Problem]] = {path: [] for path in (links if only is None else only)}
     for problem in report.problems:
         found.setdefault(problem.source.removeprefix(output_name + "/"), []).append(problem)

@@ -1,8 +1,11 @@
-"""Bodies converted ahead in a forked process while the build reads the site (engine/parallel.py,
-issue 8): the build must come out as a clean one, and the process must stop when told."""
+"""What the build does in forked processes besides rendering pages (engine/parallel.py, issue 8):
+bodies converted ahead while the build reads the site, which must come out as a clean build and
+stop when told, and half the link check, which must report what one process reports."""
 
 from __future__ import annotations
 
+import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -12,7 +15,10 @@ from conftest import ROOT, build_site, clean_build_digest, tree_digest
 
 import engine
 import engine.parallel
-from engine.parallel import ConversionAhead
+from engine.checks import PageLinks, check_scanned
+from engine.pagecache import PageCache
+from engine.parallel import CHECK_IN_TWO_FROM, ConversionAhead, check_in_two
+from engine.sitelinks import SiteLinks
 
 sys.path.insert(0, str(ROOT / "bench"))
 from sitegen import make_site  # noqa: E402
@@ -73,3 +79,59 @@ def _slowly(convert, seconds: float):  # type: ignore[no-untyped-def]
         return convert(*args)
 
     return slow
+
+
+def _linked_pages(count: int) -> tuple[SiteLinks, set[str]]:
+    """`count` pages in folders of their own and a sources page linking into all of them, with links
+    of every kind check_scanned tells apart, some of them broken."""
+    chooser = random.Random(8)
+    links = SiteLinks(PageCache(None))
+    paths = {f"p{number:04d}/index.html" for number in range(count)} | {"sources/index.html", "index.html"}
+    for path in sorted(paths):
+        kinds = ["#h1", "#h9", "#", "../", "../index.html", "../sources/#s1", "../sources/#gone", "https://x.org/a",
+                 "http://localhost/b", "/root-absolute", "../missing/", "?q", "file:///etc/passwd",
+                 f"https://x.org/{chooser.randrange(5)}", f"../p{chooser.randrange(count + 5):04d}/#h{chooser.randrange(4)}"]
+        found = [(chooser.choice(kinds), line) for line in range(chooser.randrange(2, 12))]
+        if path == "sources/index.html":
+            found += [(f"../p{number:04d}/#h{number % 4}", 50 + number) for number in range(count)]
+        if path == "index.html":
+            found = [(target.replace("../", ""), line) for target, line in found]
+        page = PageLinks(["h0", "h1", "h2", "s1"], found, [(3, "closing </div> has no matching opening tag")]
+                         if chooser.random() < 0.05 else [])
+        links.add(path, f"key-{path}", "", 0, page)
+    return links, paths
+
+
+def test_the_link_check_in_two_processes_reports_what_one_process_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    links, paths = _linked_pages(CHECK_IN_TWO_FROM + 40)
+    forks: list[str] = []
+    fork_with_pipe = engine.parallel.fork_with_pipe
+
+    def counted(name, *args):  # type: ignore[no-untyped-def]
+        forks.append(name)
+        return fork_with_pipe(name, *args)
+
+    monkeypatch.setattr(engine.parallel, "fork_with_pipe", counted)
+    alone = check_scanned(links, paths)
+    in_two = check_in_two(links, paths)
+    assert forks == ["build-link-check"]
+    # problems in both halves: the first pages and the sources page, checked last but one
+    assert len(alone.problems) > 100 and alone.problems[0].source < "output/p0100"
+    assert "output/sources/index.html" in {problem.source for problem in alone.problems}
+    assert in_two.problems == alone.problems
+    assert list(in_two.external.items()) == list(alone.external.items())
+    assert in_two.pages == alone.pages
+    some = {path for path in paths if "1" in path}
+    assert check_in_two(links, paths, "site", "", some).problems == check_scanned(links, paths, "site", "", some).problems
+
+
+def test_a_link_check_process_that_dies_leaves_its_half_to_the_main_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    links, paths = _linked_pages(CHECK_IN_TWO_FROM + 40)
+    monkeypatch.setattr(engine.parallel, "_check_part", lambda *args: os._exit(3))
+    assert check_in_two(links, paths).problems == check_scanned(links, paths).problems
+
+
+def test_a_small_link_check_stays_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    links, paths = _linked_pages(CHECK_IN_TWO_FROM - 3)  # with the sources page and the home page: one short
+    monkeypatch.setattr(engine.parallel, "fork_with_pipe", lambda *args: pytest.fail("forked"))
+    assert check_in_two(links, paths).problems == check_scanned(links, paths).problems
