@@ -119,11 +119,13 @@ _TOKEN = re.compile(
     r"(?:.*?</\s*[sS][cC][rR][iI][pP][tT]\s*>|.*)"
     rf"|([sS][tT][yY][lL][eE])(?=[\t\n\r\f />\x00])({_ATTRIBUTES})>"  # 3-4: style, then raw text
     r"(?:.*?</\s*[sS][tT][yY][lL][eE]\s*>|.*)"
-    rf"|([a-z][a-z0-9]*)((?:{_SIMPLE_ATTRIBUTE})*)(/?)>"  # 5-7: simple start tag, attributes, closing slash
-    rf"|({_TAG_NAME})({_ATTRIBUTES})(/?)>"                # 8-10: any start tag
-    r"|/([a-z][a-z0-9]*)>"                                # 11: simple end tag
-    r"|/\s*([a-zA-Z][-.a-zA-Z0-9:_]*)\s*>"                # 12: end tag
-    rf"|/({_TAG_NAME})[^>]*>"                             # 13: end tag with junk before its '>'
+    # 5-8: simple start tag, attributes, then a closing slash (7), or text alone and the tag's own
+    # end tag (8, empty: a leaf element, opened and closed at once; a third of a page's tags)
+    rf"|([a-z][a-z0-9]*)((?:{_SIMPLE_ATTRIBUTE})*)(?:(/)>|>(?:[^<]*</\5>()|))"
+    rf"|({_TAG_NAME})({_ATTRIBUTES})(/?)>"                # 9-11: any start tag
+    r"|/([a-z][a-z0-9]*)>"                                # 12: simple end tag
+    r"|/\s*([a-zA-Z][-.a-zA-Z0-9:_]*)\s*>"                # 13: end tag
+    rf"|/({_TAG_NAME})[^>]*>"                             # 14: end tag with junk before its '>'
     r"|!--.*?--\s*>"                                      # comment
     rf"|!\[(?ai:temp|cdata|ignore|include|rcdata){_KEYWORD_END}.*?]\s*]\s*>"  # marked sections
     rf"|!\[(?ai:if|else|endif){_KEYWORD_END}.*?]\s*>"
@@ -172,26 +174,25 @@ class LinkScanner:
             kind = match.lastindex  # the last group of the branch that matched, see _TOKEN
             if kind is None:
                 continue  # a comment, a declaration, text: nothing to see
-            if kind <= 10:
-                simple = kind == 7
-                if kind <= 4:  # script or style, and its raw text: opened and closed at once
-                    tag, attributes, slash = match.group(kind - 1).lower(), match.group(kind), "/"
-                else:
-                    tag, attributes, slash = match.group(kind - 2, kind - 1, kind)
-                    if not simple:
-                        tag = tag.lower()
-                if attributes and (tag in _LINK_ATTRIBUTE_OF or (
-                        ' id="' in attributes if simple else _MAYBE_ID.search(attributes))):
-                    start = match.start()
-                    line += text.count("\n", counted, start)
-                    counted = start
-                    _note_attributes(tag, _SIMPLE_ATTRIBUTE_ITEMS.findall(attributes) if simple
-                                     else _read_attributes(attributes), line, ids, links)
-                if not slash and tag not in _VOID:
-                    open_tags.append(tag)  # a self-closing tag is opened and closed at once
-            elif kind >= 11:
+            if kind <= 8:  # a simple start tag, a leaf element (8: read with its end tag), script or style
+                if kind >= 6:
+                    tag, attributes = match.group(5, 6)
+                    if attributes and (tag in _LINK_ATTRIBUTE_OF or ' id="' in attributes):
+                        start = match.start()
+                        line += text.count("\n", counted, start)
+                        counted = start
+                        _note_attributes(tag, _SIMPLE_ATTRIBUTE_ITEMS.findall(attributes), line, ids, links)
+                    if kind == 6 and tag not in _VOID:  # open until its end tag (7: self-closing)
+                        open_tags.append(tag)
+                    continue
+                tag, attributes = match.group(kind - 1).lower(), match.group(kind)  # script or style and
+                slash = "/"  # their raw text: opened and closed at once
+            elif kind <= 11:
+                tag, attributes, slash = match.group(9, 10, 11)
+                tag = tag.lower()
+            else:
                 tag = match.group(kind)
-                if kind != 11:
+                if kind != 12:
                     tag = tag.lower()
                 if open_tags and open_tags[-1] == tag:
                     open_tags.pop()
@@ -205,6 +206,14 @@ class LinkScanner:
                     line += text.count("\n", counted, start)
                     counted = start
                     problems.append((line, f"closing </{tag}> has no matching opening tag"))
+                continue
+            if attributes and (tag in _LINK_ATTRIBUTE_OF or _MAYBE_ID.search(attributes)):
+                start = match.start()
+                line += text.count("\n", counted, start)
+                counted = start
+                _note_attributes(tag, _read_attributes(attributes), line, ids, links)
+            if not slash and tag not in _VOID:
+                open_tags.append(tag)  # a self-closing tag is opened and closed at once
         self.lines_before += text.count("\n")
         return text.find("<", match.end() if match is not None else 0) < 0
 

@@ -170,6 +170,11 @@ def test_what_the_scanner_reads_from_tricky_html() -> None:
     ("<p>one</p></p>\n</li>\n</br>", []),
     ("<section>\n<div>\n</section>\n</div>", [(4, "closing </div> has no matching opening tag")]),
     ("</DIV >", [(1, "closing </div> has no matching opening tag")]),
+    # elements holding text alone, read with their end tag as one token
+    ('<span class="a">x\n</span></span>', [(2, "closing </span> has no matching opening tag")]),
+    ("<span/>x</span>\n<em>y</EM></em>", [(1, "closing </span> has no matching opening tag"),
+                                          (2, "closing </em> has no matching opening tag")]),
+    ('<div><a href="a">x</a></div>\n<img src="i">alt</img></div>', [(2, "closing </div> has no matching opening tag")]),
 ])
 def test_closing_tags_without_an_opening_tag_are_reported_with_their_line(
         html: str, problems: list[tuple[int, str]]) -> None:
