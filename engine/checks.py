@@ -168,6 +168,7 @@ class LinkScanner:
     def feed(self, text: str) -> bool:
         """Scan one part; False when it ends inside a token (see the class)."""
         ids, links, problems, open_tags = self.ids, self.links, self.problems, self.open_tags
+        targets, lines = links.targets, links.lines
         line, counted = 1 + self.lines_before, 0  # lines are counted up to `counted` only when one is needed
         match: re.Match[str] | None = None
         for match in _TOKEN.finditer(text):
@@ -177,11 +178,20 @@ class LinkScanner:
             if kind <= 8:  # a simple start tag, a leaf element (8: read with its end tag), script or style
                 if kind >= 6:
                     tag, attributes = match.group(5, 6)
-                    if attributes and (tag in _LINK_ATTRIBUTE_OF or ' id="' in attributes):
+                    if attributes and ((link_attribute := _LINK_ATTRIBUTE_OF.get(tag)) is not None
+                                       or ' id="' in attributes):
                         start = match.start()
                         line += text.count("\n", counted, start)
                         counted = start
-                        _note_attributes(tag, _SIMPLE_ATTRIBUTE_ITEMS.findall(attributes), line, ids, links)
+                        if tag == "meta":
+                            _note_attributes(tag, _SIMPLE_ATTRIBUTE_ITEMS.findall(attributes), line, ids, links)
+                        else:  # _note_attributes, inlined for the tags a page is made of (a fifth are links)
+                            for name, value in _SIMPLE_ATTRIBUTE_ITEMS.findall(attributes):
+                                if name == link_attribute:
+                                    targets.append(value)
+                                    lines.append(line)
+                                elif name == "id" or (name == "name" and tag == "a"):
+                                    ids.add(value)
                     if kind == 6 and tag not in _VOID:  # open until its end tag (7: self-closing)
                         open_tags.append(tag)
                     continue
