@@ -7,6 +7,7 @@ not change is never converted again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -31,8 +32,13 @@ _WORKER_CONVERTER: list[MarkdownConverter] = []
 
 def conversion_key(body: str) -> str:
     """The cache key of a body: its text plus everything that shapes the HTML."""
-    salt = json.dumps([ENGINE_VERSION, MARKUP_VERSION, markdown_settings()], sort_keys=True)
-    return hashlib.sha256((salt + "\0" + body).encode("utf-8")).hexdigest()
+    return hashlib.sha256((_key_salt(ENGINE_VERSION, MARKUP_VERSION) + "\0" + body).encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _key_salt(engine_version: str, markup_version: str) -> str:
+    """What shapes the HTML besides the body (made once: a build asks for a key per page, some twice)."""
+    return json.dumps([engine_version, markup_version, markdown_settings()], sort_keys=True)
 
 
 class ConversionCache:
