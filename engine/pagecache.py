@@ -29,18 +29,29 @@ PRUNE_MARGIN = 64
 def store_cache_file(file: Path, data: bytes) -> bool:
     """Write a cache file whole or not at all (a temporary file renamed over it); False when it could not be.
 
-    A cache that cannot be written only makes the next build slower, so failures are not errors."""
-    temporary = file.with_name(f"{file.name}.{os.getpid()}.tmp")
+    A cache that cannot be written only makes the next build slower, so failures are not errors.
+    Written with os calls: a cold build writes three cache files a page, and pathlib's file
+    objects cost a third of each write (issue 8)."""
+    temporary = f"{file}.{os.getpid()}.tmp"
     try:
         try:
-            temporary.write_bytes(data)
+            handle = os.open(temporary, _NEW_FILE, 0o666)
         except FileNotFoundError:  # the folder is made only when missing: a mkdir per file cost ~0.2 ms
             file.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(data)
-        temporary.replace(file)
+            handle = os.open(temporary, _NEW_FILE, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view):]
+        finally:
+            os.close(handle)
+        os.replace(temporary, file)
     except OSError:
         return False
     return True
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 
 def prune_folder(folder: Path, wanted: set[str]) -> int:
