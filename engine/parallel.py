@@ -307,9 +307,13 @@ def check_in_two(scanned: SiteLinks, all_paths: set[str], output_name: str = "ou
     middle = _middle_link(scanned, paths)
     first, later = set(paths[:middle]), set(paths[middle:])
     gc.freeze()  # as for the page workers: the process's collections leave the shared pages alone
-    process, reader = fork_with_pipe("build-link-check", _check_part, scanned, all_paths, output_name, base_url,
-                                     later)
-    gc.unfreeze()
+    try:
+        process, reader = fork_with_pipe("build-link-check", _check_part, scanned, all_paths, output_name, base_url,
+                                         later)
+    except OSError:  # no process to be had (out of memory, too many processes): one check does it all
+        return check_scanned(scanned, all_paths, output_name, base_url, only)
+    finally:
+        gc.unfreeze()
     try:
         report = check_scanned(scanned, all_paths, output_name, base_url, first)
         try:

@@ -131,6 +131,16 @@ def test_a_link_check_process_that_dies_leaves_its_half_to_the_main_process(monk
     assert check_in_two(links, paths).problems == check_scanned(links, paths).problems
 
 
+def test_a_link_check_that_cannot_fork_checks_everything_in_the_main_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    links, paths = _linked_pages(CHECK_IN_TWO_FROM + 40)
+
+    def no_process(*args):  # type: ignore[no-untyped-def]
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(engine.parallel, "fork_with_pipe", no_process)
+    assert check_in_two(links, paths).problems == check_scanned(links, paths).problems
+
+
 def test_a_small_link_check_stays_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
     links, paths = _linked_pages(CHECK_IN_TWO_FROM - 3)  # with the sources page and the home page: one short
     monkeypatch.setattr(engine.parallel, "fork_with_pipe", lambda *args: pytest.fail("forked"))
