@@ -186,6 +186,35 @@ def _quick_test(test: Any, needs: tuple[str, ...]) -> Any:
     return quick
 
 
+def _quicken_toc(md: markdown.Markdown) -> None:
+    """Let the table-of-contents stage skip the table itself on a page without its marker.
+
+    The stage numbers headings and adds their permalinks (kept), then builds the table as
+    HTML for `md.toc` and searches the page for a `[TOC]` paragraph to replace with it: an
+    eighth of a page's conversion. The converter reads only `md.toc_tokens`, so on a page
+    whose text never holds the marker the table is left empty and the search is skipped;
+    a page with the marker gets its table as before."""
+    if "toc" not in md.treeprocessors:
+        return
+    stage: Any = md.treeprocessors["toc"]  # the toc extension's TocTreeprocessor
+    run, build_table, replace_marker = stage.run, stage.build_toc_div, stage.replace_marker
+    marked = [True]
+
+    def quick_run(doc: etree.Element) -> None:
+        marker = stage.marker
+        marked[0] = bool(marker) and any(el.text is not None and marker in el.text for el in doc.iter())
+        run(doc)
+
+    def quick_build_table(toc_list: list[Any]) -> etree.Element:
+        return build_table(toc_list) if marked[0] else etree.Element("div")
+
+    def quick_replace_marker(root: etree.Element, elem: etree.Element) -> None:
+        if marked[0]:
+            replace_marker(root, elem)
+
+    stage.run, stage.build_toc_div, stage.replace_marker = quick_run, quick_build_table, quick_replace_marker
+
+
 def _needs(pattern: Any) -> tuple[str | None, str | None]:
     """The one or two texts a pattern cannot match without; (None, None) when it is always tried."""
     needs = _REQUIRED_TEXT.get(pattern.pattern) if isinstance(pattern, inlinepatterns.InlineProcessor) else None
@@ -200,6 +229,7 @@ class _ExplainerExtension(Extension):
         md.inlinePatterns.register(_CitationProcessor(CITATION_PATTERN, md), "citation", 176)
         md.preprocessors.register(_DirectivePreprocessor(md), "directive", 22)
         _quicken_block_tests(md)  # the extensions before this one have registered their processors
+        _quicken_toc(md)
         # Both inline stages (Markdown's own and smarty's) run the quicker loop over the same patterns.
         for name in ("inline", "smarty"):
             if name in md.treeprocessors:

@@ -1,5 +1,5 @@
-"""The quicker inline stage and block tests (engine/markup.py, issue 8) convert exactly as
-Python-Markdown's own.
+"""The quicker inline stage, block tests and table of contents (engine/markup.py, issue 8) convert
+exactly as Python-Markdown's own.
 
 The inline stage skips a pattern on text that lacks what the pattern needs; a block processor
 fails its test at once on a block that lacks what its regex needs. These tests check each claim
@@ -42,6 +42,8 @@ def _stock_converter() -> MarkdownConverter:
         converter._md.treeprocessors[name].__class__ = treeprocessors.InlineProcessor
     for processor in converter._md.parser.blockprocessors:
         processor.__dict__.pop("test", None)  # the quick test shadows the class's method
+    for name in ("run", "build_toc_div", "replace_marker"):  # and the table of contents is built again
+        converter._md.treeprocessors["toc"].__dict__.pop(name)
     return converter
 
 
@@ -127,6 +129,7 @@ _PIECES = st.sampled_from([
     "[link](https://example.org)", "[ref][r]", "\n[r]: https://example.org/r\n", "*[HTML]: Hyper Text\n",
     "HTML", "{: #id }", "Term\n: Definition\n", "| a | b |\n|---|--:|\n| 1 | 2 |\n", "```\ncode\n```\n", "'90s",
     "[^1]: A note.\n", "Title\n=====\n", "Title\n-----\n", "***\n", "_ _ _\n", "    indented\n", ":",
+    "\n\n[TOC]\n\n", "[TOC]",
 ])
 
 
@@ -138,3 +141,11 @@ def test_generated_markdown_converts_to_the_same_html(pieces: list[str]) -> None
 
 
 _QUICK, _STOCK = MarkdownConverter(), _stock_converter()
+
+
+def test_a_page_with_the_toc_marker_still_gets_its_table() -> None:
+    body = "Intro.\n\n[TOC]\n\n## One\n\nText.\n\n### Two\n\nMore [TOC] text.\n"
+    quick = _QUICK.convert(body)
+    assert quick == _STOCK.convert(body)
+    assert '<div class="toc">' in quick.html and 'href="#one"' in quick.html and "[TOC]" in quick.html
+    assert _QUICK.convert("## One\n\nNo marker here.\n") == _STOCK.convert("## One\n\nNo marker here.\n")
