@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -135,23 +136,26 @@ def _write(handle: object, scanner: LinkScanner, part: str) -> None:
 
 def _list_blocks(renderer: Renderer, template: jinja2.Template, context: dict[str, Any]
                  ) -> Generator[str, None, None]:
-    """The list's blocks (_blocks), each checked (_is_safe); NotStreamable when one is not safe.
+    """The list's blocks (_blocks), each checked here (_is_safe); NotStreamable when one is not safe.
 
-    Drawn in a forked process when this is a one-off build that can fork, else here."""
-    if renderer.parallel is not None and can_fork_now():
-        return _drawn_in_a_fork(template, context)
-    return _drawn_here(template, context)
+    Drawn in a forked process when this is a one-off build that can fork, else here. The check
+    is made here either way: Jinja is the slower side of the pipeline, and the check would
+    lengthen it (0.29 -> 0.27 s for the sources page at 1,000 sections)."""
+    drawn = _drawn_in_a_fork(template, context) if renderer.parallel is not None and can_fork_now() \
+        else _drawn_here(template, context)
+    with closing(drawn):
+        for block in drawn:
+            if not _is_safe(block):
+                raise NotStreamable("the list holds markup that is read across its blocks")
+            yield block
 
 
 def _drawn_here(template: jinja2.Template, context: dict[str, Any]) -> Generator[str, None, None]:
-    for block in _blocks(template.generate(context)):
-        if not _is_safe(block):
-            raise NotStreamable("the list holds markup that is read across its blocks")
-        yield block
+    return _blocks(template.generate(context))
 
 
 def _drawn_in_a_fork(template: jinja2.Template, context: dict[str, Any]) -> Generator[str, None, None]:
-    """The list's blocks as a forked process draws and checks them (_draw_list).
+    """The list's blocks as a forked process draws them (_draw_list).
 
     It sends each block, then a mark of the end. (The list's template sees only its own
     variables, not the page's `assets`: what the forked process does changes nothing here.)
@@ -169,8 +173,6 @@ def _drawn_in_a_fork(template: jinja2.Template, context: dict[str, Any]) -> Gene
                 yield body.decode("utf-8")
             elif kind == b"E":
                 return
-            elif kind == b"U":
-                raise NotStreamable("the list holds markup that is read across its blocks")
             else:
                 raise NotStreamable("the list has a template error")
     finally:
@@ -181,13 +183,9 @@ def _drawn_in_a_fork(template: jinja2.Template, context: dict[str, Any]) -> Gene
 
 
 def _draw_list(template: jinja2.Template, context: dict[str, Any], writer: Any) -> None:
-    """In the forked process: send each block of the list, then the end; or the news of an unsafe
-    block or an error."""
+    """In the forked process: send each block of the list, then the end; or the news of an error."""
     try:
         for block in _blocks(template.generate(context)):
-            if not _is_safe(block):
-                writer.send_bytes(b"U")
-                return
             writer.send_bytes(b"B" + block.encode("utf-8"))
         writer.send_bytes(b"E")
     except BrokenPipeError:
@@ -198,11 +196,22 @@ def _draw_list(template: jinja2.Template, context: dict[str, Any], writer: Any) 
 
 def _is_safe(block: str) -> bool:
     """Whether a block of the list reads the same on its own as inside the whole page."""
+    return not (_holds_unsafe_text(block) or has_nested_open(block) or open_skipped(block))
+
+
+def _holds_unsafe_text(block: str) -> bool:
+    """Whether the block holds any of _UNSAFE_IN_LIST, in any ASCII case."""
     lowered = block.lower()
-    return not (any(text in lowered for text in _UNSAFE_IN_LIST) or has_nested_open(block) or open_skipped(block))
+    return _UNSAFE_TAG.search(lowered) is not None or any(text in lowered for text in _UNSAFE_WORDS)
 
 
-def _blocks(chunks: Iterator[str]) -> Iterator[str]:
+# The tags of _UNSAFE_IN_LIST in one pattern, which stops only at each '<': one search for
+# each of them took four times as long (0.03 s at 1,000 sections); the words are searched alone.
+_UNSAFE_TAG = re.compile("<(?:" + "|".join(re.escape(text[1:]) for text in _UNSAFE_IN_LIST if text[0] == "<") + ")")
+_UNSAFE_WORDS = tuple(text for text in _UNSAFE_IN_LIST if text[0] != "<")
+
+
+def _blocks(chunks: Iterator[str]) -> Generator[str, None, None]:
     """The list's text in blocks of about _BLOCK characters, each cut after an item's end tag.
 
     Jinja yields the list in pieces of a few characters: they are taken a batch at a time."""

@@ -186,10 +186,11 @@ def test_links_scanned_in_parts_are_the_links_of_the_whole_page(tmp_path: Path) 
                 max_size=12))
 def test_a_block_is_refused_for_what_the_case_insensitive_pattern_finds(pieces: list[str]) -> None:
     """streaming looks for the unsafe texts in the lowercased block, for speed: on ASCII text, what
-    the case-insensitive pattern it replaced finds."""
+    the case-insensitive pattern it replaced finds (the list itself, and the search made of it)."""
     import re
 
     block = "".join(pieces)
     pattern = re.compile(r"<cite-marker|<h[1-6]|glossary:|<!|<\?|<script|<style|<x-directive", re.I)
     lowered = block.lower()
     assert any(text in lowered for text in engine.streaming._UNSAFE_IN_LIST) == bool(pattern.search(block))
+    assert engine.streaming._holds_unsafe_text(block) == bool(pattern.search(block))
