@@ -347,6 +347,11 @@ def format_report(sizes: dict[int, dict[str, Measure]], explainer: Measure | Non
                          f"{m.wall / floor2.wall:.2f}x | {m.wall / loop2.wall:.2f}x | {1000 * m.wall / count:.2f} | "
                          f"{m.rss:.0f} |" if m.rss else
                          f"| {m.name} | {m.wall:.3f} | | | | | {1000 * m.wall / count:.2f} | |")
+        paired = [cold.wall / loop.wall for cold, loop in zip(results["cold"].runs, loop2.runs, strict=False)]
+        if len(paired) > 1:  # the machine is shared: each run's own ratio shows how much the medians can move
+            lines += ["", "Cold build / minimal loop in 2 processes, run by run (the loop ran just before the build "
+                      f"in the same run): {', '.join(f'{ratio:.2f}' for ratio in paired)}; their median "
+                      f"{statistics.median(paired):.2f}."]
         lines += ["", "Commands:", ""] + [f"- {results[k].name}: `{results[k].command}`" for k in results] + [""]
     lines += ["## Targets (issue 8)", "",
               "The 2-process floor of the cold-build target is the minimal read/convert/render/write loop in 2 "
@@ -396,7 +401,7 @@ def format_report(sizes: dict[int, dict[str, Measure]], explainer: Measure | Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--with-10000", action="store_true", help="also measure 10,000 sections (slow)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (default 3; 1 at 10,000)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5; 1 at 10,000)")
     parser.add_argument("--sizes", type=int, nargs="*", help="section counts instead of 100 and 1,000")
     parser.add_argument("--live", nargs=3, metavar=("SITE", "SECTION", "EDITS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
