@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
+from sys import intern
 from urllib.parse import unquote, urlsplit
 
 from .errors import Problem
@@ -59,6 +60,17 @@ class PageLinks:
         """From a scan's link targets and their lines, kept apart as they were found."""
         made = cls(ids, (), parse_problems)
         made._targets, made._lines = tuple(targets), lines
+        return made
+
+    def interned(self) -> PageLinks:
+        """The same links with their ids and targets interned in this process: a build keeps every
+        page's links until the link check, and pages repeat most of theirs (issue 8: peak memory).
+
+        Made from the parts as they are: ids stay sorted, lines stay one array (the build does
+        this for every page a worker sends back)."""
+        made = PageLinks.__new__(PageLinks)
+        made.ids, made._targets = tuple(map(intern, self.ids)), tuple(map(intern, self._targets))
+        made._lines, made.parse_problems = self._lines, self.parse_problems
         return made
 
     def has_id(self, name: str) -> bool:

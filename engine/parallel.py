@@ -42,7 +42,7 @@ from .content import Page, markdown_files, split_front_matter
 from .convert import BodyConverter, ConversionCache, conversion_key, convert_in_worker
 from .errors import BuildError, Problem
 from .pagecache import PageCache, PageFacts, write_entry
-from .sitelinks import SiteLinks, interned, link_facts, page_details
+from .sitelinks import SiteLinks, link_facts, page_details
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -147,7 +147,7 @@ class ParallelRenders:
                 cached_file = self.folder / key[:2] / f"{key}.html" if result.stored and self.folder else None
                 sources = frozenset({page.source, self.renderer.site.settings.config_source})
                 yield (OutputFile(page.out_path, result.data, sources, key, cached_file, result.facts,
-                                  uses=uses, links=interned(result.links)), uses, result.uses_digest)
+                                  uses=uses, links=result.links.interned()), uses, result.uses_digest)
         finally:  # stopped early (a problem elsewhere, Ctrl-C): no worker outlives the build
             _stop(workers, early=True)
 

@@ -141,7 +141,7 @@ def note_links(links: SiteLinks, file: OutputFile, page_cache: PageCache, base_u
         links.add(file.out_path, key, facts.ids_digest, facts.external)
         return
     data = file.read_bytes() if data is None else data
-    page_links = interned(scan_html(data))
+    page_links = scan_html(data).interned()
     ids_digest, external = link_facts(page_links, base_url)
     if file.render_key and not file.from_cache and file.facts is not None:
         page_cache.put(file.render_key, data, file.facts._replace(ids_digest=ids_digest, external=external),
@@ -156,13 +156,6 @@ def note_scanned(links: SiteLinks, file: OutputFile, page_cache: PageCache) -> N
     if file.cached_file is not None:
         page_cache.record(file.render_key, file.facts)
     links.add(file.out_path, file.render_key, file.facts.ids_digest, file.facts.external, file.links)
-
-
-def interned(found: PageLinks) -> PageLinks:
-    """The same links with their strings interned in this process (see note_links)."""
-    # Built from the parts as they are (ids already sorted, lines already an array): no pairs, no sort.
-    return PageLinks.of_scan([intern(i) for i in found.ids], [intern(link) for link in found.targets],
-                             found.lines, found.parse_problems)
 
 
 def link_facts(found: PageLinks, base_url: str) -> tuple[str, int]:

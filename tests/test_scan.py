@@ -9,6 +9,7 @@ hand-written raw HTML, and on generated tag soup.
 from __future__ import annotations
 
 import shutil
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -263,3 +264,11 @@ def test_the_link_check_shortcuts_decide_as_the_long_way(links: list[str], path:
         expected = [(line, message) for link, line in pages[page].links
                     if (message := _check_link(page, link, paths, pages, Counter())) is not None]
         assert [(p.line, p.message) for p in report.problems if p.source == f"output/{page}"] == expected
+
+
+def test_interned_links_are_the_same_links_with_one_copy_of_each_string() -> None:
+    page = scan_html(b'<a href="x/" id="i">t</a><p id="a"></p>\n<a href="x/">u</a></div>')
+    made = page.interned()
+    assert made == page and made.ids == ("a", "i") and list(made.lines) == [1, 2]
+    assert made.parse_problems == ((2, "closing </div> has no matching opening tag"),)
+    assert all(text is sys.intern(text) for text in (*made.ids, *made.targets))
