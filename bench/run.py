@@ -363,9 +363,13 @@ def format_report(sizes: dict[int, dict[str, Measure]], explainer: Measure | Non
     for count, results in sizes.items():
         ratio = results["cold"].wall / results["loop2"].wall
         markdown_ratio = results["cold"].wall / results["floor2"].wall
-        lines.append(f"| cold build at {count:,} within 1.15x of the 2-process floor (the minimal loop) | "
-                     f"{ratio:.2f}x ({markdown_ratio:.2f}x Python-Markdown alone in 2 processes) | "
-                     f"{'yes' if ratio <= 1.15 else 'no'} |")
+        measured = f"{ratio:.2f}x ({markdown_ratio:.2f}x Python-Markdown alone in 2 processes)"
+        if count == 1000:
+            lines.append(f"| cold build at {count:,} within 1.15x of the 2-process floor (the minimal loop) | "
+                         f"{measured} | {'yes' if ratio <= 1.15 else 'no'} |")
+        else:  # the issue sets this target at 1,000 pages only
+            lines.append(f"| cold build at {count:,} / the 2-process floor (reported: the target is at 1,000) | "
+                         f"{measured} | - |")
         limit = 5.0 if count >= 10000 else 1.0
         lines.append(f"| one-section rebuild at {count:,} under {limit:g} s | {results['section'].wall:.3f} s | "
                      f"{'yes' if results['section'].wall < limit else 'no'} |")
