@@ -16,6 +16,7 @@ from markupsafe import escape
 from .data import Source
 from .errors import Problem, did_you_mean
 from .markup import CITE_MARKER, find_line
+from .records import CitationUse
 
 _HEADING = re.compile(r'<h([2-6])[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAG = re.compile(r"<[^>]+>")
@@ -30,26 +31,16 @@ class CitedSource:
     backlinks: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CitationUse:
-    """Where a source is cited: the page, and the heading the citation sits under.
-
-    Slotted: a build keeps every page's uses for the sources list (issue 8: peak memory)."""
-
-    source_id: str
-    heading_id: str
-    heading_text: str
-
-
 @dataclass(frozen=True)
 class NumberedCitations:
     html: str
     cited: tuple[CitedSource, ...]
     uses: tuple[CitationUse, ...]
+    problems: tuple[Problem, ...]
 
 
 def number_citations(html: str, sources: dict[str, Source], page_source: str, body: str,
-                     body_line: int, problems: list[Problem]) -> NumberedCitations:
+                     body_line: int) -> NumberedCitations:
     """Replace every <cite-marker> with numbered links; report unknown ids with their line."""
     # Heading text is stored as plain text (templates escape it again), so entities are decoded here.
     headings = [(m.start(), m.group(2), html_module.unescape(_TAG.sub("", m.group(3)).replace("#", "")).strip())
@@ -58,6 +49,7 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
     backlinks: dict[str, list[str]] = {}
     uses: list[CitationUse] = []
     seen_uses: set[tuple[str, str]] = set()
+    problems: list[Problem] = []
 
     def heading_before(position: int) -> tuple[str, str]:
         current = ("", "")
@@ -95,4 +87,4 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
         CitedSource(number, sources[source_id], tuple(backlinks[source_id]))
         for source_id, number in sorted(numbers.items(), key=lambda item: item[1])
     )
-    return NumberedCitations(new_html, cited, tuple(uses))
+    return NumberedCitations(new_html, cited, tuple(uses), tuple(problems))

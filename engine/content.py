@@ -7,24 +7,20 @@ files that would produce the same URL.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import marshal
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from . import dates, errors, yamlfile
+from .cache import Cache
 from .dates import PartialDate
 from .errors import BuildError, Problem
-from .pagecache import store_cache_file
 from .settings import Settings
-from .yamlfile import Fields, YamlMap, load_yaml
-from .yamlfile import decode_utf8 as decode_utf8  # re-exported for live.py, which reads pages one by one
+from .yamlfile import Fields, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
 
-FRONT_MATTER_KEYS = ("title", "summary", "order", "slug", "updated", "draft", "layout", "change_note")
 LAYOUTS_BY_KIND = {"home": "home", "section": "section", "page": "page"}
 _FENCE = re.compile(r"^---[ \t]*$")
 _FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
@@ -32,28 +28,23 @@ _SLUG_SAFE = re.compile(r"[^\w-]+", re.UNICODE)
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _NESTING_MARK = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
-_DIRECTIVE_LINE = re.compile(r"^:::[ \t]+([A-Za-z][\w-]*)", re.M)
 # Python-Markdown recurses once per level of list or quote: a few hundred levels exhaust the
-# stack (and take seconds first), while no readable page needs more than a handful (issue 9).
+# stack (and take seconds first), while no readable page needs more than a handful.
 MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
 class PageMeta:
-    """Front matter after validation; see the README's table for each key."""
+    """Front matter after validation: one field per key (README, "Front matter", says what each does)."""
 
-    title: str
-    summary: str
+    title: str = field(metadata=from_yaml(required=True))
+    summary: str = field(metadata=from_yaml(required=True))
     order: int | None = None
     slug: str = ""
     updated: PartialDate | None = None
-    is_draft: bool = False
+    is_draft: bool = field(default=False, metadata=from_yaml("draft"))
     layout: str = ""
     change_note: str = ""
-
-
-# What a released page body reads as (Page.release_body): text no Markdown file can hold.
-RELEASED_BODY = "\0released\0"
 
 
 @dataclass(frozen=True)
@@ -66,10 +57,8 @@ class Page:
     body_line: int
     kind: str
     url: str
-    digest: str
+    digest: str  # sha256 of the file's bytes
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
-    # The directive names its body places (`::: name` lines), found once when the file is read.
-    directives: tuple[str, ...] | None = field(default=None, compare=False, hash=False)
 
     @property
     def out_path(self) -> str:
@@ -84,16 +73,13 @@ class Page:
         """The name navigation and timeline events use for this page: its URL without slashes."""
         return self.url.strip("/") or "home"
 
+    @property
+    def directives(self) -> tuple[str, ...]:
+        """The names of the directives its body places (`::: name` lines), sorted."""
+        return directive_names(self.body)
+
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
-
-    def release_body(self) -> None:
-        """Let go of the Markdown text, which nothing will read again.
-
-        Only the main process of a one-off build calls it, once a worker has rendered the page
-        (parallel.py): each worker holds its own copy, and 10,000 bodies were a third of the
-        build's peak memory (issue 8). The one exception to this class being immutable."""
-        object.__setattr__(self, "body", RELEASED_BODY)
 
 
 @dataclass(frozen=True)
@@ -144,26 +130,25 @@ def lines_outside_code(body: str) -> list[tuple[int, str]]:
 
 
 # A line can only be nested MAX_NESTING + 1 deep if it starts with that many indent, quote or
-# list-marker characters: bodies without such a line skip the line-by-line check (most of a build's reading time).
-_DEEP_PREFIX = re.compile(rf"^[ \t>*+\-\d.)]{{{MAX_NESTING + 1},}}", re.M)
-# The same test, fast: Python's regex engine tries a `^` of re.M at every character, but it finds
-# a literal newline in C (issue 8: the two `^` patterns were a third of reading 10,000 pages).
+# list-marker characters: bodies without such a line skip the line-by-line check. Written as two
+# patterns, not one `^` under re.M, which the regex engine would try at every character.
 _DEEP_FIRST_LINE = re.compile(rf"[ \t>*+\-\d.)]{{{MAX_NESTING + 1}}}")
 _DEEP_LATER_LINE = re.compile(rf"\n[ \t>*+\-\d.)]{{{MAX_NESTING + 1}}}")
 
 
 def has_deep_prefix(body: str) -> bool:
-    """Whether some line of body starts like _DEEP_PREFIX."""
+    """Whether some line of body starts with more than MAX_NESTING indent, quote or list-marker characters."""
     return _DEEP_FIRST_LINE.match(body) is not None or _DEEP_LATER_LINE.search(body) is not None
 
 
 _DIRECTIVE_START = re.compile(r":::[ \t]+([A-Za-z][\w-]*)")
 
 
-def directive_lines(body: str) -> list[str]:
-    """The names of `::: name` lines, as _DIRECTIVE_LINE.findall gives them, found as fast as has_deep_prefix."""
-    return [match.group(1) for match in _DIRECTIVE_START.finditer(body)
-            if match.start() == 0 or body[match.start() - 1] == "\n"]
+@functools.lru_cache(maxsize=4096)
+def directive_names(body: str) -> tuple[str, ...]:
+    """The sorted names of a body's `::: name` lines."""
+    return tuple(sorted({match.group(1) for match in _DIRECTIVE_START.finditer(body)
+                         if match.start() == 0 or body[match.start() - 1] == "\n"}))
 
 
 def nesting_depth(line: str) -> int:
@@ -199,39 +184,39 @@ def slugify(text: str) -> str:
     return text or "page"
 
 
-def load_content(settings: Settings, parsed: ParseCache | None = None) -> tuple[list[Page], list[Problem]]:
+def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Problem]]:
     """Read every Markdown page; return pages sorted by source, plus warnings.
 
-    With a ParseCache, a file whose bytes parsed cleanly before is not parsed again."""
+    A file whose bytes parsed cleanly before is taken from the cache (its bytes are always read:
+    timestamps can lie)."""
     problems: list[Problem] = []
     pages: list[Page] = []
     content_dir = settings.content_dir
     if not content_dir.is_dir():
         raise BuildError([Problem("content", 0, "there is no content/ folder beside the settings file")])
     # Symlinked folders are not entered, so a file that is no symlink itself lies where the
-    # content folder really is: only symlinks need resolving (it cost a third of reading a page).
+    # content folder really is: only symlinks need resolving.
     content_inside = content_dir.resolve().is_relative_to(settings.root)
     prefix = content_dir.relative_to(settings.root).as_posix() + "/"
+    # Pages parsed cleanly before, by parse_key, without their bodies (cut from the file's text again).
+    known = cache.get("parsed", "pages")
+    known = known if isinstance(known, dict) else {}
+    kept: dict[str, tuple[Page, int]] = {}
     for name, is_symlink in markdown_files(content_dir):
         source = prefix + name
         if content_inside and not is_symlink:
             raw = _read_bytes(content_dir / name, source, problems)
         else:
             raw = read_source_bytes(content_dir / name, settings.root, source, problems)
-        if raw is None:
+        text = decode_utf8(raw, source, problems) if raw is not None else None
+        if raw is None or text is None:
             continue
-        page = parsed.page(source, raw) if parsed is not None else None
-        if page is None:
-            relative = Path(name)
-            text = decode_utf8(raw, source, problems)
-            if text is None:
-                continue
-            before = len(problems)
-            page = parse_page(text, source, relative, problems)
-            if parsed is not None and page is not None and len(problems) == before:
-                parsed.put(raw, page, text)
+        page, page_problems = _parse_once(text, source, Path(name), hashlib.sha256(raw).hexdigest(), known, kept)
+        problems.extend(page_problems)
         if page is not None and (settings.include_drafts or not page.meta.is_draft):
             pages.append(page)
+    if kept.keys() != known.keys():
+        cache.put("parsed", "pages", kept)
     _check_unique_urls(pages, problems)
     _check_single_home(pages, problems)
     if any(not p.is_warning for p in problems):
@@ -240,9 +225,8 @@ def load_content(settings: Settings, parsed: ParseCache | None = None) -> tuple[
 
 
 def markdown_files(content_dir: Path) -> list[tuple[str, bool]]:
-    """Every `*.md` under content_dir as (POSIX path relative to it, whether it is a symlink), in the
-    order and with the rules of `sorted(content_dir.rglob("*.md"))`: sorted by path parts, symlinked
-    folders not entered. One scandir per folder, no Path per file (issue 8: 10,000 pages)."""
+    """Every `*.md` under content_dir as (POSIX path relative to it, whether it is a symlink), sorted by
+    path parts; symlinked folders are not entered."""
     found: list[tuple[str, bool]] = []
     folders = [""]
     while folders:
@@ -250,7 +234,7 @@ def markdown_files(content_dir: Path) -> list[tuple[str, bool]]:
         try:
             entries = list(os.scandir(os.path.join(content_dir, folder)))
         except OSError:
-            continue  # as rglob: a folder that cannot be listed is skipped
+            continue  # a folder that cannot be listed is skipped, as rglob does
         for entry in entries:
             name = folder + entry.name
             if entry.name.endswith(".md"):
@@ -286,137 +270,55 @@ def _read_bytes(file: Path, source: str, problems: list[Problem]) -> bytes | Non
         return None
 
 
-def parse_page(text: str, source: str, relative: Path, problems: list[Problem]) -> Page | None:
-    """Build a Page from a file's text, or record why it cannot be one."""
+def _parse_once(text: str, source: str, relative: Path, digest: str, known: dict[str, tuple[Page, int]],
+                kept: dict[str, tuple[Page, int]]) -> tuple[Page | None, list[Problem]]:
+    """parse_page, or the page `known` holds for the file; a page that parsed cleanly goes into `kept`."""
+    text = _normalise_newlines(text)
+    key = parse_key(source, digest)
+    if key in known:
+        stored, offset = known[key]
+        kept[key] = known[key]
+        return replace(stored, body=text[offset:]), []
+    page, problems = parse_page(text, source, relative, digest)
+    if page is not None and not problems and text.endswith(page.body):
+        kept[key] = (replace(page, body=""), len(text) - len(page.body))
+    return page, problems
+
+
+def parse_key(source: str, digest: str) -> str:
+    """What a parsed page is remembered by: its path and the sha256 of its bytes."""
+    return f"{source}:{digest}"
+
+
+def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Page | None, list[Problem]]:
+    """Build a Page from a file's text; the problems say why it cannot be one (or what to warn about)."""
     try:
         front = split_front_matter(text)
     except ValueError as error:
-        problems.append(Problem(source, 1, str(error)))
-        return None
-    data, yaml_problems = load_yaml(front.yaml_text, source, line_offset=front.yaml_line - 1)
-    problems.extend(yaml_problems)
-    if data is None and not yaml_problems:
-        problems.append(Problem(source, 1, "the front matter is empty; it needs at least title: and summary:"))
-        return None
+        return None, [Problem(source, 1, str(error))]
+    data, problems = load_yaml(front.yaml_text, source, line_offset=front.yaml_line - 1)
+    if data is None and not problems:
+        return None, [Problem(source, 1, "the front matter is empty; it needs at least title: and summary:")]
     if not isinstance(data, YamlMap):
-        if not yaml_problems:
+        if not problems:
             problems.append(Problem(source, 2, "the front matter must be key: value lines (a mapping)"))
-        return None
-    before = len(problems)
+        return None, problems
+    yaml_problems = len(problems)  # duplicate keys: reported, and the page is still read for what else is wrong
     fields = Fields(data, source, problems)
-    fields.check_unknown(FRONT_MATTER_KEYS, "front matter")
-    meta = PageMeta(
-        title=fields.text("title", required=True),
-        summary=fields.text("summary", required=True),
-        order=fields.integer("order"),
-        slug=fields.text("slug"),
-        updated=fields.date("updated"),
-        is_draft=fields.boolean("draft"),
-        layout=fields.text("layout"),
-        change_note=fields.text("change_note"),
-    )
+    meta = read_record(PageMeta, fields, "front matter")
     if meta.slug and slugify(meta.slug) != meta.slug:
         fields.error("slug", f"'slug' may hold only lowercase letters, digits and '-', not '{meta.slug}'",
                      f"did you mean '{slugify(meta.slug)}'?")
-    if not _check_nesting(front.body, front.body_line, source, problems) or len(problems) > before:
-        return None
-    kind = _page_kind(relative, meta)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    key_lines = {str(key): data.line_of(key) for key in data}
-    return Page(source, meta, front.body, front.body_line, kind, _page_url(relative, meta), digest, key_lines,
-                tuple(sorted(set(directive_lines(front.body)))))
+    if not _check_nesting(front.body, front.body_line, source, problems) or len(problems) > yaml_problems:
+        return None, problems
+    key_lines = {str(name): data.line_of(name) for name in data}
+    return Page(source, meta, front.body, front.body_line, _page_kind(relative, meta), _page_url(relative, meta),
+                digest, key_lines), problems
 
 
 def _normalise_newlines(text: str) -> str:
     """The text split_front_matter reads: no byte-order mark, '\n' line ends."""
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-# Bump when what a record holds changes; the parser's own code is part of the salt below.
-_PARSE_CACHE_FORMAT = "content-1"
-
-
-def _parser_salt() -> str:
-    """A record is valid only for the very code that made it: the format and the parsing modules' source."""
-    code = hashlib.sha256(_PARSE_CACHE_FORMAT.encode())
-    for module in (__file__, dates.__file__, errors.__file__, yamlfile.__file__):
-        code.update(Path(module).read_bytes())
-    return code.hexdigest()
-
-
-class ParseCache:
-    """Pages parsed in an earlier build, keyed by their file's path and the sha256 of its bytes.
-
-    The bytes are still read (a changed file is always parsed again; timestamps can lie), but
-    their YAML, nesting and directive checks are skipped: at 10,000 pages that was most of the
-    reading (issue 8). Only files that parsed without any problem or warning are recorded, so
-    every problem is reported exactly as without the cache. One file (`.cache/content.marshal`),
-    written only when it changed; unreadable or made by other code, it is ignored.
-    """
-
-    def __init__(self, file: Path | None):
-        self.file = file
-        self._salt = ""
-        self._records: dict[str, tuple[Any, ...]] = {}
-        self._used: dict[str, tuple[Any, ...]] = {}
-        self._changed = False
-        if file is not None:
-            self._salt = _parser_salt()
-            try:
-                salt, records = marshal.loads(file.read_bytes())
-                if salt == self._salt and isinstance(records, dict):
-                    self._records = records
-            except (OSError, ValueError, EOFError, TypeError):
-                pass  # no cache, or a damaged one: every file is parsed
-
-    @staticmethod
-    def _key(source: str, raw: bytes) -> str:
-        return source + "\0" + hashlib.sha256(raw).hexdigest()
-
-    def page(self, source: str, raw: bytes) -> Page | None:
-        """The Page of a file whose bytes parsed cleanly before, or None."""
-        if self.file is None:
-            return None
-        key = self._key(source, raw)
-        record = self._records.get(key)
-        if record is None:
-            return None
-        try:
-            page = _page_from_record(source, raw, record)
-        except (ValueError, TypeError, IndexError, UnicodeDecodeError):
-            return None
-        self._used[key] = record
-        return page
-
-    def put(self, raw: bytes, page: Page, text: str) -> None:
-        """Record a page that parsed without problems."""
-        if self.file is None:
-            return
-        normalised = _normalise_newlines(text)
-        offset = len(normalised) - len(page.body)
-        if normalised[offset:] != page.body:
-            return  # not the shape this cache knows how to rebuild: parse it every time
-        meta = page.meta
-        updated = (meta.updated.year, meta.updated.month, meta.updated.day) if meta.updated else None
-        self._used[self._key(page.source, raw)] = (
-            meta.title, meta.summary, meta.order, meta.slug, updated, meta.is_draft, meta.layout, meta.change_note,
-            offset, page.body_line, page.kind, page.url, page.digest, tuple(page.key_lines.items()),
-            page.directives)
-        self._changed = True
-
-    def save(self) -> None:
-        """Keep the records of this build's files only (so the file stays the size of the site)."""
-        if self.file is not None and (self._changed or len(self._used) != len(self._records)):
-            store_cache_file(self.file, marshal.dumps((self._salt, self._used)))
-
-
-def _page_from_record(source: str, raw: bytes, record: tuple[Any, ...]) -> Page:
-    (title, summary, order, slug, updated, is_draft, layout, change_note,
-     offset, body_line, kind, url, digest, key_lines, directives) = record
-    body = _normalise_newlines(raw.decode("utf-8-sig"))[offset:]
-    meta = PageMeta(title, summary, order, slug, PartialDate(*updated) if updated is not None else None,
-                    is_draft, layout, change_note)
-    return Page(source, meta, body, body_line, kind, url, digest, dict(key_lines), directives)
 
 
 def _page_kind(relative: Path, meta: PageMeta) -> str:
@@ -433,12 +335,6 @@ def _page_url(relative: Path, meta: PageMeta) -> str:
     if relative.stem == "index":
         return "/".join(folders) + "/" if folders else ""
     return "/".join([*folders, meta.slug or slugify(relative.stem)]) + "/"
-
-
-def check_pages(pages: list[Page], problems: list[Problem]) -> None:
-    """The checks across pages (one URL each, one home page), for callers that read pages one by one."""
-    _check_unique_urls(pages, problems)
-    _check_single_home(pages, problems)
 
 
 def _check_unique_urls(pages: list[Page], problems: list[Problem]) -> None:

@@ -7,38 +7,33 @@ unknown sources or categories within the data itself.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .content import Page, ParseCache, load_content, read_source_bytes
+from .cache import Cache
+from .content import Page, load_content, read_source_bytes
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
 from .safety import unsafe_markup
 from .settings import Settings
-from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, load_yaml
+from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
 
-SOURCE_KEYS = ("title", "publisher", "authors", "date", "url", "url_note", "archive_url", "kind", "note")
-EVENT_KEYS = ("date", "approximate", "title", "body", "sources", "section", "category", "highlight")
-TERM_KEYS = ("term", "aliases", "definition")
-FIGURE_KEYS = ("title", "unit", "axis_label", "sources", "note", "values")
-VALUE_KEYS = ("label", "value")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 @dataclass(frozen=True)
 class Source:
     id: str
-    title: str
-    publisher: str
-    date: PartialDate | None
-    url: str
-    kind: str
-    line: int
+    title: str = field(metadata=from_yaml(required=True))
+    publisher: str = field(metadata=from_yaml(required=True))
+    date: PartialDate | None = field(metadata=from_yaml(required=True))
+    url: str = field(metadata=from_yaml(required=True, read=Fields.url))
+    kind: str = field(metadata=from_yaml(required=True))
+    line: int = 0
     authors: tuple[str, ...] = ()
     url_note: str = ""
-    archive_url: str = ""
+    archive_url: str = field(default="", metadata=from_yaml(read=Fields.url))
     note: str = ""
 
 
@@ -47,16 +42,16 @@ class TimelineEvent:
     """One dated event; `position` keeps the file's order for events on the same date."""
 
     position: int
-    date: PartialDate
-    title: str
-    body: str
-    sources: tuple[str, ...]
-    category: str
-    line: int
-    body_line: int
-    approximate: str = ""
+    date: PartialDate = field(metadata=from_yaml(required=True))
+    title: str = field(metadata=from_yaml(required=True))
+    body: str = ""
+    sources: tuple[str, ...] = field(default=(), metadata=from_yaml(required=True))
+    category: str = field(default="", metadata=from_yaml(required=True))
+    line: int = 0
+    body_line: int = 0
+    approximate: str = field(default="", metadata=from_yaml(read=lambda fields, name, required: _approximate(fields, name)))
     section: str = ""
-    is_highlight: bool = False
+    is_highlight: bool = field(default=False, metadata=from_yaml("highlight"))
 
     @property
     def anchor(self) -> str:
@@ -66,9 +61,9 @@ class TimelineEvent:
 @dataclass(frozen=True)
 class GlossaryTerm:
     id: str
-    term: str
-    definition: str
-    line: int
+    term: str = field(metadata=from_yaml(required=True))
+    definition: str = field(metadata=from_yaml(required=True))
+    line: int = 0
     aliases: tuple[str, ...] = ()
 
 
@@ -81,25 +76,24 @@ class FigureValue:
 @dataclass(frozen=True)
 class Figure:
     id: str
-    title: str
-    unit: str
-    values: tuple[FigureValue, ...]
-    sources: tuple[str, ...]
-    line: int
+    title: str = field(metadata=from_yaml(required=True))
+    unit: str = field(metadata=from_yaml(required=True))
+    values: tuple[FigureValue, ...] = field(default=(), metadata=from_yaml(read=lambda fields, name, required: _figure_values(fields, name)))
+    sources: tuple[str, ...] = field(default=(), metadata=from_yaml(required=True))
+    line: int = 0
     note: str = ""
     axis_label: str = ""
 
 
 @dataclass(frozen=True)
 class SiteData:
-    """The named data collections; `digests` maps each data file's source to its content hash."""
+    """The named data collections, each passed to templates by its name."""
 
     sources: dict[str, Source] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)
     events: tuple[TimelineEvent, ...] = ()
     glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
-    digests: dict[str, str] = field(default_factory=dict)
 
 
 SOURCES_FILE = "content/sources.yaml"
@@ -111,8 +105,7 @@ FIGURES_FILE = "content/figures.yaml"
 def load_data(settings: Settings) -> tuple[SiteData, list[Problem]]:
     """Load every data file that exists; raise BuildError with all problems."""
     problems: list[Problem] = []
-    digests: dict[str, str] = {}
-    loaded = {name: _load_file(settings, name, problems, digests)
+    loaded = {name: _load_file(settings, name, problems)
               for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
     before = len(problems)
     sources = _read_sources(loaded[SOURCES_FILE], problems)
@@ -126,16 +119,16 @@ def load_data(settings: Settings) -> tuple[SiteData, list[Problem]]:
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
-    return SiteData(sources, categories, events, glossary, figures, digests), problems
+    return SiteData(sources, categories, events, glossary, figures), problems
 
 
-def load_inputs(settings: Settings, parsed: ParseCache | None = None) -> tuple[list[Page], SiteData, list[Problem]]:
+def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:
     """Read the pages and the data files; a BuildError carries the problems of both at once."""
     problems: list[Problem] = []
     pages: list[Page] = []
     data = SiteData()
     try:
-        pages, page_warnings = load_content(settings, parsed)
+        pages, page_warnings = load_content(settings, cache)
         problems.extend(page_warnings)
     except BuildError as error:
         problems.extend(error.problems)
@@ -147,14 +140,13 @@ def load_inputs(settings: Settings, parsed: ParseCache | None = None) -> tuple[l
     return pages, data, raise_if_errors(problems)
 
 
-def _load_file(settings: Settings, source: str, problems: list[Problem], digests: dict[str, str]) -> Any:
+def _load_file(settings: Settings, source: str, problems: list[Problem]) -> Any:
     file = settings.root / source
     if not file.exists() and not file.is_symlink():
         return None
     raw = read_source_bytes(file, settings.root, source, problems)
     if raw is None:
         return None
-    digests[source] = hashlib.sha256(raw).hexdigest()
     text = decode_utf8(raw, source, problems)
     if text is None:
         return None
@@ -201,24 +193,8 @@ def _check_source_ids(ids: tuple[str, ...], sources: dict[str, Source], fields: 
 
 
 def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
-    sources: dict[str, Source] = {}
-    for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems):
-        fields = Fields(entry, SOURCES_FILE, problems)
-        fields.check_unknown(SOURCE_KEYS, "source")
-        sources[source_id] = Source(
-            id=source_id,
-            title=fields.text("title", required=True),
-            publisher=fields.text("publisher", required=True),
-            date=fields.date("date", required=True),
-            url=fields.url("url", required=True),
-            kind=fields.text("kind", required=True),
-            line=line,
-            authors=fields.text_list("authors"),
-            url_note=fields.text("url_note"),
-            archive_url=fields.url("archive_url"),
-            note=fields.text("note"),
-        )
-    return sources
+    return {source_id: read_record(Source, Fields(entry, SOURCES_FILE, problems), "source", id=source_id, line=line)
+            for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems)}
 
 
 def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem]
@@ -244,27 +220,14 @@ def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem
             problems.append(Problem(TIMELINE_FILE, line, "each event must be a mapping of fields"))
             continue
         fields = Fields(entry, TIMELINE_FILE, problems)
-        fields.check_unknown(EVENT_KEYS, "event")
-        date = fields.date("date", required=True)
-        approximate = _approximate(fields)
-        ids = fields.text_list("sources", required=True)
-        _check_source_ids(ids, sources, fields, "sources")
-        category = fields.text("category", required=True)
-        if category and category not in categories:
-            fields.error("category", f"unknown timeline category '{category}'",
-                         did_you_mean(category, categories) or "add it under 'categories'")
-        title = fields.text("title", required=True)
-        body = fields.text("body")
-        _check_inline_markup(body, fields, "body")
-        section = fields.text("section")
-        is_highlight = fields.boolean("highlight")
-        if date is None:
-            continue
-        events.append(TimelineEvent(
-            position=position, date=date, title=title, body=body,
-            sources=ids, category=category, line=line, body_line=entry.line_of("body"),
-            approximate=approximate, section=section, is_highlight=is_highlight,
-        ))
+        event = read_record(TimelineEvent, fields, "event", position=position, line=line, body_line=entry.line_of("body"))
+        _check_source_ids(event.sources, sources, fields, "sources")
+        if event.category and event.category not in categories:
+            fields.error("category", f"unknown timeline category '{event.category}'",
+                         did_you_mean(event.category, categories) or "add it under 'categories'")
+        _check_inline_markup(event.body, fields, "body")
+        if event.date is not None:
+            events.append(event)
     events.sort(key=lambda event: (event.date, event.position))
     return categories, tuple(events)
 
@@ -275,14 +238,14 @@ def _check_inline_markup(text: str, fields: Fields, key: str) -> None:
         fields.error(key, message, hint)
 
 
-def _approximate(fields: Fields) -> str:
+def _approximate(fields: Fields, name: str) -> str:
     """'approximate: true' shows "about <date>"; a text replaces the date for readers."""
-    value = fields.mapping.get("approximate")
+    value = fields.mapping.get(name)
     if value is True:
         return "about"
     if value is False or value is None:
         return ""
-    return fields.text("approximate")
+    return fields.text(name)
 
 
 def _plain_pairs(data: Any, line: int, problems: list[Problem]) -> list[tuple[str, str, int]]:
@@ -310,12 +273,7 @@ def _read_glossary(data: Any, problems: list[Problem]) -> dict[str, GlossaryTerm
     seen_words: dict[str, str] = {}
     for term_id, entry, line in _mapping_of_ids(data, GLOSSARY_FILE, "term", problems):
         fields = Fields(entry, GLOSSARY_FILE, problems)
-        fields.check_unknown(TERM_KEYS, "glossary")
-        term = GlossaryTerm(
-            id=term_id, term=fields.text("term", required=True),
-            definition=fields.text("definition", required=True), line=line,
-            aliases=fields.text_list("aliases"),
-        )
+        term = read_record(GlossaryTerm, fields, "glossary", id=term_id, line=line)
         _check_inline_markup(term.definition, fields, "definition")
         for word in (term.term, *term.aliases):
             if word and word in seen_words:
@@ -329,19 +287,13 @@ def _read_figures(data: Any, sources: dict[str, Source], problems: list[Problem]
     figures: dict[str, Figure] = {}
     for figure_id, entry, line in _mapping_of_ids(data, FIGURES_FILE, "figure", problems):
         fields = Fields(entry, FIGURES_FILE, problems)
-        fields.check_unknown(FIGURE_KEYS, "figure")
-        ids = fields.text_list("sources", required=True)
-        _check_source_ids(ids, sources, fields, "sources")
-        figures[figure_id] = Figure(
-            id=figure_id, title=fields.text("title", required=True), unit=fields.text("unit", required=True),
-            values=_figure_values(entry, fields, problems), sources=ids, line=line, note=fields.text("note"),
-            axis_label=fields.text("axis_label"),
-        )
+        figures[figure_id] = read_record(Figure, fields, "figure", id=figure_id, line=line)
+        _check_source_ids(figures[figure_id].sources, sources, fields, "sources")
     return figures
 
 
-def _figure_values(entry: YamlMap, fields: Fields, problems: list[Problem]) -> tuple[FigureValue, ...]:
-    raw = entry.get("values")
+def _figure_values(fields: Fields, name: str) -> tuple[FigureValue, ...]:
+    raw, problems = fields.mapping.get(name), fields.problems
     if not isinstance(raw, YamlList) or not raw:
         fields.error("values", "'values' must be a non-empty list of {label, value} items")
         return ()
@@ -351,7 +303,7 @@ def _figure_values(entry: YamlMap, fields: Fields, problems: list[Problem]) -> t
             problems.append(Problem(FIGURES_FILE, raw.line_of(index), "each value must be a mapping with label and value"))
             continue
         item_fields = Fields(item, FIGURES_FILE, problems)
-        item_fields.check_unknown(VALUE_KEYS, "figure value")
+        item_fields.check_unknown(("label", "value"), "figure value")
         label = item_fields.text("label", required=True)
         number = item_fields.number("value", required=True)
         if number is not None and number < 0:

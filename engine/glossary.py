@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from markupsafe import escape
 
+from .content import Page
 from .data import GlossaryTerm
 from .errors import Problem, did_you_mean
 from .markup import find_line
@@ -71,66 +73,37 @@ def _html_forms(word: str) -> set[str]:
     return {escaped, *(escaped.replace(a, b) for a in ("'", "’") for b in ("&rsquo;", "’", "'"))}
 
 
-class TermLinker:
-    """Glossary terms in a page's HTML, linked in two steps: explicit `glossary:id` links over the whole
-    page first, then the first plain use of each other term, so a page written in parts
-    (streaming.py) is linked as if whole, part by part in reading order.
+@dataclass(frozen=True)
+class LinkedTerms:
+    html: str
+    problems: tuple[Problem, ...]
 
-    Parts must be cut where the whole page is outside every tag and every skipped element
-    (see `open_skipped`): there the first-use scan of the whole reads just what the parts do."""
 
-    def __init__(self, glossary: dict[str, GlossaryTerm], definitions: dict[str, str], glossary_url: str,
-                 page_source: str, body: str, body_line: int, problems: list[Problem],
-                 pattern: re.Pattern[str] | None, words: dict[str, str]) -> None:
-        self.glossary = glossary
-        self.definitions = definitions
-        self.glossary_url = glossary_url
-        self.page_source = page_source
-        self.body = body
-        self.body_line = body_line
-        self.problems = problems
-        self.pattern = pattern
-        self.words = words
-        self.used: set[str] = set()
+def link_terms(html: str, glossary: dict[str, GlossaryTerm], definitions: dict[str, str], glossary_url: str,
+               pattern: re.Pattern[str] | None, words: dict[str, str], page: Page) -> LinkedTerms:
+    """Resolve explicit `glossary:id` links (the first of each term gets its definition), then link the
+    first plain use of each term not linked yet; `pattern` None links no plain uses."""
+    problems: list[Problem] = []
+    used: set[str] = set()
 
-    def explicit(self, html: str) -> str:
-        """Resolve `glossary:id` links; the first of each term gets its definition."""
-        def explicit(match: re.Match[str]) -> str:
-            term_id = match.group(1)
-            if term_id not in self.glossary:
-                line = find_line(self.body, self.body_line, r"\(glossary:" + re.escape(term_id) + r"\)")
-                self.problems.append(Problem(self.page_source, line, f"unknown glossary term '{term_id}'",
-                                             did_you_mean(term_id, self.glossary)))
-                return match.group(2)
-            first = term_id not in self.used
-            self.used.add(term_id)
-            return _term_link(term_id, match.group(2), self.definitions, self.glossary_url, with_tip=first)
+    def explicit(match: re.Match[str]) -> str:
+        term_id = match.group(1)
+        if term_id not in glossary:
+            line = find_line(page.body, page.body_line, r"\(glossary:" + re.escape(term_id) + r"\)")
+            problems.append(Problem(page.source, line, f"unknown glossary term '{term_id}'", did_you_mean(term_id, glossary)))
+            return match.group(2)
+        first = term_id not in used
+        used.add(term_id)
+        return _term_link(term_id, match.group(2), definitions, glossary_url, with_tip=first)
 
-        return _EXPLICIT.sub(explicit, html) if "glossary:" in html else html
-
-    def first_uses(self, html: str) -> str:
-        """Link the first plain use of each term not linked yet (on this page, in earlier parts too)."""
-        pattern, words, used = self.pattern, self.words, self.used
-        if pattern is None:
-            return html
+    if "glossary:" in html:
+        html = _EXPLICIT.sub(explicit, html)
+    if pattern is not None:
         if _NESTED_OPEN.search(html) is None:
-            return _link_first_uses_in_html(html, pattern, words, used, self.definitions, self.glossary_url)
-        return _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, self.definitions,
-                                                             self.glossary_url))
-
-
-def open_skipped(html: str) -> int:
-    """How many skipped elements (links, headings, code...) are open at the end of html, read from its start."""
-    depth = 0
-    for tag in _SKIPPED_TAG.finditer(html):
-        if not tag.group(0).endswith("/>"):
-            depth = max(depth + (-1 if tag.group(1) else 1), 0)
-    return depth
-
-
-def has_nested_open(html: str) -> bool:
-    """Whether a `<` is followed by another `<` before any `>` (text the fast scan does not read)."""
-    return _NESTED_OPEN.search(html) is not None
+            html = _link_first_uses_in_html(html, pattern, words, used, definitions, glossary_url)
+        else:
+            html = _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, definitions, glossary_url))
+    return LinkedTerms(html, tuple(problems))
 
 
 def _link_first_uses_in_html(html: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],
@@ -180,8 +153,8 @@ def _term_matches(pattern: re.Pattern[str], words: dict[str, str], html: str) ->
     """What pattern.finditer(html) gives, tried only where some spelling of a term starts.
 
     The pattern can only match where one of `words` starts, and str.find finds those in C, many
-    times faster than the regex engine trying the pattern at every character (issue 8: this scan was
-    a tenth of a page's rendering). Tried in order from the end of the last match, as finditer does."""
+    times faster than the regex engine trying the pattern at every character. Tried in order from the
+    end of the last match, as finditer does."""
     if len(words) > _FIND_LIMIT:
         yield from pattern.finditer(html)
         return

@@ -8,18 +8,19 @@ byte-identical. Refuses nothing: the pages were already checked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
 from .content import Page, PageMeta
 from .dates import PartialDate
-from .fingerprint import digest
-
-if TYPE_CHECKING:
-    from .render import OutputFile, Renderer
+from .errors import Problem
+from .records import OutputFile, PageLinks
+from .render import PageBody, PageRenderer
+from .scan import scan_html
+from .site import Site
+from .templates import render_template
 
 NOT_FOUND_PATH = "404.html"
 FEED_PATH = "feed.xml"
@@ -30,94 +31,66 @@ _NO_UPDATES = "1970-01-01T00:00:00Z"
 _MAX_HEADER_RULES = 100
 
 
-def publish_files(renderer: Renderer) -> Iterator[OutputFile]:
-    """The host files of the site `renderer` renders; call after its pages, before its assets."""
-    from .render import OutputFile  # render.py calls this module, so import its types late
-
-    site = renderer.site
+def publish_files(renderer: PageRenderer, site: Site) -> tuple[list[OutputFile], dict[str, PageLinks], set[str], list[Problem]]:
+    """The host files of the site, with 404.html's links and the assets it uses, and any template problems."""
     settings = site.settings
+    env = renderer.layouts.env
     dated = sorted((p for p in site.pages if p.meta.updated is not None),
                    key=lambda p: (_sort_key(p.meta.updated), p.url), reverse=True)
     config = frozenset({settings.config_source})
     page_sources = frozenset(p.source for p in site.pages) | config
     base = {"site": {"title": settings.title, "description": settings.description, "base_url": settings.base_url,
                      "author": settings.author, "publisher": settings.publisher, "language": settings.language}}
-
-    sitemap = [{"loc": settings.base_url + p.url, "lastmod": p.meta.updated.iso() if p.meta.updated else ""}
-               for p in site.pages]
-    yield from _render(renderer, "sitemap.xml", SITEMAP_PATH, {**base, "urls": sitemap}, page_sources)
-
     host = urlsplit(settings.base_url).hostname or "localhost"
     entries = [{"id": _tag_uri(host, settings.base_path, p), "title": p.meta.title, "url": settings.base_url + p.url,
                 "updated": _timestamp(p.meta.updated), "summary": p.meta.change_note or p.meta.summary}
                for p in dated]
-    feed = {"id": settings.base_url, "url": settings.base_url + FEED_PATH,
-            "updated": entries[0]["updated"] if entries else _NO_UPDATES, "entries": entries}
-    yield from _render(renderer, "feed.xml", FEED_PATH, {**base, "feed": feed}, page_sources)
-
-    yield from _render(renderer, "robots.txt", "robots.txt", {**base, "sitemap_url": settings.base_url + SITEMAP_PATH}, config)
-
     html_paths = ["/" + p.url for p in site.pages] + ["/" + NOT_FOUND_PATH, "/" + FEED_PATH, "/" + SITEMAP_PATH]
     if len(html_paths) + 2 > _MAX_HEADER_RULES:
         html_paths = []  # both hosts already revalidate files no rule names
-    yield from _render(renderer, "headers.txt", "_headers", {**base, "html_paths": html_paths}, page_sources)
-
+    made: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
+        ("sitemap.xml", SITEMAP_PATH, {**base, "urls": [
+            {"loc": settings.base_url + p.url, "lastmod": p.meta.updated.iso() if p.meta.updated else ""}
+            for p in site.pages]}, page_sources),
+        ("feed.xml", FEED_PATH, {**base, "feed": {
+            "id": settings.base_url, "url": settings.base_url + FEED_PATH,
+            "updated": entries[0]["updated"] if entries else _NO_UPDATES, "entries": entries}}, page_sources),
+        ("robots.txt", "robots.txt", {**base, "sitemap_url": settings.base_url + SITEMAP_PATH}, config),
+        ("headers.txt", "_headers", {**base, "html_paths": html_paths}, page_sources),
+    ]
+    files: list[OutputFile] = []
+    problems: list[Problem] = []
+    for template, out_path, context, sources in made:
+        text, template_problems = render_template(env, template, context, f"layouts/{template}")
+        problems += template_problems
+        if text is not None:
+            files.append(OutputFile(out_path, text.encode("utf-8"), sources | {f"layouts/{template}"}))
     # GitHub Pages runs Jekyll unless told not to, and Jekyll drops files starting with "_".
-    yield OutputFile(".nojekyll", b"", config)
-
-    not_found = _render_not_found(renderer)
+    files.append(OutputFile(".nojekyll", b"", config))
+    links: dict[str, PageLinks] = {}
+    used: set[str] = set()
+    not_found, not_found_problems = _render_not_found(renderer, site)
+    problems += not_found_problems
     if not_found is not None:
-        yield OutputFile(NOT_FOUND_PATH, not_found, page_sources | {"layouts/404.html"})
+        data, used = not_found
+        files.append(OutputFile(NOT_FOUND_PATH, data, page_sources | {"layouts/404.html"}))
+        links[NOT_FOUND_PATH] = scan_html(data)
+    return files, links, used, problems
 
 
-def _render(renderer: Renderer, template: str, out_path: str, context: dict[str, object],
-            sources: frozenset[str]) -> Iterator[OutputFile]:
-    """One host file from its template; a broken template becomes a Problem on the renderer, not a crash."""
-    from .render import OutputFile
-
-    memo = renderer.memo
-    key = ""
-    if memo is not None:  # the dev server: the feed and sitemap change only when what they list does
-        key = digest(template, sorted(renderer.graph.closure([template])[0].items()), context)
-        renderer.used_keys.add(key)
-        if key in memo.host_files:
-            yield memo.host_files[key]
-            return
-    meta = PageMeta(title=out_path, summary=out_path)
-    page = Page(source=f"layouts/{template}", meta=meta, body="", body_line=1, kind="page", url=out_path, digest="")
-    text = renderer._render_template(template, context, page)
-    if text is not None:
-        file = OutputFile(out_path, text.encode("utf-8"), sources | {f"layouts/{template}"})
-        if memo is not None:
-            memo.host_files[key] = file
-        yield file
-
-
-def _render_not_found(renderer: Renderer) -> bytes | None:
+def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, set[str]] | None, list[Problem]]:
     """404.html with the site's header and footer; its links start with base_url's path.
 
-    A host serves it at whatever address was missing, at any depth, so the
-    relative links of ordinary pages would break there.
-    """
-    from .render import PageBody
-
-    site = renderer.site
+    A host serves it at whatever address was missing, at any depth, so the relative links of
+    ordinary pages would break there."""
     meta = PageMeta(title="Page not found", summary=f"There is no page at this address on {site.settings.title}.",
                     layout="404")
     page = Page(source="layouts/404.html", meta=meta, body="", body_line=1, kind="page", url=NOT_FOUND_PATH, digest="")
-    memo, key = renderer.memo, ""
-    if memo is not None and renderer.fingerprints is not None:  # the dev server: same inputs, same bytes
-        key = digest("404", renderer.fingerprints.page_key(page))
-        renderer.used_keys.add(key)
-        if key in memo.host_files:
-            return memo.host_files[key]  # type: ignore[no-any-return]
-    text = renderer.render_page(page, PageBody(Markup(""), (), (), (), 0), root=site.settings.base_path)
+    values = renderer.values(page, site.settings.base_path)
+    text, problems = renderer.render_layout(page, PageBody(Markup(""), (), (), (), 0), values)
     if text is None:
-        return None
-    if memo is not None and key:
-        memo.host_files[key] = text.encode("utf-8")
-        return memo.host_files[key]  # type: ignore[no-any-return]
-    return text.encode("utf-8")
+        return None, problems
+    return (text.encode("utf-8"), values["assets"].used), problems
 
 
 def _sort_key(date: PartialDate | None) -> tuple[int, int, int]:

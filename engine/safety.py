@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from .content import Page, lines_outside_code
 from .errors import Problem
-from .markup import ConvertedBody
+from .records import ConvertedBody
 
 _FORBIDDEN_TAG = re.compile(r"<(script|iframe|style)\b", re.I)
 _EVENT_ATTRIBUTE = re.compile(r"<[a-zA-Z][^>]*?\s(on[a-zA-Z]+)\s*=", re.S)

@@ -27,7 +27,7 @@ class Site:
     nav: tuple[Page, ...]
     data: SiteData
     special_pages: dict[str, Page]
-    # Lookups built once: a linear search per page made large sites quadratic (issue 8).
+    # Lookups built once: a search per page would make large sites quadratic.
     by_slug: dict[str, Page] = field(default_factory=dict, compare=False, hash=False)
     section_index: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 

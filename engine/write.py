@@ -1,20 +1,21 @@
-"""Stage 6: OutputFiles -> a folder beside output/ -> swapped into place.
+"""Stage 7: OutputFiles -> a folder beside output/ -> swapped into place.
 
 The previous output/ is untouched until the new tree is complete; a lock
 stops two builds from writing at once; leftovers of a killed build are
 removed by the next one. Refuses an output folder that holds the sources.
 
 A cached build keeps the tree it replaces as a spare (`.<output>.spare`) and
-next time turns it into the new tree by writing only the files that differ
-(issue 8). A record beside output/ says what each tree holds; a spare is
-trusted only when its record is there and a stat walk agrees with it.
+next time turns it into the new tree by writing only the files that differ.
+A record beside output/ says what each tree holds: each file's content digest
+and its size, inode and modification and change times when written. A file is
+kept only when a stat agrees with its record: any write to it, truncation or
+replacement changes its change time, so a file edited by hand is written again.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 
 from .errors import BuildError, Problem, UsageError
-from .render import OutputFile
+from .records import OutputFile
 from .settings import Settings
 
 _TEMP_PREFIX = ".tmp-"
@@ -35,9 +36,9 @@ _OLD_PREFIX = ".old-"
 _SPARE_SUFFIX = ".spare"
 _RECORDS_SUFFIX = ".trees.json"
 
-# What a tree holds at one out_path: identity (render key, else content digest), then the size,
-# mtime_ns and inode it had when written, to notice a file changed or replaced by hand.
-Entry = tuple[str, int, int, int]
+# What a tree holds at one out_path: the sha256 of its bytes, then the size, mtime_ns, ctime_ns
+# and inode it had when written.
+Entry = tuple[str, int, int, int, int]
 # A tree is named by its folder's (device, inode): the name survives the renames of a swap, so a
 # record can never be read as the record of the folder that took its place.
 TreeId = tuple[int, int]
@@ -68,12 +69,15 @@ def check_output_folder(settings: Settings) -> Path:
 
 @contextmanager
 def build_lock(output: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside output/ for the whole build."""
+    """Hold an exclusive lock beside output/ for the whole build.
+
+    A POSIX record lock: it belongs to this process alone (forked workers do not inherit it) and
+    goes when the process ends, however it ends."""
     lock_file = output.parent / f".{output.name}.lock"
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise UsageError(f"another build is writing {output.name}/ right now; wait for it to finish") from None
         yield
@@ -153,7 +157,7 @@ class Staging:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def add(self, file: OutputFile) -> None:
-        """Write one file, unless the spare already holds it; a cached page is hard-linked from the cache."""
+        """Write one file, unless the spare already holds it."""
         if file.out_path in self.written:
             both = sorted(self.written[file.out_path].sources | file.sources)
             raise BuildError([Problem(both[0] if both else file.out_path, 0,
@@ -166,9 +170,7 @@ class Staging:
                 _write_file(target, file)
         except OSError as error:
             raise self._write_error(error) from None
-        # Only the name and sources are needed later; keeping every page's bytes held the whole
-        # site in memory (issue 8: peak memory at 10,000 pages).
-        self.written[file.out_path] = OutputFile(file.out_path, b"", file.sources)
+        self.written[file.out_path] = OutputFile(file.out_path, b"", file.sources)  # the bytes are not kept
         if os.environ.get(WRITE_DELAY_VARIABLE):
             time.sleep(float(os.environ[WRITE_DELAY_VARIABLE]))
 
@@ -207,7 +209,7 @@ class Staging:
                     expected = record.get(out_path)
                     if expected is not None and entry.is_file(follow_symlinks=False):
                         status = entry.stat(follow_symlinks=False)
-                        if (status.st_size, status.st_mtime_ns, status.st_ino) == expected[1:]:
+                        if (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino) == expected[1:]:
                             self._held[out_path] = expected
                             kept += 1
                             continue
@@ -217,19 +219,19 @@ class Staging:
 
     def _place(self, target: Path, file: OutputFile) -> Entry:
         """Make target hold file in this build's tree: keep the spare's copy when identical, else write it."""
-        identity = _identity(file)
+        identity = file.content_digest()
         held = self._held.pop(file.out_path, None)  # unclaimed first: a failure below leaves it unrecorded
         if held is not None and held[0] == identity:
             return held
         if held is not None:
-            os.unlink(target)  # never write into the old inode: it may be a hard link into the page cache
+            os.unlink(target)
         try:
             _write_file(target, file)
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             self._clear_way(target)
             _write_file(target, file)
         status = os.stat(target)
-        return identity, status.st_size, status.st_mtime_ns, status.st_ino
+        return identity, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino
 
     def _clear_way(self, target: Path) -> None:
         """Remove what an older tree left where target goes: a file where a folder is needed, or a folder."""
@@ -294,24 +296,10 @@ class Staging:
 
 
 def _write_file(target: Path, file: OutputFile) -> None:
-    """Create target, which does not exist yet: a hard link to the cached page, else its bytes."""
+    """Create target, which does not exist yet, with the file's bytes."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    if file.cached_file is not None:
-        try:
-            os.link(file.cached_file, target)
-        except FileExistsError:  # something is in the way: the caller decides
-            raise
-        except OSError:  # another file system, or a link count at its limit
-            shutil.copyfile(file.cached_file, target)
-    else:
-        target.write_bytes(file.data)
-
-
-def _identity(file: OutputFile) -> str:
-    """What makes two versions of a file the same bytes: the page's render key, else a digest of its bytes."""
-    if file.render_key:
-        return "key:" + file.render_key
-    return "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
+    with open(target, "xb") as handle:
+        handle.write(file.data)
 
 
 def _tree_id(folder: Path) -> TreeId | None:
@@ -326,7 +314,7 @@ def _load_records(file: Path) -> dict[TreeId, dict[str, Entry]]:
     """The recorded trees; a missing or unreadable record means no tree is trusted."""
     try:
         stored = json.loads(file.read_bytes())
-        return {(device, inode): {out_path: (str(entry[0]), int(entry[1]), int(entry[2]), int(entry[3]))
+        return {(device, inode): {out_path: (str(entry[0]), int(entry[1]), int(entry[2]), int(entry[3]), int(entry[4]))
                                   for out_path, entry in files.items()}
                 for device, inode, files in stored["trees"]}
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):

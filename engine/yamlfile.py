@@ -7,9 +7,12 @@ and it reports duplicate keys, which PyYAML would silently overwrite.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
-from collections.abc import Collection
-from typing import Any
+import typing
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
@@ -309,6 +312,48 @@ class Fields:
             self.error(key, f"'{key}' must be an http or https address, not '{text}'")
             return ""
         return text
+
+
+Record = TypeVar("Record")
+# How each field type of a record is read from YAML (a field may name another reader in its metadata).
+_READERS: dict[Any, Callable[..., Any]] = {
+    str: Fields.text, int | None: Fields.integer, float | None: Fields.number, bool: Fields.boolean,
+    PartialDate | None: Fields.date, PartialDate: Fields.date, tuple[str, ...]: Fields.text_list,
+}
+
+
+def from_yaml(name: str = "", *, required: bool = False, read: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """The metadata of a record field read from YAML (see read_record): its key when not the field's name,
+    whether it is required, and a reader other than the one for its type (`Fields.url`)."""
+    return {"key": name, "required": required, "read": read}
+
+
+def read_record(cls: type[Record], fields: Fields, what: str, **given: Any) -> Record:
+    """A record (a dataclass) whose fields are read from a YAML mapping, one key each (see `from_yaml`);
+    `given` fields come from elsewhere (an id, a line). Unknown keys are reported with the closest known one."""
+    hints = _type_hints(cls)  # type: ignore[arg-type]
+    known: list[str] = []
+    values: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if not item.init or item.name in given:
+            continue
+        name = item.metadata.get("key") or item.name
+        known.append(name)
+        read = item.metadata.get("read") or _READERS[hints[item.name]]
+        default = item.default if item.default is not dataclasses.MISSING else None
+        if read is Fields.text:
+            values[item.name] = fields.text(name, required=item.metadata.get("required", False), default=default or "")
+        elif read is Fields.boolean:
+            values[item.name] = fields.boolean(name, default=bool(default))
+        else:
+            values[item.name] = read(fields, name, item.metadata.get("required", False))
+    fields.check_unknown(known, what)
+    return cls(**given, **values)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def is_web_url(text: str) -> bool:

@@ -1,0 +1,187 @@
+"""The build cache under `.cache/`: entries keyed by a digest of what made them, each checked before reuse.
+
+Every key is salted with `engine_digest()`, the hash of the engine's own source and of the
+libraries that shape its output, so no entry outlives the code that made it. An entry file holds
+a checksum of its payload: one whose bytes no longer match it (truncated, edited, half written)
+is a miss, never an error. A cache folder that cannot be used (a file or a symlink in its place)
+leaves the build running without it, with one note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import pickle
+import sys
+from collections.abc import Callable, Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ENGINE_DIR = Path(__file__).resolve().parent
+# The libraries whose versions change what the engine writes.
+LIBRARIES = ("Jinja2", "MarkupSafe", "Markdown", "PyYAML")
+_MAGIC = b"explainer-cache-1\n"
+_CHECKSUM_SIZE = 32
+# A kind of entry is pruned once it holds more than twice the entries a build used, plus this many.
+PRUNE_MARGIN = 64
+
+
+@functools.cache
+def engine_digest() -> str:
+    """sha256 of every engine module's bytes, the Python version and the versions in LIBRARIES."""
+    digest = hashlib.sha256(f"python {sys.version_info[:2]}\n".encode())
+    for name in LIBRARIES:
+        digest.update(f"{name} {metadata.version(name)}\n".encode())
+    for module in sorted(ENGINE_DIR.rglob("*.py")):
+        digest.update(module.relative_to(ENGINE_DIR).as_posix().encode() + b"\0" + module.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def stable_digest(*parts: Any) -> str:
+    """A sha256 of plain values (str, numbers, None, lists, tuples, dicts, sets, dataclasses).
+
+    Anything else (a function, an open file) is a TypeError, so a key can only be made of
+    values whose content is known."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    names = _field_names(type(value))  # type: ignore[arg-type]
+    if names:
+        return [type(value).__name__, *(getattr(value, name) for name in names)]
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, Path):
+        return value.as_posix()
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    raise TypeError(f"cannot make a cache key of {type(value).__name__}: {value!r:.80}")
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names (none for any other type)."""
+    return tuple(item.name for item in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
+
+
+class Cache:
+    """Entries by (kind, key) under one folder, and those of the `in_memory` kinds in memory too (the dev
+    server keeps its pages there); a None folder and no memory make every lookup a miss."""
+
+    def __init__(self, folder: Path | None, in_memory: frozenset[str] = frozenset()) -> None:
+        self.folder = folder
+        self.in_memory = in_memory
+        self.memory: dict[tuple[str, str], Any] | None = {} if in_memory else None
+        self.note = ""  # one line for the writer when the folder cannot be used
+        if folder is not None and not _is_usable_folder(folder):
+            self.folder = None
+            self.note = f"{folder.name}/ is not a folder (a file or a symlink is in its place): building without the cache"
+
+    @property
+    def is_enabled(self) -> bool:
+        return self.folder is not None or self.memory is not None
+
+    def _file(self, kind: str, key: str) -> str:
+        assert self.folder is not None
+        name = hashlib.sha256(f"{engine_digest()}\0{kind}\0{key}".encode()).hexdigest()
+        return os.path.join(self.folder, kind, name[:2], name)
+
+    def has(self, kind: str, key: str) -> bool:
+        """Whether an entry is there (it is checked only when read)."""
+        if self.memory is not None and (kind, key) in self.memory:
+            return True
+        return self.folder is not None and os.path.isfile(self._file(kind, key))
+
+    def get(self, kind: str, key: str) -> Any | None:
+        """The stored value, or None when there is none or its bytes do not match their checksum."""
+        if self.memory is not None and (kind, key) in self.memory:
+            return self.memory[(kind, key)]
+        if self.folder is None:
+            return None
+        try:
+            with open(self._file(kind, key), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None
+        start = len(_MAGIC) + _CHECKSUM_SIZE
+        if not data.startswith(_MAGIC) or hashlib.blake2b(data[start:]).digest()[:_CHECKSUM_SIZE] != data[len(_MAGIC):start]:
+            return None
+        try:
+            value = pickle.loads(data[start:])
+        except Exception:  # noqa: BLE001 (a payload that passed its checksum but was made by other code: a miss)
+            return None
+        if self.memory is not None and kind in self.in_memory:
+            self.memory[(kind, key)] = value
+        return value
+
+    def put(self, kind: str, key: str, value: Any, to_disk: bool = True) -> None:
+        """Keep a value; a disk that cannot take it only makes a later build slower."""
+        if self.memory is not None and kind in self.in_memory:
+            self.memory[(kind, key)] = value
+        if self.folder is not None and to_disk:
+            payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+            store_file(self._file(kind, key), _MAGIC + hashlib.blake2b(payload).digest()[:_CHECKSUM_SIZE] + payload)
+
+    def prune(self, kind: str, wanted: Callable[[], Iterable[str]], count: int) -> None:
+        """Forget the entries of `kind` that `wanted()` does not name, once they clearly outnumber the
+        `count` a build uses (so the cache stays about the size of the site)."""
+        limit = 2 * count + PRUNE_MARGIN
+        if self.memory is not None and sum(1 for entry in self.memory if entry[0] == kind) > limit:
+            keys = set(wanted())
+            self.memory = {entry: value for entry, value in self.memory.items() if entry[0] != kind or entry[1] in keys}
+        if self.folder is None:
+            return
+        try:
+            shards = [entry.path for entry in os.scandir(self.folder / kind) if entry.is_dir(follow_symlinks=False)]
+            files = [(shard, name) for shard in shards for name in os.listdir(shard)]
+        except OSError:
+            return
+        if len(files) <= limit:
+            return
+        names = {os.path.basename(self._file(kind, key)) for key in wanted()}
+        for shard, name in files:
+            if name not in names:
+                try:
+                    os.unlink(os.path.join(shard, name))
+                except OSError:
+                    continue  # gone already, or not ours to remove: only space is lost
+
+
+def _is_usable_folder(folder: Path) -> bool:
+    """True when folder is a real folder, or absent and can be made; never a symlink or a file."""
+    try:
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            return False
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return True
+
+
+def store_file(file: str, data: bytes) -> bool:
+    """Write a cache file whole or not at all (a temporary file renamed over it); False when it could not be."""
+    temporary = f"{file}.{os.getpid()}.tmp"
+    try:
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(file), exist_ok=True)
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view):]
+        finally:
+            os.close(handle)
+        os.replace(temporary, file)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        return False
+    return True

@@ -1,0 +1,121 @@
+"""The plain records several stages pass along, kept apart so that no stage imports another for its types.
+
+A converted body and its headings (markup -> render), a citation's place (citations -> the
+sources list), a page's links and ids (scan -> checks), a rendered page as the cache keeps it,
+and an output file as the writer takes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from sys import intern
+from typing import NamedTuple
+
+
+class Heading(NamedTuple):
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ConvertedBody:
+    """Markdown's HTML output (with the citation and directive markers still in it) and its headings."""
+
+    html: str
+    headings: tuple[Heading, ...]
+
+
+class CitationUse(NamedTuple):
+    """Where a source is cited: the heading the citation sits under (empty before the first heading).
+
+    A named tuple: every page's are kept, pickled and hashed, and a tuple does all three quickly."""
+
+    source_id: str
+    heading_id: str
+    heading_text: str
+
+
+class PageLinks:
+    """What the link check needs from one HTML file: its ids, its links with their lines, and closing
+    tags that close nothing.
+
+    Compact because a build holds every page's until the link check: ids in a sorted tuple, link
+    targets in a tuple and their lines in an array, all strings interned.
+    """
+
+    __slots__ = ("ids", "targets", "lines", "parse_problems")
+
+    def __init__(self, ids: Iterable[str] = (), targets: Iterable[str] = (), lines: Iterable[int] = (),
+                 parse_problems: Iterable[tuple[int, str]] = ()) -> None:
+        self.ids: tuple[str, ...] = tuple(sorted(set(map(intern, ids))))
+        self.targets: tuple[str, ...] = tuple(map(intern, targets))
+        self.lines = array("I", lines)
+        self.parse_problems: tuple[tuple[int, str], ...] = tuple(parse_problems)
+
+    def has_id(self, name: str) -> bool:
+        """Whether the page has an element with this id (or an <a name>)."""
+        ids = self.ids
+        low, high = 0, len(ids)
+        while low < high:
+            middle = (low + high) // 2
+            if ids[middle] < name:
+                low = middle + 1
+            else:
+                high = middle
+        return low < len(ids) and ids[low] == name
+
+    def each_link(self) -> Iterator[tuple[str, int]]:
+        """(target, line) for each link, in document order."""
+        return zip(self.targets, self.lines, strict=True)
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return self.ids, self.targets, self.lines, self.parse_problems
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        ids, targets, lines, problems = state
+        self.ids = tuple(map(intern, ids))  # type: ignore[call-overload]
+        self.targets = tuple(map(intern, targets))  # type: ignore[call-overload]
+        self.lines = lines  # type: ignore[assignment]
+        self.parse_problems = problems  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PageLinks):
+            return NotImplemented
+        return self.__getstate__() == other.__getstate__()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PageLinks(ids={self.ids!r}, links={list(self.each_link())!r}, parse_problems={self.parse_problems!r})"
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """One page as rendering made it: its bytes and what later stages need of it (the page cache keeps these)."""
+
+    html: bytes
+    uses: tuple[CitationUse, ...]
+    links: PageLinks
+    assets: tuple[str, ...]
+    digest: str = ""  # sha256 of html
+
+    def without_html(self) -> RenderedPage:
+        """The same record without its bytes, for a build that has written them and keeps the rest."""
+        return RenderedPage(b"", self.uses, self.links, self.assets, self.digest)
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file of the built site: where it goes, its bytes, and the inputs it was made from."""
+
+    out_path: str
+    data: bytes
+    sources: frozenset[str]
+    digest: str = field(default="", compare=False)
+
+    def content_digest(self) -> str:
+        return self.digest or hashlib.sha256(self.data).hexdigest()

@@ -1,0 +1,225 @@
+"""Stage 5a: layouts/ -> Layouts: the Jinja environment over a snapshot of the templates, and the assets.
+
+Templates autoescape HTML and XML and fail on undefined names. They are read once per build and
+rendered from that snapshot, so what a page's cache key hashes is exactly what renders it.
+Template errors become Problems at the template's line, naming the page being rendered.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from .cache import Cache, stable_digest
+from .charts import format_number
+from .errors import Problem, did_you_mean
+
+ASSETS_FOLDER = "assets"
+
+
+@dataclass(frozen=True)
+class Assets:
+    """The site's own files in layouts/assets, each with its content-hashed output name."""
+
+    hashed: dict[str, str]
+    data: dict[str, bytes]
+
+
+class UsedAssets(dict[str, str]):
+    """The hashed-name table as templates see it (`assets['style.css']`), noting which names they ask for."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        super().__init__(table)
+        self.used: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.used.add(name)
+        return super().__getitem__(name)
+
+
+@dataclass(frozen=True, eq=False)
+class Layouts:
+    """The templates of one build (name -> source), their environment, and the assets."""
+
+    folder: Path
+    sources: dict[str, str]
+    assets: Assets
+    env: jinja2.Environment = field(compare=False)
+    # Each template's references to others (None: a name known only when rendering) and the names it reads.
+    parsed: dict[str, tuple[frozenset[str | None], frozenset[str]]] = field(default_factory=dict)
+
+    @property
+    def compiled(self) -> set[str]:
+        """The cache keys of the compiled templates this build used."""
+        code_cache = self.env.bytecode_cache
+        return code_cache.used if isinstance(code_cache, _TemplateCodeCache) else set()
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (one Layouts per build: the cache goes with it)
+    def reach(self, names: tuple[str, ...]) -> tuple[str, frozenset[str] | None]:
+        """The digest of every template `names` reach (extends, includes, imports) and the variables they
+        read; None for the variables when some reference is dynamic (then any variable may be read)."""
+        seen: dict[str, str] = {}
+        variables: set[str] = set()
+        is_static = True
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen[name] = self.sources.get(name, "\0missing")
+            references, read = self.parsed.get(name, (frozenset(), frozenset()))
+            variables |= read
+            is_static = is_static and None not in references
+            todo.extend(reference for reference in references if reference is not None)
+        return stable_digest(sorted(seen.items())), frozenset(variables) if is_static else None
+
+
+def load_layouts(layouts_dir: Path, cache: Cache) -> Layouts:
+    """Read every template and asset under layouts_dir; assets get names with the hash of their bytes."""
+    sources: dict[str, str] = {}
+    hashed: dict[str, str] = {}
+    data: dict[str, bytes] = {}
+    for file in sorted(path for path in layouts_dir.rglob("*") if path.is_file()):
+        name = file.relative_to(layouts_dir).as_posix()
+        if name.startswith(ASSETS_FOLDER + "/"):
+            name = name[len(ASSETS_FOLDER) + 1:]
+            content = data[name] = file.read_bytes()
+            digest = hashlib.sha256(content).hexdigest()[:10]
+            stem, dot, ext = name.rpartition(".")
+            hashed[name] = f"assets/{stem}.{digest}.{ext}" if dot else f"assets/{name}.{digest}"
+        else:
+            sources[name] = file.read_bytes().decode("utf-8", errors="replace")
+    env = _environment(layouts_dir, sources, cache)
+    return Layouts(layouts_dir, sources, Assets(hashed, data), env, {name: _parse(env, source, cache)
+                                                                     for name, source in sources.items()})
+
+
+def _parse(env: jinja2.Environment, source: str, cache: Cache) -> tuple[frozenset[str | None], frozenset[str]]:
+    """The templates one template refers to and the variables it reads (nothing, when it does not parse:
+    rendering it reports why)."""
+    key = stable_digest(source)
+    known = cache.get("templates", key)
+    if isinstance(known, tuple):
+        return known
+    try:
+        tree = env.parse(source)
+    except jinja2.TemplateSyntaxError:
+        return frozenset(), frozenset()
+    found = frozenset(meta.find_referenced_templates(tree)), frozenset(meta.find_undeclared_variables(tree))
+    cache.put("templates", key, found)
+    return found
+
+
+class _SnapshotLoader(jinja2.BaseLoader):
+    """Templates from the sources read at the start of the build, named by their file for tracebacks."""
+
+    def __init__(self, folder: Path, sources: dict[str, str]) -> None:
+        self.folder = folder
+        self.sources = sources
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        if template not in self.sources:
+            raise jinja2.TemplateNotFound(template)
+        return self.sources[template], str(self.folder / template), lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(self.sources)
+
+
+class _TemplateCodeCache(jinja2.BytecodeCache):
+    """Compiled templates in the build cache, keyed by the template's name and source."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.used: set[str] = set()
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        key = stable_digest(bucket.key, bucket.checksum)
+        self.used.add(key)
+        code = self.cache.get("jinja", key)
+        if isinstance(code, bytes):
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.cache.put("jinja", stable_digest(bucket.key, bucket.checksum), bucket.bytecode_to_string())
+
+
+def _environment(folder: Path, sources: dict[str, str], cache: Cache) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=_SnapshotLoader(folder, sources),
+        autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        bytecode_cache=_TemplateCodeCache(cache) if cache.is_enabled else None,
+        auto_reload=False,
+    )
+    env.filters["number"] = format_number
+    return env
+
+
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any], rendering: str,
+                    line: int = 1) -> tuple[str | None, list[Problem]]:
+    """Render one template; on a template error, None and the problem at the template's line.
+
+    `rendering` names the file being made (a page's source), `line` the line that chose the template."""
+    try:
+        return env.get_template(name).render(context), []
+    except jinja2.TemplateNotFound as error:
+        if error.name == name and "/" not in name:
+            return None, [Problem(rendering, line, f"no layout '{name}' in layouts/", did_you_mean(name, env.list_templates()))]
+        return None, [Problem(f"layouts/{name}", 0, f"template '{error.name}' not found (while rendering {rendering})")]
+    except jinja2.TemplateSyntaxError as error:
+        return None, [Problem(f"layouts/{error.name or name}", error.lineno or 0,
+                              f"template syntax error: {error.message} (while rendering {rendering})")]
+    except jinja2.UndefinedError as error:
+        where, at_line = _template_frame(name)
+        return None, [Problem(where, at_line, f"{error.message} (while rendering {rendering})")]
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as error:
+        # Raised by an expression in a template (`title + 1`), not by the engine: report it as input.
+        if not _raised_in_template():
+            raise
+        where, at_line = _template_frame(name)
+        return None, [Problem(where, at_line, f"template error: {type(error).__name__}: {error} (while rendering {rendering})")]
+
+
+def _is_template_file(filename: str) -> bool:
+    return filename.endswith((".html", ".xml", ".txt")) or "/layouts/" in filename
+
+
+def _raised_in_template() -> bool:
+    """True when the exception being handled came from template code, not from the engine's own."""
+    traceback = sys.exc_info()[2]
+    in_template = False
+    engine_dir = Path(__file__).resolve().parent
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if _is_template_file(filename):
+            in_template = True
+        elif in_template and Path(filename).resolve().parent == engine_dir:
+            return False  # a template called engine code, which failed: an engine bug
+        traceback = traceback.tb_next
+    return in_template
+
+
+def _template_frame(fallback: str) -> tuple[str, int]:
+    """The layouts/ file and line where a runtime template error happened, from the traceback."""
+    traceback = sys.exc_info()[2]
+    where, line = f"layouts/{fallback}", 0
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if _is_template_file(filename):
+            marker = filename.rfind("/layouts/")
+            where = filename[marker + 1:] if marker >= 0 else filename
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return where, line
