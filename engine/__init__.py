@@ -32,7 +32,6 @@ class BuildResult:
     seconds: float
     output: Path
     warnings: list[Problem]
-    external_links: int
     rendered: int
 
 
@@ -50,8 +49,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
         with Staging(output, keep_spare=use_cache) as staging:
             made = render_site(site, layouts, cache, staging.add, jobs)
             raise_if_errors(warnings + made.problems)
-            links = check_links_of(made.links, made.keys, set(staging.written), settings.output_dir.name, settings.base_url,
-                                   cache)
+            links = check_links_of(made.links, made.keys, made.ids, set(staging.written), settings.output_dir.name,
+                                   settings.base_url, cache)
             problems = warnings + made.problems + links.problems()
             if strict:
                 problems = [replace(problem, is_warning=False) for problem in problems]
@@ -61,7 +60,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
     if cache.note:
         warnings.append(Problem(".cache", 0, cache.note, is_warning=True))
     return BuildResult(len(made.links) - ("404.html" in made.links), files, time.perf_counter() - started, output,
-                       warnings, links.external_links, len(made.rendered))
+                       warnings, len(made.rendered))
 
 
 def check(settings: Settings) -> CheckReport:

@@ -41,32 +41,27 @@ class CheckReport:
 @dataclass(frozen=True)
 class LinkCheck:
     """A link check, kept so the next build can skip the pages that cannot have changed: a digest of
-    the site's paths and, per page, (cache key, digest of its ids, its problems, its external links)."""
+    the site's paths and, per page, (cache key, digest of its ids, its problems)."""
 
     paths: str
-    pages: dict[str, tuple[str, str, tuple[Problem, ...], int]]
+    pages: dict[str, tuple[str, str, tuple[Problem, ...]]]
 
     def problems(self) -> list[Problem]:
         return [problem for path in sorted(self.pages) for problem in self.pages[path][2]]
 
-    @property
-    def external_links(self) -> int:
-        return sum(entry[3] for entry in self.pages.values())
 
-
-def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], all_paths: set[str], output_name: str,
-               base_url: str, previous: LinkCheck | None) -> LinkCheck:
+def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Mapping[str, str], all_paths: set[str],
+               output_name: str, base_url: str, previous: LinkCheck | None) -> LinkCheck:
     """Check every page's links; with the previous check, only the pages whose key changed, when no path
-    appeared or disappeared and none of those pages changed its ids: every other page's links then
-    resolve exactly as before. A page without a key (404.html) is always checked."""
+    appeared or disappeared and none of those pages changed its ids (`ids`: each page's ids digest):
+    every other page's links then resolve exactly as before. A page without a key (404.html) is
+    always checked."""
     paths = stable_digest(sorted(all_paths))
-    ids: dict[str, str] = {}
     only: set[str] | None = None
     if previous is not None and previous.paths == paths:
         changed = {path for path in links if not keys.get(path) or path not in previous.pages
                    or previous.pages[path][0] != keys[path]}
-        ids = {path: stable_digest(links[path].ids) for path in changed}
-        if all(path in previous.pages and previous.pages[path][1] == ids[path] for path in changed):
+        if all(path in previous.pages and previous.pages[path][1] == ids.get(path, "") for path in changed):
             only = changed
     report = check_links(links, all_paths, output_name, base_url, only)
     found: dict[str, list[Problem]] = {path: [] for path in (links if only is None else only)}
@@ -75,18 +70,16 @@ def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], all_path
     pages = dict(previous.pages) if only is not None and previous is not None else {}
     for path, problems in found.items():
         if path in links:
-            external = sum(1 for link in links[path].targets if link.startswith(("http://", "https://"))
-                           and not (base_url and link.startswith(base_url)))
-            pages[path] = (keys.get(path, ""), ids.get(path) or stable_digest(links[path].ids), tuple(problems), external)
+            pages[path] = (keys.get(path, ""), ids.get(path, ""), tuple(problems))
     return LinkCheck(paths, {path: entry for path, entry in pages.items() if path in links})
 
 
-def check_links_of(links: Mapping[str, PageLinks], keys: Mapping[str, str], all_paths: set[str], output_name: str,
-                   base_url: str, cache: Cache) -> LinkCheck:
+def check_links_of(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Mapping[str, str],
+                   all_paths: set[str], output_name: str, base_url: str, cache: Cache) -> LinkCheck:
     """The site's link check, given the last one the cache holds; the cache then holds this one."""
     where = stable_digest(output_name, base_url)
     previous = cache.get("links", where)
-    checked = check_site(links, keys, all_paths, output_name, base_url,
+    checked = check_site(links, keys, ids, all_paths, output_name, base_url,
                          previous if isinstance(previous, LinkCheck) else None)
     cache.put("links", where, checked)
     return checked

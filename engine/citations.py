@@ -1,4 +1,4 @@
-"""Citation markers in a page's HTML -> numbered links, the page's source list and usage records.
+"""Citation markers in a page's HTML -> numbered links and the page's source list.
 
 Numbers follow first use on the page. Each marker links to the page's source
 list and carries the source's name as visually hidden text for screen
@@ -7,7 +7,6 @@ readers; each list entry links back to every marker that cites it.
 
 from __future__ import annotations
 
-import html as html_module
 import re
 from dataclasses import dataclass
 
@@ -16,10 +15,6 @@ from markupsafe import escape
 from .data import Source
 from .errors import Problem, did_you_mean
 from .markup import CITE_MARKER, find_line
-from .records import CitationUse
-
-_HEADING = re.compile(r'<h([2-6])[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
-_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True)
@@ -35,33 +30,18 @@ class CitedSource:
 class NumberedCitations:
     html: str
     cited: tuple[CitedSource, ...]
-    uses: tuple[CitationUse, ...]
     problems: tuple[Problem, ...]
 
 
 def number_citations(html: str, sources: dict[str, Source], page_source: str, body: str,
                      body_line: int) -> NumberedCitations:
     """Replace every <cite-marker> with numbered links; report unknown ids with their line."""
-    # Heading text is stored as plain text (templates escape it again), so entities are decoded here.
-    headings = [(m.start(), m.group(2), html_module.unescape(_TAG.sub("", m.group(3)).replace("#", "")).strip())
-                for m in _HEADING.finditer(html)]
     numbers: dict[str, int] = {}
     backlinks: dict[str, list[str]] = {}
-    uses: list[CitationUse] = []
-    seen_uses: set[tuple[str, str]] = set()
     problems: list[Problem] = []
-
-    def heading_before(position: int) -> tuple[str, str]:
-        current = ("", "")
-        for start, heading_id, text in headings:
-            if start > position:
-                break
-            current = (heading_id, text)
-        return current
 
     def replace(match: re.Match[str]) -> str:
         links = []
-        heading_id, heading_text = heading_before(match.start())
         for source_id in match.group(1).split():
             source = sources.get(source_id)
             if source is None:
@@ -72,9 +52,6 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
             number = numbers.setdefault(source_id, len(numbers) + 1)
             anchor = f"cite-{number}-{len(backlinks.setdefault(source_id, [])) + 1}"
             backlinks[source_id].append(anchor)
-            if (source_id, heading_id) not in seen_uses:
-                seen_uses.add((source_id, heading_id))
-                uses.append(CitationUse(source_id, heading_id, heading_text))
             label = escape(f": {source.publisher}, “{source.title}”")
             links.append(f'<a id="{anchor}" href="#source-{number}">{number}'
                          f'<span class="visually-hidden">{label}</span></a>')
@@ -87,4 +64,4 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
         CitedSource(number, sources[source_id], tuple(backlinks[source_id]))
         for source_id, number in sorted(numbers.items(), key=lambda item: item[1])
     )
-    return NumberedCitations(new_html, cited, tuple(uses), tuple(problems))
+    return NumberedCitations(new_html, cited, tuple(problems))

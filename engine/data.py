@@ -49,7 +49,7 @@ class TimelineEvent:
     category: str = field(default="", metadata=from_yaml(required=True))
     line: int = 0
     body_line: int = 0
-    approximate: str = field(default="", metadata=from_yaml(read=lambda fields, name, required: _approximate(fields, name)))
+    approximate: str = field(default="", metadata=from_yaml(read=lambda *args: _approximate(*args)))
     section: str = ""
     is_highlight: bool = field(default=False, metadata=from_yaml("highlight"))
 
@@ -78,7 +78,7 @@ class Figure:
     id: str
     title: str = field(metadata=from_yaml(required=True))
     unit: str = field(metadata=from_yaml(required=True))
-    values: tuple[FigureValue, ...] = field(default=(), metadata=from_yaml(read=lambda fields, name, required: _figure_values(fields, name)))
+    values: tuple[FigureValue, ...] = field(default=(), metadata=from_yaml(read=lambda *args: _figure_values(*args)))
     sources: tuple[str, ...] = field(default=(), metadata=from_yaml(required=True))
     line: int = 0
     note: str = ""
@@ -238,7 +238,7 @@ def _check_inline_markup(text: str, fields: Fields, key: str) -> None:
         fields.error(key, message, hint)
 
 
-def _approximate(fields: Fields, name: str) -> str:
+def _approximate(fields: Fields, name: str, required: bool) -> str:
     """'approximate: true' shows "about <date>"; a text replaces the date for readers."""
     value = fields.mapping.get(name)
     if value is True:
@@ -292,7 +292,7 @@ def _read_figures(data: Any, sources: dict[str, Source], problems: list[Problem]
     return figures
 
 
-def _figure_values(fields: Fields, name: str) -> tuple[FigureValue, ...]:
+def _figure_values(fields: Fields, name: str, required: bool) -> tuple[FigureValue, ...]:
     raw, problems = fields.mapping.get(name), fields.problems
     if not isinstance(raw, YamlList) or not raw:
         fields.error("values", "'values' must be a non-empty list of {label, value} items")

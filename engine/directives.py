@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .cache import stable_digest
 from .charts import render_chart_svg
@@ -22,31 +22,23 @@ from .dates import PartialDate, parse_date
 from .errors import Problem, did_you_mean
 from .glossary import term_pattern
 from .markup import find_line
-from .records import CitationUse
 
 
-@dataclass(frozen=True)
-class PageRef:
-    """What a sources list shows of a page that cites a source."""
+class Place(NamedTuple):
+    """A page citing a source, as a sources list shows it: the page, where the source is in the page's
+    own list, and how many times the page cites it."""
 
     url: str
     title: str
+    number: int
+    times: int
 
 
-class SourceUses:
-    """Every place citing one source, in page order: iterating gives (page, use) pairs."""
-
-    __slots__ = ("pages", "uses")
-
-    def __init__(self) -> None:
-        self.pages: list[PageRef] = []
-        self.uses: list[CitationUse] = []
-
-    def __iter__(self) -> Iterator[tuple[PageRef, CitationUse]]:
-        return zip(self.pages, self.uses, strict=True)
-
-    def __len__(self) -> int:
-        return len(self.uses)
+# source id -> every page citing it, in reading order
+Usage = dict[str, tuple[Place, ...]]
+# A source cited on more pages than this gets a page of its own listing them (the sources list
+# links to it), so that no list grows with the size of the site.
+PLACES_LISTED = 12
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +72,7 @@ def directive_line(page: Page, name: str) -> int:
     return find_line(page.body, page.body_line, r"^:::\s+" + re.escape(name) + r"\b")
 
 
-def _chart(page: Page, args: str, root: str, env: BodyEnv, usage: dict[str, SourceUses] | None) -> DirectiveResult:
+def _chart(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
     figure = env.data.figures.get(args.strip())
     if figure is None:
         return None, [Problem(page.source, directive_line(page, "chart"), f"unknown chart '{args.strip()}'",
@@ -88,7 +80,7 @@ def _chart(page: Page, args: str, root: str, env: BodyEnv, usage: dict[str, Sour
     return {"figure": figure, "svg": render_chart_svg(figure, f"chart-{figure.id}"), "sources": env.data.sources}, []
 
 
-def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: dict[str, SourceUses] | None) -> DirectiveResult:
+def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
     events, problem = _timeline_slice(args, env.data)
     if problem is not None:
         message, hint = problem
@@ -97,20 +89,32 @@ def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: dict[str, S
             "section_links": {slug: {"title": title, "url": root + url} for slug, (title, url) in env.section_links.items()}}, []
 
 
-def _glossary(page: Page, args: str, root: str, env: BodyEnv, usage: dict[str, SourceUses] | None) -> DirectiveResult:
+def _glossary(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
     return {"terms": sorted(env.data.glossary.values(), key=lambda t: t.term.lower())}, []
 
 
-def _sources(page: Page, args: str, root: str, env: BodyEnv, usage: dict[str, SourceUses] | None) -> DirectiveResult:
+def _sources(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
     if usage is None:  # drawn only once every other page has been rendered
         return None, []
     return {"sources": sorted(env.data.sources.values(), key=lambda s: (s.publisher.lower(), s.title.lower())),
-            "usage": usage}, []
+            "usage": usage, "places_listed": PLACES_LISTED}, []
 
 
-DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, dict[str, SourceUses] | None], DirectiveResult]] = {
-    "chart": _chart, "timeline": _timeline, "glossary": _glossary, "sources": _sources,
+def _source(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
+    source = env.data.sources.get(args.strip())
+    if source is None:
+        return None, [Problem(page.source, directive_line(page, "source"), f"unknown source id '{args.strip()}'",
+                              did_you_mean(args.strip(), env.data.sources))]
+    if usage is None:
+        return None, []
+    return {"source": source, "places": usage.get(source.id, ())}, []
+
+
+DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, Usage | None], DirectiveResult]] = {
+    "chart": _chart, "timeline": _timeline, "glossary": _glossary, "sources": _sources, "source": _source,
 }
+# Directives that show where sources are cited: their pages are drawn after every other page.
+LISTING_DIRECTIVES = ("sources", "source")
 # A page with one of these layouts shows the directive of that name even when its body does not place it.
 LAYOUT_DIRECTIVES = ("timeline", "glossary", "sources")
 

@@ -24,6 +24,9 @@ from .settings import Settings, load_settings
 from .site import resolve_site
 from .templates import load_layouts
 
+# The cache entries kept in memory between rebuilds: rendered pages and the indexes every rebuild reads.
+MEMORY_KINDS = frozenset({"pages", "facts", "parsed", "jinja", "templates", "links"})
+
 
 @dataclass(frozen=True)
 class RebuildReport:
@@ -40,7 +43,7 @@ class LiveSite:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._overrides: dict[str, str] | None = None
-        self.cache = Cache(settings.root / ".cache", in_memory=frozenset({"pages", "jinja", "links"}))
+        self.cache = Cache(settings.root / ".cache", in_memory=MEMORY_KINDS)
         self._files: dict[str, bytes] = {}
 
     @property
@@ -64,11 +67,12 @@ class LiveSite:
                 both = sorted(files[file.out_path].sources | file.sources)
                 raise BuildError([Problem(both[0] if both else file.out_path, 0,
                                           f"two inputs would write {file.out_path} ({', '.join(both)})")])
-            files[file.out_path] = file
+            files[file.out_path] = file if file.load is None else OutputFile(file.out_path, file.content(), file.sources)
 
         made = render_site(site, layouts, self.cache, keep)
         raise_if_errors(warnings + made.problems)
-        links = check_links_of(made.links, made.keys, set(files), settings.output_dir.name, settings.base_url, self.cache)
+        links = check_links_of(made.links, made.keys, made.ids, set(files), settings.output_dir.name, settings.base_url,
+                               self.cache)
         warnings = raise_if_errors(warnings + made.problems + links.problems())
         host_files = [path for path, file in files.items()
                       if path not in made.keys and not path.startswith("assets/") and self._files.get(path) != file.data]

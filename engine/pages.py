@@ -1,24 +1,27 @@
 """Stage 5c: a Site -> every output file: pages, host files (publish.py) and the assets pages use.
 
-A page whose key is in the cache is taken from there; the others are rendered, by the pool when
-many need it. Pages that list sources come last, since they show every other page's citations.
-Each file goes to `write` as soon as it is made: the build writes it to disk, the dev server
-keeps it in memory.
+A page whose key the last builds rendered is taken from the cache: its facts (cited sources,
+assets, digests) from one index, its bytes only when the writer asks for them. The others are
+rendered, by the pool when many need it. Pages that list where sources are cited come last,
+since they show every other page's citations; a source cited on many pages gets a page of its
+own (directives.PLACES_LISTED). Each file goes to `write` as soon as it is made: the build
+writes it to disk, the dev server keeps it in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 
 from .cache import Cache, stable_digest
-from .content import Page
-from .directives import PageRef, SourceUses, directives_of
-from .errors import Problem
+from .content import Page, PageMeta
+from .directives import LISTING_DIRECTIVES, PLACES_LISTED, Place, Usage, directives_of
+from .errors import BuildError, Problem
 from .pool import parallel_map
 from .publish import publish_files
-from .records import OutputFile, PageLinks, RenderedPage
+from .records import OutputFile, PageFacts, PageLinks, RenderedPage
 from .render import PageRenderer, markdown_key
 from .site import Site
 from .templates import Layouts
@@ -28,11 +31,12 @@ Write = Callable[[OutputFile], None]
 
 @dataclass
 class SiteOutput:
-    """What rendering the site made, besides the files: every HTML page's links (for the link check),
-    each page's cache key, the pages rendered now rather than taken from the cache, and problems."""
+    """What rendering the site made besides the files: each HTML page's links (for the link check), cache
+    key and ids digest, the pages rendered now rather than taken from the cache, and the problems."""
 
-    links: dict[str, PageLinks] = field(default_factory=dict)
+    links: Mapping[str, PageLinks]
     keys: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
     rendered: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -51,98 +55,181 @@ class SiteOutput:
         return any(not problem.is_warning for problem in self.problems)
 
 
+@dataclass(frozen=True)
+class _Made:
+    """One page as this build has it: its facts, and its bytes and links when it was rendered now."""
+
+    page: Page
+    key: str
+    usage: Usage | None
+    facts: PageFacts | None  # None: the page has problems
+    record: RenderedPage | None
+    problems: list[Problem]
+
+
 def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: int | None = None) -> SiteOutput:
     """Make every file of the site and hand each to `write`; problems are in the result. `jobs` is how
     many processes render pages (None: as many as pay, see pool.py)."""
     renderer = PageRenderer(site, layouts, cache)
-    output = SiteOutput()
+    known = cache.get("facts", "pages")
+    known = known if isinstance(known, dict) else {}
+    kept: dict[str, PageFacts] = {}
+    links = _Links(renderer, cache)
+    output = SiteOutput(links)
     assets: set[str] = set()
-    citing: list[tuple[Page, RenderedPage]] = []
-    listing = [page for page in site.pages if "sources" in directives_of(page)]
-    ordinary = [page for page in site.pages if page not in listing]
-    for pages, lists_sources in ((ordinary, False), (listing, True)):
-        usage = _usage_index(citing) if lists_sources else None
-        usage_digest = stable_digest([(PageRef(page.url, page.meta.title), record.uses)
-                                      for page, record in citing]) if lists_sources else ""
-        with closing(_pages(renderer, pages, cache, usage, usage_digest, jobs)) as made:
-            for page, key, record, problems, is_fresh in made:  # closed at once when `write` raises
-                output.add_problems(problems)
-                if record is None:
+    citing: list[tuple[Page, PageFacts]] = []
+    listing = [page for page in site.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
+    ordinary: list[tuple[Page, Usage | None]] = [(page, None) for page in site.pages if page not in listing]
+    for group in ("ordinary", "listing"):
+        if group == "listing":
+            usage = _usage(citing)
+            pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
+            pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(site, usage)]
+        with closing(_pages(renderer, pages if group == "listing" else ordinary, cache, known, jobs)) as made:
+            for item in made:  # closed at once when `write` raises
+                output.add_problems(item.problems)
+                if item.facts is None:
                     continue
-                write(OutputFile(page.out_path, record.html, frozenset({page.source, site.settings.config_source}),
-                                 record.digest))
-                output.links[page.out_path] = record.links
+                page, key, facts = item.page, item.key, item.facts
+                kept[key] = facts
+                write(OutputFile(page.out_path, item.record.html if item.record else b"",
+                                 frozenset({page.source, site.settings.config_source}), facts.digest,
+                                 None if item.record else _loader(renderer, cache, page, key, item.usage)))
+                links.add(page.out_path, key, item.usage, page, item.record.links if item.record else None)
                 output.keys[page.out_path] = key
-                if is_fresh:
+                output.ids[page.out_path] = facts.ids_digest
+                if item.record is not None:
                     output.rendered.append(page.out_path)
-                assets.update(record.assets)
-                if record.uses:
-                    citing.append((page, record.without_html()))
-    cited = {use.source_id for _, record in citing for use in record.uses}
+                assets.update(facts.assets)
+                if facts.citations:
+                    citing.append((page, facts))
+    if kept.keys() != known.keys():
+        cache.put("facts", "pages", kept)
+    cited = {citation.source_id for _, facts in citing for citation in facts.citations}
     for source_id, source in site.data.sources.items():
         if source_id not in cited:
             output.problems.append(Problem("content/sources.yaml", source.line, f"source '{source_id}' is cited nowhere",
                                            is_warning=True))
-    files, links, used, problems = publish_files(renderer, site)
+    files, not_found_links, used, problems = publish_files(renderer, site)
     output.add_problems(problems)
     for file in files:
         write(file)
-    output.links.update(links)
+    for out_path, page_links in not_found_links.items():
+        links.add(out_path, "", None, None, page_links)
     for name in sorted(assets | used):
         write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
     return output
 
 
-def _usage_index(citing: list[tuple[Page, RenderedPage]]) -> dict[str, SourceUses]:
-    """source id -> every place citing it, in page order: what a sources list shows."""
-    usage: dict[str, SourceUses] = {}
-    for page, record in citing:
-        where = PageRef(page.url, page.meta.title)
-        for use in record.uses:
-            places = usage.setdefault(use.source_id, SourceUses())
-            places.pages.append(where)
-            places.uses.append(use)
-    return usage
+def _usage(citing: list[tuple[Page, PageFacts]]) -> Usage:
+    """source id -> every page citing it, in reading order: what sources lists show."""
+    usage: dict[str, list[Place]] = {}
+    for page, facts in citing:
+        for citation in facts.citations:
+            usage.setdefault(citation.source_id, []).append(Place(page.url, page.meta.title, citation.number, citation.times))
+    return {source_id: tuple(places) for source_id, places in usage.items()}
 
 
-def _pages(renderer: PageRenderer, pages: list[Page], cache: Cache, usage: dict[str, SourceUses] | None,
-           usage_digest: str, jobs: int | None) -> Generator[tuple[Page, str, RenderedPage | None, list[Problem], bool]]:
-    """Each page in order with its key, its record (None when it has problems), its problems and whether
-    it was rendered now."""
-    keys = [renderer.key(page, usage_digest) for page in pages]
-    todo = [index for index, key in enumerate(keys) if not cache.has("pages", key)]
+def _source_pages(site: Site, usage: Usage) -> list[tuple[Page, str]]:
+    """A page for each source cited on more than PLACES_LISTED pages, under the sources page, with the
+    source's id."""
+    sources_page = site.special_pages.get("sources")
+    if sources_page is None:
+        return []
+    return [(Page(source="content/sources.yaml", body_line=source.line, kind="page",
+                  meta=PageMeta(title=source.title, summary="Every page of this site that cites this source."),
+                  body=f"::: source {source_id}\n", url=f"{sources_page.url}{source_id}/", digest=stable_digest(source)),
+             source_id)
+            for source_id, source in site.data.sources.items() if len(usage.get(source_id, ())) > PLACES_LISTED]
+
+
+def _pages(renderer: PageRenderer, pages: list[tuple[Page, Usage | None]], cache: Cache, known: dict[str, PageFacts],
+           jobs: int | None) -> Generator[_Made]:
+    """Each page in order, from the cache's facts when its key is known, else rendered (the pool
+    renders the ones no cache entry holds)."""
+    keys = [renderer.key(page, stable_digest(usage) if usage is not None else "") for page, usage in pages]
+    todo = [index for index, key in enumerate(keys) if key not in known and not cache.has("pages", key)]
 
     def render(number: int) -> tuple[RenderedPage | None, list[Problem]]:
-        page, key = pages[todo[number]], keys[todo[number]]
+        (page, usage), key = pages[todo[number]], keys[todo[number]]
         record, problems = renderer.render(page, usage)
         if record is not None:
             cache.put("pages", key, record)
         return record, problems
 
     with closing(parallel_map(render, len(todo), jobs)) as made:  # a problem elsewhere stops the workers at once
-        yield from _in_order(pages, keys, todo, made, renderer, cache, usage)
+        yield from _in_order(pages, keys, set(todo), made, renderer, cache, known)
 
 
-def _in_order(pages: list[Page], keys: list[str], todo: list[int],
+def _in_order(pages: list[tuple[Page, Usage | None]], keys: list[str], todo: set[int],
               made: Iterator[tuple[RenderedPage | None, list[Problem]]], renderer: PageRenderer, cache: Cache,
-              usage: dict[str, SourceUses] | None) -> Iterator[tuple[Page, str, RenderedPage | None, list[Problem], bool]]:
-    waiting = set(todo)
-    for index, page in enumerate(pages):
-        record: RenderedPage | None = None
-        problems: list[Problem] = []
-        is_fresh = index in waiting
-        if is_fresh:
+              known: dict[str, PageFacts]) -> Iterator[_Made]:
+    for index, (page, usage) in enumerate(pages):
+        key = keys[index]
+        if index in todo:
             record, problems = next(made)
             if record is not None:
-                cache.put("pages", keys[index], record, to_disk=False)  # a worker stored it on disk
+                cache.put("pages", key, record, to_disk=False)  # a worker stored it on disk
+            yield _Made(page, key, usage, record.facts if record else None, record, problems)
+        elif key in known:
+            yield _Made(page, key, usage, known[key], None, [])
         else:
-            record = cache.get("pages", keys[index])
-            if not isinstance(record, RenderedPage):  # damaged since it was looked for: render it again
-                record, problems = renderer.render(page, usage)
-                is_fresh = True
-                if record is not None:
-                    cache.put("pages", keys[index], record)
-        yield page, keys[index], record, problems, is_fresh
+            record = _record(renderer, cache, page, key, usage)
+            yield _Made(page, key, usage, record.facts, None, [])
+
+
+def _record(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: Usage | None) -> RenderedPage:
+    """A page's record from the cache, or rendered again when the entry has gone: the same inputs give
+    the same bytes."""
+    record = cache.get("pages", key)
+    if isinstance(record, RenderedPage):
+        return record
+    record, problems = renderer.render(page, usage)
+    if record is None:
+        raise BuildError(problems)
+    cache.put("pages", key, record)
+    return record
+
+
+def _loader(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: Usage | None) -> Callable[[], bytes]:
+    return lambda: _record(renderer, cache, page, key, usage).html
+
+
+class _Links(Mapping[str, PageLinks]):
+    """out_path -> PageLinks of every HTML page: those rendered now held, the others read from the cache
+    when the link check asks (the few most recent kept)."""
+
+    _RECENT = 256
+
+    def __init__(self, renderer: PageRenderer, cache: Cache) -> None:
+        self.renderer = renderer
+        self.cache = cache
+        self._pages: dict[str, tuple[str, Usage | None, Page | None, PageLinks | None]] = {}
+        self._recent: OrderedDict[str, PageLinks] = OrderedDict()
+
+    def add(self, out_path: str, key: str, usage: Usage | None, page: Page | None, links: PageLinks | None) -> None:
+        self._pages[out_path] = (key, usage, page, links)
+
+    def __getitem__(self, out_path: str) -> PageLinks:
+        key, usage, page, links = self._pages[out_path]
+        if links is not None:
+            return links
+        if out_path not in self._recent:
+            assert page is not None
+            self._recent[out_path] = _record(self.renderer, self.cache, page, key, usage).links
+            if len(self._recent) > self._RECENT:
+                self._recent.popitem(last=False)
+        self._recent.move_to_end(out_path)
+        return self._recent[out_path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pages)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def __contains__(self, out_path: object) -> bool:
+        return out_path in self._pages
 
 
 def forget_unused(cache: Cache, pages: list[Page], page_keys: Iterable[str], compiled: set[str]) -> None:

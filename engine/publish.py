@@ -87,7 +87,7 @@ def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, 
                     layout="404")
     page = Page(source="layouts/404.html", meta=meta, body="", body_line=1, kind="page", url=NOT_FOUND_PATH, digest="")
     values = renderer.values(page, site.settings.base_path)
-    text, problems = renderer.render_layout(page, PageBody(Markup(""), (), (), (), 0), values)
+    text, problems = renderer.render_layout(page, PageBody(Markup(""), (), (), 0), values)
     if text is None:
         return None, problems
     return (text.encode("utf-8"), values["assets"].used), problems

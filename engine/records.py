@@ -1,6 +1,6 @@
 """The plain records several stages pass along, kept apart so that no stage imports another for its types.
 
-A converted body and its headings (markup -> render), a citation's place (citations -> the
+A converted body and its headings (markup -> render), the sources a page cites (citations -> the
 sources list), a page's links and ids (scan -> checks), a rendered page as the cache keeps it,
 and an output file as the writer takes it.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from sys import intern
 from typing import NamedTuple
@@ -29,14 +29,14 @@ class ConvertedBody:
     headings: tuple[Heading, ...]
 
 
-class CitationUse(NamedTuple):
-    """Where a source is cited: the heading the citation sits under (empty before the first heading).
+class Citation(NamedTuple):
+    """A source a page cites: its number in the page's source list and how many times the page cites it.
 
     A named tuple: every page's are kept, pickled and hashed, and a tuple does all three quickly."""
 
     source_id: str
-    heading_id: str
-    heading_text: str
+    number: int
+    times: int
 
 
 class PageLinks:
@@ -93,29 +93,46 @@ class PageLinks:
         return f"PageLinks(ids={self.ids!r}, links={list(self.each_link())!r}, parse_problems={self.parse_problems!r})"
 
 
+class PageFacts(NamedTuple):
+    """What every build needs of a rendered page: the digest of its bytes, the sources it cites, the assets
+    it uses and the digest of its ids. The cache keeps every page's in one entry, so a page that did not
+    change costs no file read."""
+
+    digest: str
+    citations: tuple[Citation, ...]
+    assets: tuple[str, ...]
+    ids_digest: str
+
+
 @dataclass(frozen=True)
 class RenderedPage:
-    """One page as rendering made it: its bytes and what later stages need of it (the page cache keeps these)."""
+    """One page as rendering made it: its bytes, its links and ids, and its facts."""
 
     html: bytes
-    uses: tuple[CitationUse, ...]
     links: PageLinks
-    assets: tuple[str, ...]
-    digest: str = ""  # sha256 of html
+    facts: PageFacts
 
-    def without_html(self) -> RenderedPage:
-        """The same record without its bytes, for a build that has written them and keeps the rest."""
-        return RenderedPage(b"", self.uses, self.links, self.assets, self.digest)
+    @classmethod
+    def of(cls, html: bytes, citations: tuple[Citation, ...], links: PageLinks, assets: tuple[str, ...]) -> RenderedPage:
+        ids_digest = hashlib.sha256("\0".join(links.ids).encode("utf-8")).hexdigest()
+        return cls(html, links, PageFacts(hashlib.sha256(html).hexdigest(), citations, assets, ids_digest))
 
 
 @dataclass(frozen=True)
 class OutputFile:
-    """One file of the built site: where it goes, its bytes, and the inputs it was made from."""
+    """One file of the built site: where it goes, its bytes, and the inputs it was made from.
+
+    A page taken from the cache carries the digest of its bytes and `load`, which gives them: a
+    writer that already holds those bytes never asks for them."""
 
     out_path: str
     data: bytes
     sources: frozenset[str]
     digest: str = field(default="", compare=False)
+    load: Callable[[], bytes] | None = field(default=None, compare=False)
 
     def content_digest(self) -> str:
         return self.digest or hashlib.sha256(self.data).hexdigest()
+
+    def content(self) -> bytes:
+        return self.load() if self.load is not None else self.data

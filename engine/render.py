@@ -8,7 +8,6 @@ templates it reaches and the values of every template variable those templates r
 
 from __future__ import annotations
 
-import hashlib
 import html as html_module
 import math
 import re
@@ -21,11 +20,11 @@ from markupsafe import Markup
 from .cache import Cache, stable_digest
 from .citations import CitedSource, number_citations
 from .content import Page
-from .directives import DIRECTIVES, LAYOUT_DIRECTIVES, BodyEnv, SourceUses, directive_line, directives_of
+from .directives import DIRECTIVES, LAYOUT_DIRECTIVES, LISTING_DIRECTIVES, BodyEnv, Usage, directive_line, directives_of
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_words
-from .records import CitationUse, ConvertedBody, Heading, RenderedPage
+from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
 from .scan import scan_html
 from .site import Site
@@ -46,7 +45,6 @@ class PageBody:
     html: Markup
     headings: tuple[Heading, ...]
     cited: tuple[CitedSource, ...]
-    uses: tuple[CitationUse, ...]
     word_count: int
 
 
@@ -110,7 +108,7 @@ class PageRenderer:
             self.cache.put("markdown", key, outcome)
         return outcome
 
-    def render(self, page: Page, usage: dict[str, SourceUses] | None = None) -> tuple[RenderedPage | None, list[Problem]]:
+    def render(self, page: Page, usage: Usage | None = None) -> tuple[RenderedPage | None, list[Problem]]:
         """Convert, finish and render one page, and scan it for links; None when it has problems."""
         converted = self.convert(page)
         if isinstance(converted, str):
@@ -123,7 +121,7 @@ class PageRenderer:
         problems += template_problems
         if text is None or any(not problem.is_warning for problem in problems):
             return None, problems
-        return rendered_page(text, body.uses, values["assets"]), problems
+        return rendered_page(text, body.cited, values["assets"]), problems
 
     def render_layout(self, page: Page, body: PageBody, values: dict[str, Any]) -> tuple[str | None, list[Problem]]:
         """Render a page with a finished body through its layout, given the page's `values`."""
@@ -182,7 +180,7 @@ class PageRenderer:
         return self._shared_values
 
     def finish_body(self, page: Page, converted: ConvertedBody,
-                    usage: dict[str, SourceUses] | None) -> tuple[PageBody, list[Problem]]:
+                    usage: Usage | None) -> tuple[PageBody, list[Problem]]:
         """Draw the directives, number the citations and link the glossary terms of one page's body."""
         problems: list[Problem] = []
         html = converted.html
@@ -208,18 +206,18 @@ class PageRenderer:
                                 pattern if glossary_url is not None else None, words, page)
             html = linked.html
             problems += linked.problems
-        body = PageBody(Markup(html), converted.headings, numbered.cited, numbered.uses, count_words(converted.html))
+        body = PageBody(Markup(html), converted.headings, numbered.cited, count_words(converted.html))
         return body, problems
 
     def directive(self, page: Page, name: str, args: str, root: str,
-                  usage: dict[str, SourceUses] | None) -> tuple[str, list[Problem]]:
+                  usage: Usage | None) -> tuple[str, list[Problem]]:
         """One directive's HTML. The same directive at the same depth draws the same HTML on every page
-        (a sources list aside: it shows the citations so far), so each is drawn once per build."""
+        (those that list citations aside), so each is drawn once per build."""
         if name not in DIRECTIVES:
             return "", [Problem(page.source, directive_line(page, name), f"unknown directive '::: {name}'",
                                 did_you_mean(name, DIRECTIVES) or f"known: {', '.join(DIRECTIVES)}")]
         memo_key = (name, args, root, page.layout == "timeline")
-        if memo_key in self._partials:
+        if memo_key in self._partials and name not in LISTING_DIRECTIVES:
             return self._partials[memo_key], []
         context, problems = DIRECTIVES[name](page, args, root, self.body_env, usage)
         if context is None:
@@ -229,7 +227,7 @@ class PageRenderer:
         text, problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
         if text is None:
             return "", problems
-        if name != "sources":
+        if name not in LISTING_DIRECTIVES:  # those show the citations so far
             self._partials[memo_key] = text
         return text, problems
 
@@ -258,10 +256,11 @@ class PageRenderer:
         return known
 
 
-def rendered_page(text: str, uses: tuple[CitationUse, ...], assets: UsedAssets) -> RenderedPage:
-    """The record of a rendered page: its bytes, their digest, its links and the assets it asked for."""
+def rendered_page(text: str, cited: tuple[CitedSource, ...], assets: UsedAssets) -> RenderedPage:
+    """The record of a rendered page: its bytes, its links, the sources it cites and the assets it asked for."""
     html = text.encode("utf-8")
-    return RenderedPage(html, uses, scan_html(html), tuple(sorted(assets.used)), hashlib.sha256(html).hexdigest())
+    citations = tuple(Citation(item.source.id, item.number, len(item.backlinks)) for item in cited)
+    return RenderedPage.of(html, citations, scan_html(html), tuple(sorted(assets.used)))
 
 
 def _plain_text(html: str) -> str:

@@ -299,7 +299,7 @@ def _write_file(target: Path, file: OutputFile) -> None:
     """Create target, which does not exist yet, with the file's bytes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "xb") as handle:
-        handle.write(file.data)
+        handle.write(file.content())
 
 
 def _tree_id(folder: Path) -> TreeId | None:
