@@ -56,7 +56,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
                 problems = [replace(problem, is_warning=False) for problem in problems]
             warnings = raise_if_errors(problems)
             files = staging.commit()
-    forget_unused(cache, pages, made.keys.values(), layouts.compiled)
+    forget_unused(cache, site, made, layouts)
     if cache.note:
         warnings.append(Problem(".cache", 0, cache.note, is_warning=True))
     return BuildResult(len(made.links) - ("404.html" in made.links), files, time.perf_counter() - started, output,

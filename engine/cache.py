@@ -28,7 +28,7 @@ LIBRARIES = ("Jinja2", "MarkupSafe", "Markdown", "PyYAML")
 _MAGIC = b"explainer-cache-1\n"
 _CHECKSUM_SIZE = 32
 # A kind of entry is pruned once it holds more than twice the entries a build used, plus this many.
-PRUNE_MARGIN = 64
+PRUNE_MARGIN = 8
 
 
 @functools.cache

@@ -73,7 +73,7 @@ class Page:
         """The name navigation and timeline events use for this page: its URL without slashes."""
         return self.url.strip("/") or "home"
 
-    @property
+    @functools.cached_property
     def directives(self) -> tuple[str, ...]:
         """The names of the directives its body places (`::: name` lines), sorted."""
         return directive_names(self.body)
@@ -144,7 +144,6 @@ def has_deep_prefix(body: str) -> bool:
 _DIRECTIVE_START = re.compile(r":::[ \t]+([A-Za-z][\w-]*)")
 
 
-@functools.lru_cache(maxsize=4096)
 def directive_names(body: str) -> tuple[str, ...]:
     """The sorted names of a body's `::: name` lines."""
     return tuple(sorted({match.group(1) for match in _DIRECTIVE_START.finditer(body)

@@ -7,11 +7,12 @@ unknown sources or categories within the data itself.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cache import Cache
+from .cache import Cache, stable_digest
 from .content import Page, load_content, read_source_bytes
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
@@ -94,6 +95,7 @@ class SiteData:
     events: tuple[TimelineEvent, ...] = ()
     glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    digest: str = ""  # of the data files' bytes: what the cache keeps these records by
 
 
 SOURCES_FILE = "content/sources.yaml"
@@ -102,11 +104,16 @@ GLOSSARY_FILE = "content/glossary.yaml"
 FIGURES_FILE = "content/figures.yaml"
 
 
-def load_data(settings: Settings) -> tuple[SiteData, list[Problem]]:
-    """Load every data file that exists; raise BuildError with all problems."""
+def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData, list[Problem]]:
+    """Load every data file that exists; raise BuildError with all problems. The cache keeps the
+    records of files that loaded without a problem, by their bytes."""
     problems: list[Problem] = []
-    loaded = {name: _load_file(settings, name, problems)
-              for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
+    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
+    key = stable_digest([(name, hashlib.sha256(data).hexdigest()) for name, data in raw.items() if data is not None])
+    known = cache.get("data", key) if cache is not None and not problems else None
+    if isinstance(known, SiteData):
+        return known, []
+    loaded = {name: _parse_file(name, data, problems) for name, data in raw.items()}
     before = len(problems)
     sources = _read_sources(loaded[SOURCES_FILE], problems)
     # With sources.yaml unreadable, every citation elsewhere would look unknown: say it once.
@@ -119,7 +126,10 @@ def load_data(settings: Settings) -> tuple[SiteData, list[Problem]]:
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
-    return SiteData(sources, categories, events, glossary, figures), problems
+    data = SiteData(sources, categories, events, glossary, figures, key)
+    if cache is not None and not problems:
+        cache.put("data", key, data)
+    return data, problems
 
 
 def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:
@@ -133,28 +143,27 @@ def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData,
     except BuildError as error:
         problems.extend(error.problems)
     try:
-        data, data_warnings = load_data(settings)
+        data, data_warnings = load_data(settings, cache)
         problems.extend(data_warnings)
     except BuildError as error:
         problems.extend(error.problems)
     return pages, data, raise_if_errors(problems)
 
 
-def _load_file(settings: Settings, source: str, problems: list[Problem]) -> Any:
+def _read_file(settings: Settings, source: str, problems: list[Problem]) -> bytes | None:
     file = settings.root / source
     if not file.exists() and not file.is_symlink():
         return None
-    raw = read_source_bytes(file, settings.root, source, problems)
-    if raw is None:
-        return None
-    text = decode_utf8(raw, source, problems)
+    return read_source_bytes(file, settings.root, source, problems)
+
+
+def _parse_file(source: str, raw: bytes | None, problems: list[Problem]) -> Any:
+    text = decode_utf8(raw, source, problems) if raw is not None else None
     if text is None:
         return None
     data, yaml_problems = load_yaml(text, source)
     problems.extend(yaml_problems)
-    if yaml_problems:
-        return None
-    return data
+    return None if yaml_problems else data
 
 
 def _mapping_of_ids(data: Any, source: str, what: str, problems: list[Problem]) -> list[tuple[str, YamlMap, int]]:

@@ -8,7 +8,7 @@ aria-describedby, so it works without JavaScript and for screen readers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import escape
@@ -23,25 +23,6 @@ _SKIP_TAGS = frozenset({"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre", 
                         "style", "title", "button", "summary", "figcaption", "th", "abbr", "dt", "time"})
 _TAG_NAME = re.compile(r"^</?([a-zA-Z][\w-]*)")
 _EXPLICIT = re.compile(r'<a href="glossary:([^"]*)">(.*?)</a>', re.S)
-# A `<` whose tag has not closed when the next `<` comes: such HTML takes the slow, tag-by-tag path.
-_NESTED_OPEN = re.compile(r"<[^>]*<")
-
-
-def _skipped_tag_pattern() -> re.Pattern[str]:
-    """Opening or closing tags of _SKIP_TAGS, named in any ASCII case (what `.lower() in` accepts)."""
-    def any_case(text: str) -> str:
-        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in text)
-
-    # Grouped by first letter (a(bbr)?|b(utton)|...): fewer tries at each `<` than one name after another.
-    groups: dict[str, list[str]] = {}
-    for name in sorted(_SKIP_TAGS, key=lambda name: (-len(name), name)):
-        groups.setdefault(name[0], []).append(name[1:])
-    names = (any_case(first) + "(?:" + "|".join(any_case(rest) for rest in rests if rest) + ")" + ("?" if "" in rests else "")
-             if any(rests) else any_case(first) for first, rests in sorted(groups.items()))
-    return re.compile(rf"<(/?)(?:{'|'.join(names)})(?![\w-])[^>]*>")
-
-
-_SKIPPED_TAG = _skipped_tag_pattern()
 
 
 def term_pattern(glossary: dict[str, GlossaryTerm]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
@@ -99,82 +80,8 @@ def link_terms(html: str, glossary: dict[str, GlossaryTerm], definitions: dict[s
     if "glossary:" in html:
         html = _EXPLICIT.sub(explicit, html)
     if pattern is not None:
-        if _NESTED_OPEN.search(html) is None:
-            html = _link_first_uses_in_html(html, pattern, words, used, definitions, glossary_url)
-        else:
-            html = _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, definitions, glossary_url))
+        html = _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, definitions, glossary_url))
     return LinkedTerms(html, tuple(problems))
-
-
-def _link_first_uses_in_html(html: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],
-                             definitions: dict[str, str], glossary_url: str) -> str:
-    """What `_map_text` with `_link_first_uses` returns, from one scan of the whole page.
-
-    Only for HTML where every `<` closes with `>` before the next `<`: then each tag
-    is one `<...>` span, no term (which holds neither `<` nor `>`) straddles a tag,
-    and a tag's edges look like the ends of a text piece to the term pattern's
-    lookarounds. Python then visits the term matches and the skipped tags only,
-    not every piece of text.
-    """
-    pieces: list[str] = []
-    done = 0  # html[:done] is in pieces
-    skipped = _SKIPPED_TAG.finditer(html)
-    next_tag = next(skipped, None)
-    depth = 0
-    for match in _term_matches(pattern, words, html):
-        term_id = words[match.group(0)]
-        if term_id in used:
-            continue
-        start = match.start()
-        if html.rfind("<", 0, start) > html.rfind(">", 0, start) and html.find(">", start) >= 0:
-            continue  # inside a tag's attributes
-        while next_tag is not None and next_tag.start() < start:
-            tag = next_tag.group(0)
-            if not tag.endswith("/>"):
-                depth = max(depth + (-1 if next_tag.group(1) else 1), 0)
-            next_tag = next(skipped, None)
-        if depth:
-            continue
-        used.add(term_id)
-        pieces.append(html[done:start])
-        pieces.append(_term_link(term_id, match.group(0), definitions, glossary_url, with_tip=True))
-        done = match.end()
-    if not pieces:
-        return html
-    pieces.append(html[done:])
-    return "".join(pieces)
-
-
-# Up to this many term spellings, _term_matches looks for each with str.find before trying the pattern.
-_FIND_LIMIT = 64
-
-
-def _term_matches(pattern: re.Pattern[str], words: dict[str, str], html: str) -> Iterator[re.Match[str]]:
-    """What pattern.finditer(html) gives, tried only where some spelling of a term starts.
-
-    The pattern can only match where one of `words` starts, and str.find finds those in C, many
-    times faster than the regex engine trying the pattern at every character. Tried in order from the
-    end of the last match, as finditer does."""
-    if len(words) > _FIND_LIMIT:
-        yield from pattern.finditer(html)
-        return
-    starts: set[int] = set()
-    for word in words:
-        if not word:
-            yield from pattern.finditer(html)  # an empty spelling matches anywhere
-            return
-        position = html.find(word)
-        while position >= 0:
-            starts.add(position)
-            position = html.find(word, position + 1)
-    end = 0
-    for start in sorted(starts):
-        if start < end:
-            continue
-        match = pattern.match(html, start)
-        if match is not None:
-            end = max(match.end(), start + 1)
-            yield match
 
 
 def _link_first_uses(text: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],

@@ -25,7 +25,7 @@ from .site import resolve_site
 from .templates import load_layouts
 
 # The cache entries kept in memory between rebuilds: rendered pages and the indexes every rebuild reads.
-MEMORY_KINDS = frozenset({"pages", "facts", "parsed", "jinja", "templates", "links"})
+MEMORY_KINDS = frozenset({"pages", "facts", "parsed", "data", "jinja", "templates", "links", "host"})
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class LiveSite:
         host_files = [path for path, file in files.items()
                       if path not in made.keys and not path.startswith("assets/") and self._files.get(path) != file.data]
         self._files = {path: file.data for path, file in files.items()}
-        forget_unused(self.cache, pages, made.keys.values(), layouts.compiled)
+        forget_unused(self.cache, site, made, layouts)
         return RebuildReport(tuple(sorted([*made.rendered, *host_files])), time.perf_counter() - started, warnings)
 
     def _load_settings(self) -> Settings:

@@ -11,13 +11,13 @@ writes it to disk, the dev server keeps it in memory.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 
 from .cache import Cache, stable_digest
 from .content import Page, PageMeta
-from .directives import LISTING_DIRECTIVES, PLACES_LISTED, Place, Usage, directives_of
+from .directives import LISTING_DIRECTIVES, PLACES_LISTED, Usage, directives_of
 from .errors import BuildError, Problem
 from .pool import parallel_map
 from .publish import publish_files
@@ -39,6 +39,7 @@ class SiteOutput:
     ids: dict[str, str] = field(default_factory=dict)
     rendered: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    host_keys: list[str] = field(default_factory=list)
 
     def add_problems(self, problems: list[Problem]) -> None:
         """Keep problems; a template syntax error already reported for another page is not repeated
@@ -80,12 +81,14 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     citing: list[tuple[Page, PageFacts]] = []
     listing = [page for page in site.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
     ordinary: list[tuple[Page, Usage | None]] = [(page, None) for page in site.pages if page not in listing]
+    digests: dict[str, str] = {}  # source id -> digest of the places citing it
     for group in ("ordinary", "listing"):
         if group == "listing":
             usage = _usage(citing)
             pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
             pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(site, usage)]
-        with closing(_pages(renderer, pages if group == "listing" else ordinary, cache, known, jobs)) as made:
+            digests = {source_id: stable_digest(places) for source_id, places in usage.items()}
+        with closing(_pages(renderer, pages if group == "listing" else ordinary, cache, known, jobs, digests)) as made:
             for item in made:  # closed at once when `write` raises
                 output.add_problems(item.problems)
                 if item.facts is None:
@@ -105,28 +108,29 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
                     citing.append((page, facts))
     if kept.keys() != known.keys():
         cache.put("facts", "pages", kept)
-    cited = {citation.source_id for _, facts in citing for citation in facts.citations}
+    cited = {source_id for _, facts in citing for source_id, _, _ in facts.citations}
     for source_id, source in site.data.sources.items():
         if source_id not in cited:
             output.problems.append(Problem("content/sources.yaml", source.line, f"source '{source_id}' is cited nowhere",
                                            is_warning=True))
-    files, not_found_links, used, problems = publish_files(renderer, site)
-    output.add_problems(problems)
-    for file in files:
+    host = publish_files(renderer, site)
+    output.add_problems(host.problems)
+    for file in host.files:
         write(file)
-    for out_path, page_links in not_found_links.items():
+    for out_path, page_links in host.links.items():
         links.add(out_path, "", None, None, page_links)
-    for name in sorted(assets | used):
+    output.host_keys = host.keys
+    for name in sorted(assets | host.assets):
         write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
     return output
 
 
 def _usage(citing: list[tuple[Page, PageFacts]]) -> Usage:
     """source id -> every page citing it, in reading order: what sources lists show."""
-    usage: dict[str, list[Place]] = {}
+    usage: dict[str, list[tuple[str, str, int, int]]] = {}
     for page, facts in citing:
-        for citation in facts.citations:
-            usage.setdefault(citation.source_id, []).append(Place(page.url, page.meta.title, citation.number, citation.times))
+        for source_id, number, times in facts.citations:
+            usage.setdefault(source_id, []).append((page.url, page.meta.title, number, times))
     return {source_id: tuple(places) for source_id, places in usage.items()}
 
 
@@ -144,10 +148,12 @@ def _source_pages(site: Site, usage: Usage) -> list[tuple[Page, str]]:
 
 
 def _pages(renderer: PageRenderer, pages: list[tuple[Page, Usage | None]], cache: Cache, known: dict[str, PageFacts],
-           jobs: int | None) -> Generator[_Made]:
+           jobs: int | None, digests: dict[str, str]) -> Generator[_Made]:
     """Each page in order, from the cache's facts when its key is known, else rendered (the pool
-    renders the ones no cache entry holds)."""
-    keys = [renderer.key(page, stable_digest(usage) if usage is not None else "") for page, usage in pages]
+    renders the ones no cache entry holds). A page listing citations is keyed by the places it is
+    given, through `digests`, each source's places hashed once."""
+    keys = [renderer.key(page, stable_digest(sorted((source_id, digests[source_id]) for source_id in usage))
+                         if usage is not None else "") for page, usage in pages]
     todo = [index for index, key in enumerate(keys) if key not in known and not cache.has("pages", key)]
 
     def render(number: int) -> tuple[RenderedPage | None, list[Problem]]:
@@ -232,9 +238,12 @@ class _Links(Mapping[str, PageLinks]):
         return out_path in self._pages
 
 
-def forget_unused(cache: Cache, pages: list[Page], page_keys: Iterable[str], compiled: set[str]) -> None:
+def forget_unused(cache: Cache, site: Site, made: SiteOutput, layouts: Layouts) -> None:
     """Let the cache drop what this build did not use, once unused entries clearly outnumber used ones."""
-    keys = list(page_keys)
+    keys = list(made.keys.values())
     cache.prune("pages", lambda: keys, len(keys))
-    cache.prune("markdown", lambda: (markdown_key(page.body) for page in pages), len(pages))
-    cache.prune("jinja", lambda: compiled, len(compiled))
+    cache.prune("markdown", lambda: (markdown_key(page.body) for page in site.pages), len(site.pages))
+    cache.prune("host", lambda: made.host_keys, len(made.host_keys))
+    cache.prune("data", lambda: [site.data.digest], 1)
+    cache.prune("jinja", lambda: layouts.compiled, len(layouts.compiled))
+    cache.prune("templates", lambda: (stable_digest(source) for source in layouts.sources.values()), len(layouts.sources))

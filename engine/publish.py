@@ -1,4 +1,4 @@
-"""Stage 5b: the rendered site -> the files a host needs besides the pages (issue 6).
+"""Stage 5d: the site -> the files a host needs besides the pages.
 
 sitemap.xml, feed.xml (Atom), robots.txt, _headers (Netlify, Cloudflare
 Pages), .nojekyll (GitHub Pages) and 404.html. Every date comes from the
@@ -8,11 +8,13 @@ byte-identical. Refuses nothing: the pages were already checked.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from .cache import stable_digest
 from .content import Page, PageMeta
 from .dates import PartialDate
 from .errors import Problem
@@ -31,8 +33,20 @@ _NO_UPDATES = "1970-01-01T00:00:00Z"
 _MAX_HEADER_RULES = 100
 
 
-def publish_files(renderer: PageRenderer, site: Site) -> tuple[list[OutputFile], dict[str, PageLinks], set[str], list[Problem]]:
-    """The host files of the site, with 404.html's links and the assets it uses, and any template problems."""
+@dataclass(frozen=True)
+class HostFiles:
+    """The host files of a site, with 404.html's links, the assets it uses, the cache keys of the files
+    drawn from templates, and any template problems."""
+
+    files: list[OutputFile]
+    links: dict[str, PageLinks]
+    assets: set[str]
+    keys: list[str]
+    problems: list[Problem]
+
+
+def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
+    """The files a host needs besides the pages."""
     settings = site.settings
     env = renderer.layouts.env
     dated = sorted((p for p in site.pages if p.meta.updated is not None),
@@ -60,11 +74,21 @@ def publish_files(renderer: PageRenderer, site: Site) -> tuple[list[OutputFile],
     ]
     files: list[OutputFile] = []
     problems: list[Problem] = []
+    keys: list[str] = []
     for template, out_path, context, sources in made:
-        text, template_problems = render_template(env, template, context, f"layouts/{template}")
-        problems += template_problems
-        if text is not None:
-            files.append(OutputFile(out_path, text.encode("utf-8"), sources | {f"layouts/{template}"}))
+        # The feed and sitemap of a large site take a while to draw: they are drawn again only when
+        # what they list changed.
+        key = stable_digest(renderer.layouts.reach((template,))[0], context)
+        keys.append(key)
+        data = renderer.cache.get("host", key)
+        if not isinstance(data, bytes):
+            text, template_problems = render_template(env, template, context, f"layouts/{template}")
+            problems += template_problems
+            if text is None:
+                continue
+            data = text.encode("utf-8")
+            renderer.cache.put("host", key, data)
+        files.append(OutputFile(out_path, data, sources | {f"layouts/{template}"}))
     # GitHub Pages runs Jekyll unless told not to, and Jekyll drops files starting with "_".
     files.append(OutputFile(".nojekyll", b"", config))
     links: dict[str, PageLinks] = {}
@@ -75,7 +99,7 @@ def publish_files(renderer: PageRenderer, site: Site) -> tuple[list[OutputFile],
         data, used = not_found
         files.append(OutputFile(NOT_FOUND_PATH, data, page_sources | {"layouts/404.html"}))
         links[NOT_FOUND_PATH] = scan_html(data)
-    return files, links, used, problems
+    return HostFiles(files, links, used, keys, problems)
 
 
 def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, set[str]] | None, list[Problem]]:

@@ -29,14 +29,9 @@ class ConvertedBody:
     headings: tuple[Heading, ...]
 
 
-class Citation(NamedTuple):
-    """A source a page cites: its number in the page's source list and how many times the page cites it.
-
-    A named tuple: every page's are kept, pickled and hashed, and a tuple does all three quickly."""
-
-    source_id: str
-    number: int
-    times: int
+# A source a page cites: (its id, its number in the page's source list, how many times the page cites
+# it). A plain tuple: every page's are kept and read back at each build, and plain tuples unpickle fastest.
+Citation = tuple[str, int, int]
 
 
 class PageLinks:

@@ -259,7 +259,7 @@ class PageRenderer:
 def rendered_page(text: str, cited: tuple[CitedSource, ...], assets: UsedAssets) -> RenderedPage:
     """The record of a rendered page: its bytes, its links, the sources it cites and the assets it asked for."""
     html = text.encode("utf-8")
-    citations = tuple(Citation(item.source.id, item.number, len(item.backlinks)) for item in cited)
+    citations: tuple[Citation, ...] = tuple((item.source.id, item.number, len(item.backlinks)) for item in cited)
     return RenderedPage.of(html, citations, scan_html(html), tuple(sorted(assets.used)))
 
 
