@@ -24,8 +24,10 @@ from .settings import Settings, load_settings
 from .site import resolve_site
 from .templates import load_layouts
 
-# The cache entries kept in memory between rebuilds: rendered pages and the indexes every rebuild reads.
-MEMORY_KINDS = frozenset({"pages", "facts", "parsed", "data", "jinja", "templates", "links", "host"})
+# The cache entries kept in memory between rebuilds: the indexes and small records every rebuild reads.
+# Rendered pages are not among them: the served files are in memory already, and a page's links are
+# read from the disk cache only when the link check needs them.
+MEMORY_KINDS = frozenset({"facts", "parsed", "data", "jinja", "templates", "links", "host", "definitions"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class LiveSite:
         self._overrides: dict[str, str] | None = None
         self.cache = Cache(settings.root / ".cache", in_memory=MEMORY_KINDS)
         self._files: dict[str, bytes] = {}
+        self._digests: dict[str, str] = {}
 
     @property
     def files(self) -> Mapping[str, bytes]:
@@ -67,7 +70,12 @@ class LiveSite:
                 both = sorted(files[file.out_path].sources | file.sources)
                 raise BuildError([Problem(both[0] if both else file.out_path, 0,
                                           f"two inputs would write {file.out_path} ({', '.join(both)})")])
-            files[file.out_path] = file if file.load is None else OutputFile(file.out_path, file.content(), file.sources)
+            if file.load is not None:  # taken from the cache: the bytes served now are these when the digests agree
+                known = self._files.get(file.out_path)
+                same = known is not None and self._digests.get(file.out_path) == file.digest
+                file = OutputFile(file.out_path, known if same and known is not None else file.content(), file.sources,
+                                  file.digest)
+            files[file.out_path] = file
 
         made = render_site(site, layouts, self.cache, keep)
         raise_if_errors(warnings + made.problems)
@@ -77,6 +85,7 @@ class LiveSite:
         host_files = [path for path, file in files.items()
                       if path not in made.keys and not path.startswith("assets/") and self._files.get(path) != file.data]
         self._files = {path: file.data for path, file in files.items()}
+        self._digests = {path: file.content_digest() for path, file in files.items()}
         forget_unused(self.cache, site, made, layouts)
         return RebuildReport(tuple(sorted([*made.rendered, *host_files])), time.perf_counter() - started, warnings)
 

@@ -31,6 +31,9 @@ SITEMAP_PATH = "sitemap.xml"
 _NO_UPDATES = "1970-01-01T00:00:00Z"
 # Cloudflare Pages reads at most 100 rules from _headers.
 _MAX_HEADER_RULES = 100
+# The feed holds the most recent updates only: readers poll it, and a site's whole history would make
+# it grow with the site.
+FEED_ENTRIES = 50
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
     host = urlsplit(settings.base_url).hostname or "localhost"
     entries = [{"id": _tag_uri(host, settings.base_path, p), "title": p.meta.title, "url": settings.base_url + p.url,
                 "updated": _timestamp(p.meta.updated), "summary": p.meta.change_note or p.meta.summary}
-               for p in dated]
+               for p in dated[:FEED_ENTRIES]]
     html_paths = ["/" + p.url for p in site.pages] + ["/" + NOT_FOUND_PATH, "/" + FEED_PATH, "/" + SITEMAP_PATH]
     if len(html_paths) + 2 > _MAX_HEADER_RULES:
         html_paths = []  # both hosts already revalidate files no rule names

@@ -75,13 +75,22 @@ class PageRenderer:
         self.body_env = BodyEnv(
             site.data, special,
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
-            {term.id: _plain_text(self.converter.convert_inline(term.definition)) for term in site.data.glossary.values()})
+            {term.id: self._definition(term.definition) for term in site.data.glossary.values()})
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
         self._inline: dict[str, Markup] = {}
         self._macros: dict[tuple[Any, ...], Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
         self._shared_values: dict[str, Any] = {}
         self._shared_digest = ""
+
+    def _definition(self, text: str) -> str:
+        """A glossary definition as plain text for tooltips (the dev server keeps them in memory)."""
+        key = stable_digest(text)
+        known = self.cache.get("definitions", key)
+        if not isinstance(known, str):
+            known = _plain_text(self.converter.convert_inline(text))
+            self.cache.put("definitions", key, known, to_disk=False)
+        return known
 
     # -- keys ---------------------------------------------------------------
 
