@@ -7,8 +7,6 @@ Exit status: 0 built, 1 problems in the content or settings, 2 usage errors.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import re
 import sys
 from pathlib import Path
@@ -119,14 +117,5 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
-def _exit(status: int) -> None:
-    """Leave at once with `status`. Every file the build wrote is closed and every process it started
-    has ended; the interpreter's own teardown would only free the site object by object."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more to say there
-            stream.flush()
-    os._exit(status)
-
-
 if __name__ == "__main__":
-    _exit(main())
+    sys.exit(main())
