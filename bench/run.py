@@ -139,11 +139,15 @@ def bench_size(count: int, runs: int, serve_edits: int, loads: Sequence[str]) ->
     for attempt in range(runs):
         for load in loads:
             results = by_load[load]
-            results["floor1"].runs.append(run_process([*floor, content], ROOT, load))
+            # Beside one CPU-bound process on 2 CPUs a single process still has a core to itself: the
+            # 1-process floors are measured idle only.
+            if load == IDLE:
+                results["floor1"].runs.append(run_process([*floor, content], ROOT, load))
             results["floor2"].runs.append(run_parallel([[*floor, content, str(shard), "2"] for shard in (0, 1)], ROOT,
                                                        load))
-            to_trash(loop_out)
-            results["loop1"].runs.append(run_process(loop, ROOT, load))
+            if load == IDLE:
+                to_trash(loop_out)
+                results["loop1"].runs.append(run_process(loop, ROOT, load))
             to_trash(loop_out)
             results["loop2"].runs.append(run_parallel([[*loop, str(shard), "2"] for shard in (0, 1)], ROOT, load))
             if not (loop_out / "index.html").is_file():
@@ -158,7 +162,7 @@ def bench_size(count: int, runs: int, serve_edits: int, loads: Sequence[str]) ->
             append_to(layout, f"\n{{# benchmark edit {attempt} {load} #}}\n")
             results["layout"].runs.append(run_process(build, site, load))
             print(f"bench: {count} sections, {load}, run {attempt + 1}: " + ", ".join(
-                f"{key} {measure.runs[-1].wall:.2f} s" for key, measure in results.items()), flush=True)
+                f"{key} {measure.runs[-1].wall:.2f} s" for key, measure in results.items() if measure.runs), flush=True)
     largest = largest_page(site / "output")
     for load in loads:
         to_trash(site / ".cache")  # as on a fresh clone: the first build renders everything, holding more than one from the cache
@@ -304,14 +308,16 @@ def _size_table(count: int, load: str, results: dict[str, Measure], largest: tup
              "| measurement | wall s | CPU s | / Markdown alone, 1 proc | / Markdown alone, 2 procs | "
              "/ minimal loop, 2 procs | ms per page | peak MiB |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    def ratio(measure: Measure, floor: Measure) -> str:
+        return f"{measure.wall / floor.wall:.2f}x" if floor.runs else "-"
+
     for key in MEASURES:
         m = results[key]
         if not m.runs:
-            lines.append(f"| {m.name} | not measured | | | | | | |")
+            lines.append(f"| {m.name} | {'idle only' if key in ('floor1', 'loop1') else 'not measured'} | | | | | | |")
             continue
-        lines.append(f"| {m.name} | {m.wall:.3f} | {m.cpu:.2f} | {m.wall / floor1.wall:.2f}x | "
-                     f"{m.wall / floor2.wall:.2f}x | {m.wall / loop2.wall:.2f}x | {1000 * m.wall / count:.2f} | "
-                     f"{m.rss:.0f} |" if m.rss else
+        lines.append(f"| {m.name} | {m.wall:.3f} | {m.cpu:.2f} | {ratio(m, floor1)} | {ratio(m, floor2)} | "
+                     f"{ratio(m, loop2)} | {1000 * m.wall / count:.2f} | {m.rss:.0f} |" if m.rss else
                      f"| {m.name} | {m.wall:.3f} | | | | | {1000 * m.wall / count:.2f} | |")
     paired = [cold.wall / loop.wall for cold, loop in zip(results["cold"].runs, loop2.runs, strict=False)]
     if len(paired) > 1:  # the machine is shared: each run's own ratio shows how much the medians can move
@@ -389,8 +395,9 @@ def format_report(sizes: list[SizeResult], comparisons: list[Comparison], baseli
         "core and a share of the other, as on a machine someone else is using. Under both, each run measures "
         "every command idle, then loaded. At 10,000 sections only the first load is measured. To keep "
         "`make bench` near 10 minutes with both loads and the comparison rounds, each size is measured in "
-        "3 runs by default (5 before there were two loads) and the explainer's save-to-served time in 10 edits "
-        "(15 before).", "",
+        "3 runs by default (5 before there were two loads), the explainer's save-to-served time in 10 edits "
+        "(15 before), and the 1-process floors idle only (beside one CPU-bound process on 2 CPUs a single "
+        "process still has a core to itself).", "",
         "Nothing is deleted right before a timed run: the leftovers of earlier runs (the site's .cache/, output/ "
         "and .output.*, the loop's output folder, the previous synthetic site, the comparison's copies) are renamed "
         "into bench/.work/trash/, deleted once at the end (and at the start, for what a killed run left). This VM's "
