@@ -10,13 +10,13 @@ leaves the build running without it, with one note.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import hashlib
-import json
+import io
 import os
 import pickle
 import sys
+import types
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
@@ -43,40 +43,34 @@ def engine_digest() -> str:
 
 
 def stable_digest(*parts: Any) -> str:
-    """A sha256 of plain values (str, numbers, None, lists, tuples, dicts, sets, dataclasses).
-
-    Anything else (a function, an open file) is a TypeError, so a key can only be made of
-    values whose content is known."""
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    names = _field_names(type(value))  # type: ignore[arg-type]
-    if names:
-        return [type(value).__name__, *(getattr(value, name) for name in names)]
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    if isinstance(value, Path):
-        return value.as_posix()
-    if isinstance(value, bytes):
-        return hashlib.sha256(value).hexdigest()
-    raise TypeError(f"cannot make a cache key of {type(value).__name__}: {value!r:.80}")
+    """A sha256 of plain values: builtin data, dataclasses and other records, pickled without sharing
+    (equal values give equal bytes). A function is refused, so a key is made of values, never of code
+    that could change behind its name."""
+    buffer = io.BytesIO()
+    pickler = _ValuePickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: an object seen twice is written twice, as an equal copy would be
+    pickler.dump(parts)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    """A dataclass's field names (none for any other type)."""
-    return tuple(item.name for item in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
+class _ValuePickler(pickle.Pickler):
+    def reducer_override(self, value: Any) -> Any:
+        if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)):
+            raise TypeError(f"cannot make a cache key of {value!r:.80}")
+        return NotImplemented
 
 
 class Cache:
-    """Entries by (kind, key) under one folder, and those of the `in_memory` kinds in memory too (the dev
-    server keeps its pages there); a None folder and no memory make every lookup a miss."""
+    """Entries by (kind, key) under one folder, and those of the `in_memory` kinds in memory too; of
+    those, the `memory_only` kinds are read from the folder but never written there (the dev server
+    keeps its indexes in memory, and writing them at every save would only cost time). A None
+    folder and no memory make every lookup a miss."""
 
-    def __init__(self, folder: Path | None, in_memory: frozenset[str] = frozenset()) -> None:
+    def __init__(self, folder: Path | None, in_memory: frozenset[str] = frozenset(),
+                 memory_only: frozenset[str] = frozenset()) -> None:
         self.folder = folder
-        self.in_memory = in_memory
+        self.in_memory = in_memory | memory_only
+        self.memory_only = memory_only
         self.memory: dict[tuple[str, str], Any] | None = {} if in_memory else None
         self.note = ""  # one line for the writer when the folder cannot be used
         if folder is not None and not _is_usable_folder(folder):
@@ -124,7 +118,7 @@ class Cache:
         """Keep a value; a disk that cannot take it only makes a later build slower."""
         if self.memory is not None and kind in self.in_memory:
             self.memory[(kind, key)] = value
-        if self.folder is not None and to_disk:
+        if self.folder is not None and to_disk and kind not in self.memory_only:
             payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
             store_file(self._file(kind, key), _MAGIC + hashlib.blake2b(payload).digest()[:_CHECKSUM_SIZE] + payload)
 

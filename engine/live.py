@@ -24,10 +24,12 @@ from .settings import Settings, load_settings
 from .site import resolve_site
 from .templates import load_layouts
 
-# The cache entries kept in memory between rebuilds: the indexes and small records every rebuild reads.
-# Rendered pages are not among them: the served files are in memory already, and a page's links are
-# read from the disk cache only when the link check needs them.
-MEMORY_KINDS = frozenset({"facts", "parsed", "data", "jinja", "templates", "links", "host", "definitions"})
+# The cache entries kept in memory between rebuilds: the indexes and small records every rebuild reads,
+# written to disk only when a later `make build` gains from them. Rendered pages are not among them:
+# the served files are in memory already, and a page's links are read from the disk cache only when
+# the link check needs them.
+MEMORY_KINDS = frozenset({"jinja", "templates", "host"})
+MEMORY_ONLY_KINDS = frozenset({"facts", "parsed", "data", "links", "definitions"})
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class LiveSite:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._overrides: dict[str, str] | None = None
-        self.cache = Cache(settings.root / ".cache", in_memory=MEMORY_KINDS)
+        self.cache = Cache(settings.root / ".cache", in_memory=MEMORY_KINDS, memory_only=MEMORY_ONLY_KINDS)
         self._files: dict[str, bytes] = {}
         self._digests: dict[str, str] = {}
 

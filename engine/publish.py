@@ -19,7 +19,7 @@ from .content import Page, PageMeta
 from .dates import PartialDate
 from .errors import Problem
 from .records import OutputFile, PageLinks
-from .render import PageBody, PageRenderer
+from .render import TOOLS, PageBody, PageRenderer
 from .scan import scan_html
 from .site import Site
 from .templates import render_template
@@ -96,7 +96,8 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
     files.append(OutputFile(".nojekyll", b"", config))
     links: dict[str, PageLinks] = {}
     used: set[str] = set()
-    not_found, not_found_problems = _render_not_found(renderer, site)
+    not_found, not_found_problems, not_found_key = _render_not_found(renderer, site)
+    keys.append(not_found_key)
     problems += not_found_problems
     if not_found is not None:
         data, used = not_found
@@ -105,7 +106,7 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
     return HostFiles(files, links, used, keys, problems)
 
 
-def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, set[str]] | None, list[Problem]]:
+def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, set[str]] | None, list[Problem], str]:
     """404.html with the site's header and footer; its links start with base_url's path.
 
     A host serves it at whatever address was missing, at any depth, so the relative links of
@@ -114,10 +115,17 @@ def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, 
                     layout="404")
     page = Page(source="layouts/404.html", meta=meta, body="", body_line=1, kind="page", url=NOT_FOUND_PATH, digest="")
     values = renderer.values(page, site.settings.base_path)
+    key = stable_digest(renderer.layouts.reach(("404.html",))[0], {name: value for name, value in values.items()
+                                                                  if name not in TOOLS})
+    known = renderer.cache.get("host", key)
+    if isinstance(known, tuple):
+        return known, [], key
     text, problems = renderer.render_layout(page, PageBody(Markup(""), (), (), 0), values)
     if text is None:
-        return None, problems
-    return (text.encode("utf-8"), values["assets"].used), problems
+        return None, problems, key
+    made = (text.encode("utf-8"), set(values["assets"].used))
+    renderer.cache.put("host", key, made)
+    return made, problems, key
 
 
 def _sort_key(date: PartialDate | None) -> tuple[int, int, int]:
