@@ -324,12 +324,14 @@ def test_check_command_finds_a_broken_link_added_after_the_build(make_site, caps
 
 def test_links_into_base_url_are_checked_like_internal_ones() -> None:
     from engine.checks import check_links
+    from engine.scan import scan_html
 
     page = (b'<html><head><link rel="canonical" href="https://example.com/s/gone/">'
             b'<meta property="og:image" content="https://example.com/s/assets/missing.png"></head>'
             b'<body><a href="https://example.com/s/#top">top</a></body></html>')
     home = b'<html><body id="top"></body></html>'
-    report = check_links({"index.html": home, "page/index.html": page}, "output", "https://example.com/s/")
+    files = {"index.html": home, "page/index.html": page}
+    report = check_links({path: scan_html(data) for path, data in files.items()}, set(files), "output", "https://example.com/s/")
     assert [str(p) for p in report.problems] == [
         "output/page/index.html:1: broken link './gone/': there is no gone/index.html in the site",
         "output/page/index.html:1: broken link './assets/missing.png': there is no assets/missing.png in the site",
