@@ -88,6 +88,15 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses a browser fixture (`browser`, `browser_page`) carries the browser mark, so
+    `-m "not browser"` leaves out every test that needs Chromium."""
+    unmarked = [item.nodeid for item in items if item.get_closest_marker("browser") is None
+                and any(name.startswith("browser") for name in getattr(item, "fixturenames", ()))]
+    if unmarked:
+        raise pytest.UsageError("tests that start Chromium without @pytest.mark.browser: " + ", ".join(unmarked))
+
+
 @pytest.fixture(autouse=True)
 def fixtures_stay_unchanged() -> Iterator[None]:
     """No test may write into tests/fixtures/."""

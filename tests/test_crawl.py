@@ -23,6 +23,8 @@ from conftest import ROOT, build_site, copy_site
 from playwright.sync_api import Browser, ConsoleMessage, Request, Response
 from test_deploy import parse_headers_file, rule_matches
 
+pytestmark = pytest.mark.browser  # starts Chromium
+
 # Collects CSP violations the page reports, in case one never reaches the console.
 _VIOLATION_LISTENER = """
 window.__cspViolations = [];
