@@ -37,6 +37,40 @@ def copy_site(name: str, destination: Path) -> Path:
     return site
 
 
+# One generated section: the features fixture's sources and glossary terms, and most block and inline
+# syntax the converter knows, so generated pages exercise what real ones do.
+_GENERATED_PART = """## Part {part} of page {number}
+
+A claim about the border [@alpha], the first widget and a *gadget*, with "quotes" -- dashes... and
+**strong** words. Two sources at once [@beta; @gamma] and [the middle part](../first/#middle).[^n{part}]
+
+| Year | Count |
+|------|------:|
+| 201{part} | {number} |
+
+- one item [@alpha]
+- two `[@code]` items
+  1. nested
+
+> A quoted line, 'single' and don't.
+
+Term {part}
+: Its definition.
+
+[^n{part}]: A footnote on part {part}.
+"""
+
+
+def add_generated_pages(site: Path, count: int) -> None:
+    """Add `count` pages of about 600 words (every tenth a section) to a copy of the features fixture."""
+    for number in range(count):
+        order = f"order: {10 + number}\n" if number % 10 == 0 else ""
+        body = "\n".join(_GENERATED_PART.format(part=part, number=number) for part in range(4))
+        (site / "content" / f"generated-{number:03d}.md").write_text(
+            f"---\ntitle: Generated page {number}\nsummary: Page {number} of {count}.\n{order}---\n{body}",
+            encoding="utf-8")
+
+
 def build_site(site: Path, *args: str) -> tuple[int, list[str]]:
     """Run build.main on a site folder; return (exit code, stderr lines)."""
     import contextlib
@@ -105,4 +139,5 @@ def fixtures_stay_unchanged() -> Iterator[None]:
     assert tree_digest(FIXTURES) == before, "a test changed files under tests/fixtures/"
 
 
-__all__ = ["ROOT", "FIXTURES", "build_site", "copy_site", "engine", "tree_digest"]
+__all__ = ["ROOT", "FIXTURES", "add_generated_pages", "build_site", "clean_build_digest", "copy_site", "engine",
+           "tree_digest"]
