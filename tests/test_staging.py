@@ -1,4 +1,4 @@
-"""The spare tree of cached builds (issue 8): only changed files are written, and no hand change fools it.
+"""The spare tree of cached builds: only changed files are written, and no hand change fools it.
 
 A cached build turns `.output.spare` (the tree before the current one) into the new tree and swaps it
 in. Whatever a person or a deploy tool did to output/, the spare or the record, every build still gives
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import build_site, clean_build_digest, copy_site, tree_digest
 
-from engine.render import OutputFile
+from engine.records import OutputFile
 from engine.write import Staging
 
 
@@ -69,10 +69,15 @@ def _file_edited_in_place(site: Path) -> None:
         sitemap.write("<!-- edited -->")
 
 
+def _page_appended_in_place(site: Path) -> None:
+    with open(site / "output" / "first" / "index.html", "ab") as page:  # `>>`: same inode, new size
+        page.write(b"<p>appended by hand</p>")
+
+
 def _file_replaced(site: Path) -> None:
     page = site / "output" / "first" / "index.html"
     data = page.read_bytes()
-    page.unlink()  # an editor that saves a new file: never write into a page that may be a cache link
+    page.unlink()  # an editor that saves a new file
     page.write_bytes(data.replace(b"</body>", b"<p>by hand</p></body>"))
 
 
@@ -110,6 +115,22 @@ def _spare_corrupted(site: Path) -> None:
     (spare / "stray.html").write_text("stray", encoding="utf-8")
 
 
+def _spare_page_appended(site: Path) -> None:
+    with open(site / ".output.spare" / "first" / "index.html", "ab") as page:
+        page.write(b"<p>appended by hand</p>")
+
+
+def _spare_page_truncated(site: Path) -> None:
+    page = site / ".output.spare" / "second" / "index.html"
+    os.truncate(page, page.stat().st_size // 2)
+
+
+def _spare_page_overwritten_same_size(site: Path) -> None:
+    page = site / ".output.spare" / "second" / "index.html"
+    with open(page, "r+b") as handle:  # same inode, same size: only the times tell
+        handle.write(b"X" * 64)
+
+
 def _spare_is_a_file(site: Path) -> None:
     shutil.rmtree(site / ".output.spare")
     (site / ".output.spare").write_text("not a folder", encoding="utf-8")
@@ -126,6 +147,7 @@ def _record_deleted(site: Path) -> None:
 HAND_CHANGES: dict[str, Callable[[Path], None]] = {
     "stray-file-in-output": _stray_file,
     "file-in-output-edited-in-place": _file_edited_in_place,
+    "page-in-output-appended-in-place": _page_appended_in_place,
     "page-in-output-replaced": _file_replaced,
     "file-in-output-replaced-with-a-folder": _file_replaced_with_a_folder,
     "folder-in-output-replaced-with-a-file": _folder_replaced_with_a_file,
@@ -133,6 +155,9 @@ HAND_CHANGES: dict[str, Callable[[Path], None]] = {
     "output-deleted": _output_deleted,
     "spare-deleted": _spare_deleted,
     "spare-corrupted": _spare_corrupted,
+    "spare-page-appended": _spare_page_appended,
+    "spare-page-truncated": _spare_page_truncated,
+    "spare-page-overwritten-same-size": _spare_page_overwritten_same_size,
     "spare-is-a-file": _spare_is_a_file,
     "record-corrupted": _record_corrupted,
     "record-deleted": _record_deleted,
@@ -184,14 +209,11 @@ def test_a_no_cache_build_stages_afresh_and_leaves_the_spare_usable(tmp_path: Pa
 
 # Staging on its own, with made-up files: the cases a real site rarely produces.
 
-def _stage(output: Path, files: dict[str, bytes | Path]) -> None:
-    """One cached-build write: bytes are host files (identity: digest), a Path a cached page (its name is the key)."""
+def _stage(output: Path, files: dict[str, bytes]) -> None:
+    """One cached-build write of made-up files."""
     with Staging(output, keep_spare=True) as staging:
         for out_path, content in files.items():
-            if isinstance(content, Path):
-                staging.add(OutputFile(out_path, b"", frozenset(), content.name, content))
-            else:
-                staging.add(OutputFile(out_path, content, frozenset()))
+            staging.add(OutputFile(out_path, content, frozenset()))
         staging.commit()
 
 
@@ -199,37 +221,9 @@ def _contents(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_a_changed_page_never_writes_into_the_cache_file_it_replaces(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / "key-a").write_bytes(b"page A")
-    (cache / "key-b").write_bytes(b"page B")
-    output = tmp_path / "site" / "output"
-    _stage(output, {"page/index.html": cache / "key-a", "data.txt": b"one"})
-    _stage(output, {"page/index.html": cache / "key-a", "data.txt": b"one"})
-    _stage(output, {"page/index.html": cache / "key-b", "data.txt": b"two"})
-    assert (cache / "key-a").read_bytes() == b"page A"
-    assert _contents(output) == {"data.txt": b"two", "page/index.html": b"page B"}
-    _stage(output, {"page/index.html": cache / "key-b", "data.txt": b"two"})
-    assert (cache / "key-a").read_bytes() == b"page A"
-    assert _contents(output) == {"data.txt": b"two", "page/index.html": b"page B"}
-
-
-def test_an_unchanged_page_whose_cache_file_was_pruned_is_kept_from_the_spare(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / "key-a").write_bytes(b"page A")
-    output = tmp_path / "site" / "output"
-    _stage(output, {"a/index.html": cache / "key-a"})
-    _stage(output, {"a/index.html": cache / "key-a"})
-    (cache / "key-a").unlink()
-    _stage(output, {"a/index.html": cache / "key-a", "b.txt": b"b"})
-    assert _contents(output) == {"a/index.html": b"page A", "b.txt": b"b"}
-
-
 def test_files_and_folders_that_swap_places_between_builds(tmp_path: Path) -> None:
     output = tmp_path / "site" / "output"
-    trees: list[dict[str, bytes | Path]] = [
+    trees: list[dict[str, bytes]] = [
         {"x": b"file x", "y/index.html": b"y", "deep/a/b/c.txt": b"c"},
         {"x/index.html": b"x page", "y": b"file y", "z.txt": b"z"},
         {"x": b"file x again", "y/index.html": b"y again"},
