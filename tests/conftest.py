@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,6 +106,19 @@ def built_site(tmp_path: Path) -> Iterator[Path]:
     code, errors = build_site(site)
     assert code == 0, errors
     yield site / "output"
+
+
+# Every os.fork of this test process (the pool's workers), counted by the interpreter's own hook:
+# a test can tell that work went to worker processes without touching the engine.
+_FORKS = [0]
+os.register_at_fork(before=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
+
+
+@pytest.fixture
+def forks() -> Callable[[], int]:
+    """forks() -> how many processes this test process has forked since the test began."""
+    start = _FORKS[0]
+    return lambda: _FORKS[0] - start
 
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
