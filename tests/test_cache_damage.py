@@ -1,0 +1,153 @@
+"""A damaged cache never changes what a build writes: it equals the --no-cache build, with at most one note.
+
+Entries may be truncated, overwritten or deleted (a full disk, a sync tool, a person); the cache
+folder, or one kind's folder in it, may be replaced by a file or a symlink. In every case the next
+builds exit 0 and write the bytes of a --no-cache build. Damage to output/ and the spare tree is in
+test_staging.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import build_site, clean_build_digest, copy_site, tree_digest
+
+KINDS = ["pages", "markdown", "parsed", "templates", "jinja", "links"]
+
+
+def _entries(site: Path, kind: str | None = None) -> list[Path]:
+    folder = site / ".cache" / kind if kind else site / ".cache"
+    return sorted(file for file in folder.rglob("*") if file.is_file())
+
+
+def _truncate(files: list[Path]) -> None:
+    for file in files:
+        os.truncate(file, file.stat().st_size // 2)
+
+
+def _junk(files: list[Path]) -> None:
+    for file in files:
+        file.write_bytes(b"\x00not a cache entry\xff" * 3)
+
+
+def _zeros_same_size(files: list[Path]) -> None:
+    for file in files:
+        file.write_bytes(bytes(file.stat().st_size))
+
+
+def _delete(files: list[Path]) -> None:
+    for file in files:
+        file.unlink()
+
+
+def _swap_within_each_kind(files: list[Path]) -> None:
+    """Each entry gets the bytes of another entry of its kind: whole, valid entries under the wrong key."""
+    by_kind: dict[Path, list[Path]] = {}
+    for file in files:
+        by_kind.setdefault(file.parent.parent, []).append(file)
+    for same_kind in by_kind.values():
+        data = [file.read_bytes() for file in same_kind]
+        for file, other in zip(same_kind, data[1:] + data[:1], strict=True):
+            file.write_bytes(other)
+
+
+DAMAGE: dict[str, Callable[[list[Path]], None]] = {
+    "truncated": _truncate,
+    "junk": _junk,
+    "zeros of the same size": _zeros_same_size,
+    "deleted": _delete,
+    "swapped with another entry": _swap_within_each_kind,
+}
+
+
+def _built_twice(tmp_path: Path) -> Path:
+    """The features site after two cached builds: every kind of entry exists, and a spare tree."""
+    site = copy_site("features", tmp_path)
+    for _ in range(2):
+        assert build_site(site) == (0, [])
+    assert {folder.name for folder in (site / ".cache").iterdir()} == set(KINDS)
+    return site
+
+
+def _assert_next_builds_are_clean(site: Path, tmp_path: Path, note: str | None = None) -> None:
+    """A build as things are (cached pages are read), then one after a base layout edit (every page is
+    rendered again from cached bodies and templates): each equals a --no-cache build."""
+    for step in ("unchanged", "layout edited"):
+        if step == "layout edited":
+            base = site / "layouts" / "base.html"
+            base.write_text(base.read_text(encoding="utf-8").replace("</body>", "<!-- edited --></body>"),
+                            encoding="utf-8")
+        code, lines = build_site(site)
+        assert code == 0, lines
+        assert lines == ([] if note is None else [note]), step
+        assert tree_digest(site / "output") == clean_build_digest(site, tmp_path), step
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_every_damaged_entry_is_a_miss(tmp_path: Path, damage: Callable[[list[Path]], None]) -> None:
+    site = _built_twice(tmp_path)
+    damage(_entries(site))
+    _assert_next_builds_are_clean(site, tmp_path)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_junk_in_one_kind_of_entry_is_a_miss(tmp_path: Path, kind: str) -> None:
+    site = _built_twice(tmp_path)
+    _junk(_entries(site, kind))
+    _assert_next_builds_are_clean(site, tmp_path)
+
+
+def _replaced_by_a_file(folder: Path) -> None:
+    shutil.rmtree(folder)
+    folder.write_text("not a folder\n", encoding="utf-8")
+
+
+def _replaced_by_a_dangling_symlink(folder: Path) -> None:
+    shutil.rmtree(folder)
+    folder.symlink_to(folder.parent / "nowhere")
+
+
+def _replaced_by_a_symlink_to_another_folder(folder: Path) -> None:
+    elsewhere = folder.parent.parent.parent / f"elsewhere-{folder.name}"
+    shutil.copytree(folder, elsewhere)  # an old copy of the same cache: its entries look valid
+    shutil.rmtree(folder)
+    folder.symlink_to(elsewhere)
+
+
+REPLACEMENTS: dict[str, Callable[[Path], None]] = {
+    "a file": _replaced_by_a_file,
+    "a dangling symlink": _replaced_by_a_dangling_symlink,
+    "a symlink to another folder": _replaced_by_a_symlink_to_another_folder,
+}
+
+
+@pytest.mark.parametrize("replace", REPLACEMENTS.values(), ids=REPLACEMENTS.keys())
+@pytest.mark.parametrize("folder", [".cache", ".cache/pages"])
+def test_a_cache_folder_replaced_by_a_file_or_a_symlink(tmp_path: Path, folder: str,
+                                                        replace: Callable[[Path], None]) -> None:
+    site = _built_twice(tmp_path)
+    replace(site / folder)
+    note = ".cache: warning: .cache/ is not a folder (a file or a symlink is in its place): building without the cache"
+    _assert_next_builds_are_clean(site, tmp_path, note if folder == ".cache" else None)
+
+
+@pytest.mark.parametrize("folder", [".cache", ".cache/pages", ".cache/markdown"])
+def test_a_cache_folder_symlinked_elsewhere_never_loses_that_folders_files(tmp_path: Path, folder: str) -> None:
+    """A symlink where a cache folder was may lead anywhere (a person's notes): pruning the cache must
+    never delete what is there, however many files it holds."""
+    site = _built_twice(tmp_path)
+    elsewhere = tmp_path / "notes"
+    for number in range(150):
+        (elsewhere / "drafts").mkdir(parents=True, exist_ok=True)
+        (elsewhere / "drafts" / f"note-{number}.txt").write_text(f"note {number}\n", encoding="utf-8")
+    kept = tree_digest(elsewhere)
+    shutil.rmtree(site / folder)
+    (site / folder).symlink_to(elsewhere)
+    for _ in range(2):
+        assert build_site(site)[0] == 0
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
+    assert {path: digest for path, digest in tree_digest(elsewhere).items() if path.startswith("drafts/")} == kept
