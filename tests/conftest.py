@@ -99,13 +99,15 @@ def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
     return lambda name: copy_site(name, tmp_path)
 
 
-@pytest.fixture
-def built_site(tmp_path: Path) -> Iterator[Path]:
-    """The 'features' fixture, built; yields its output folder."""
-    site = copy_site("features", tmp_path)
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The 'features' fixture, built once for the session; yields its output folder, which tests only read."""
+    site = copy_site("features", tmp_path_factory.mktemp("built"))
     code, errors = build_site(site)
     assert code == 0, errors
+    before = tree_digest(site / "output")
     yield site / "output"
+    assert tree_digest(site / "output") == before, "a test changed the shared built site"
 
 
 # Every os.fork of this test process (the pool's workers), counted by the interpreter's own hook:
@@ -145,12 +147,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError("tests that start Chromium without @pytest.mark.browser: " + ", ".join(unmarked))
 
 
+def _snapshot(folder: Path) -> set[tuple[str, int, int, int]]:
+    """Every file under a folder as (path, size, mtime_ns, inode): any write changes one of them."""
+    found = set()
+    folders = [str(folder)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    status = entry.stat(follow_symlinks=False)
+                    found.add((entry.path, status.st_size, status.st_mtime_ns, status.st_ino))
+    return found
+
+
 @pytest.fixture(autouse=True)
 def fixtures_stay_unchanged() -> Iterator[None]:
-    """No test may write into tests/fixtures/."""
-    before = tree_digest(FIXTURES)
+    """No test may write into tests/fixtures/ (a stat walk: hashing every fixture twice per test is slow)."""
+    before = _snapshot(FIXTURES)
     yield
-    assert tree_digest(FIXTURES) == before, "a test changed files under tests/fixtures/"
+    changed = sorted({path for path, *_ in before ^ _snapshot(FIXTURES)})
+    assert changed == [], f"a test changed files under tests/fixtures/: {changed}"
 
 
 __all__ = ["ROOT", "FIXTURES", "add_generated_pages", "build_site", "clean_build_digest", "copy_site", "engine",

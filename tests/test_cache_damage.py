@@ -64,41 +64,56 @@ DAMAGE: dict[str, Callable[[list[Path]], None]] = {
 }
 
 
-def _built_twice(tmp_path: Path) -> Path:
-    """The features site after two cached builds: every kind of entry exists, and a spare tree."""
+def _built(tmp_path: Path) -> Path:
+    """The features site after a cached build: every kind of entry exists."""
     site = copy_site("features", tmp_path)
-    for _ in range(2):
-        assert build_site(site) == (0, [])
+    assert build_site(site) == (0, [])
     assert {folder.name for folder in (site / ".cache").iterdir()} == set(KINDS)
     return site
 
 
-def _assert_next_builds_are_clean(site: Path, tmp_path: Path, note: str | None = None) -> None:
+def _edit_layout(site: Path) -> None:
+    base = site / "layouts" / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</body>", "<!-- edited --></body>"), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def clean_digests(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, str]]:
+    """What --no-cache builds give before and after the layout edit (the same for every case)."""
+    folder = tmp_path_factory.mktemp("clean")
+    site = copy_site("features", folder)
+    before = clean_build_digest(site, folder)
+    _edit_layout(site)
+    return before, clean_build_digest(site, folder)
+
+
+def _assert_next_builds_are_clean(site: Path, clean: tuple[dict[str, str], dict[str, str]],
+                                  note: str | None = None) -> None:
     """A build as things are (cached pages are read), then one after a base layout edit (every page is
     rendered again from cached bodies and templates): each equals a --no-cache build."""
-    for step in ("unchanged", "layout edited"):
+    for step, expected in zip(("unchanged", "layout edited"), clean, strict=True):
         if step == "layout edited":
-            base = site / "layouts" / "base.html"
-            base.write_text(base.read_text(encoding="utf-8").replace("</body>", "<!-- edited --></body>"),
-                            encoding="utf-8")
+            _edit_layout(site)
         code, lines = build_site(site)
         assert code == 0, lines
         assert lines == ([] if note is None else [note]), step
-        assert tree_digest(site / "output") == clean_build_digest(site, tmp_path), step
+        assert tree_digest(site / "output") == expected, step
 
 
 @pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
-def test_every_damaged_entry_is_a_miss(tmp_path: Path, damage: Callable[[list[Path]], None]) -> None:
-    site = _built_twice(tmp_path)
+def test_every_damaged_entry_is_a_miss(tmp_path: Path, damage: Callable[[list[Path]], None],
+                                       clean_digests: tuple[dict[str, str], dict[str, str]]) -> None:
+    site = _built(tmp_path)
     damage(_entries(site))
-    _assert_next_builds_are_clean(site, tmp_path)
+    _assert_next_builds_are_clean(site, clean_digests)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_junk_in_one_kind_of_entry_is_a_miss(tmp_path: Path, kind: str) -> None:
-    site = _built_twice(tmp_path)
+def test_junk_in_one_kind_of_entry_is_a_miss(tmp_path: Path, kind: str,
+                                             clean_digests: tuple[dict[str, str], dict[str, str]]) -> None:
+    site = _built(tmp_path)
     _junk(_entries(site, kind))
-    _assert_next_builds_are_clean(site, tmp_path)
+    _assert_next_builds_are_clean(site, clean_digests)
 
 
 def _replaced_by_a_file(folder: Path) -> None:
@@ -127,19 +142,20 @@ REPLACEMENTS: dict[str, Callable[[Path], None]] = {
 
 @pytest.mark.parametrize("replace", REPLACEMENTS.values(), ids=REPLACEMENTS.keys())
 @pytest.mark.parametrize("folder", [".cache", ".cache/pages"])
-def test_a_cache_folder_replaced_by_a_file_or_a_symlink(tmp_path: Path, folder: str,
-                                                        replace: Callable[[Path], None]) -> None:
-    site = _built_twice(tmp_path)
+def test_a_cache_folder_replaced_by_a_file_or_a_symlink(tmp_path: Path, folder: str, replace: Callable[[Path], None],
+                                                        clean_digests: tuple[dict[str, str], dict[str, str]]) -> None:
+    site = _built(tmp_path)
     replace(site / folder)
     note = ".cache: warning: .cache/ is not a folder (a file or a symlink is in its place): building without the cache"
-    _assert_next_builds_are_clean(site, tmp_path, note if folder == ".cache" else None)
+    _assert_next_builds_are_clean(site, clean_digests, note if folder == ".cache" else None)
 
 
 @pytest.mark.parametrize("folder", [".cache", ".cache/pages", ".cache/markdown"])
-def test_a_cache_folder_symlinked_elsewhere_never_loses_that_folders_files(tmp_path: Path, folder: str) -> None:
+def test_a_cache_folder_symlinked_elsewhere_never_loses_that_folders_files(
+        tmp_path: Path, folder: str, clean_digests: tuple[dict[str, str], dict[str, str]]) -> None:
     """A symlink where a cache folder was may lead anywhere (a person's notes): pruning the cache must
     never delete what is there, however many files it holds."""
-    site = _built_twice(tmp_path)
+    site = _built(tmp_path)
     elsewhere = tmp_path / "notes"
     for number in range(150):
         (elsewhere / "drafts").mkdir(parents=True, exist_ok=True)
@@ -149,5 +165,5 @@ def test_a_cache_folder_symlinked_elsewhere_never_loses_that_folders_files(tmp_p
     (site / folder).symlink_to(elsewhere)
     for _ in range(2):
         assert build_site(site)[0] == 0
-    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
+    assert tree_digest(site / "output") == clean_digests[0]
     assert {path: digest for path, digest in tree_digest(elsewhere).items() if path.startswith("drafts/")} == kept

@@ -34,11 +34,12 @@ def _built_then_edited(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return site, tree_digest(site / "output")
 
 
-def _start_slow_build(site: Path, cached: bool = False) -> subprocess.Popen[str]:
+def _start_slow_build(site: Path, cached: bool = False, delay: float = 0.3) -> subprocess.Popen[str]:
+    """A build that pauses `delay` seconds after writing each file."""
     return subprocess.Popen(
         [sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml"),
          *(() if cached else ("--no-cache",))],
-        env={**os.environ, WRITE_DELAY_VARIABLE: "0.3"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, WRITE_DELAY_VARIABLE: str(delay)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
@@ -97,7 +98,7 @@ def test_interrupted_build_says_so_and_leaves_output(tmp_path: Path, cached: boo
 
 def test_second_build_at_once_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     site, before = _built_then_edited(tmp_path)
-    process = _start_slow_build(site)
+    process = _start_slow_build(site, delay=0.1)  # it runs to the end: about two seconds
     try:
         _wait_until_writing(site, process)
         code, lines = build_site(site, "--no-cache")
@@ -219,8 +220,8 @@ def test_a_build_killed_between_the_two_renames_of_a_swap_gets_its_output_back(t
 
 # -- the build's worker processes ----------------------------------------------------------
 
-# Enough pages that a build with --jobs 2 renders for about a second in its workers.
-GENERATED_PAGES = 150
+# Enough pages that the workers of a build with --jobs 2 are still rendering when a signal comes.
+GENERATED_PAGES = 60
 
 
 def _processes_of(site: Path) -> list[int]:
@@ -239,13 +240,15 @@ def _processes_of(site: Path) -> list[int]:
     return found
 
 
-def _wait_until_workers_render(site: Path, process: subprocess.Popen[str], staging: str) -> list[int]:
-    """Block until the build's staging folder exists and its workers run; return the workers' ids."""
+def _wait_until_workers_render(site: Path, process: subprocess.Popen[str], staging: str, files: int = 0) -> list[int]:
+    """Block until the build's staging folder exists (holding `files` files) and its workers run; return
+    the workers' ids."""
     deadline = time.monotonic() + 60
+    folder = site / staging.format(pid=process.pid)
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         workers = [pid for pid in _processes_of(site) if pid != process.pid]
-        if (site / staging.format(pid=process.pid)).exists() and len(workers) >= 2:
+        if folder.exists() and len(workers) >= 2 and (not files or sum(1 for _ in folder.rglob("*.html")) >= files):
             return workers
         time.sleep(0.005)
     pytest.fail("the build never started its workers")
@@ -261,13 +264,16 @@ def _assert_no_process_left(site: Path, seconds: float = 2.0) -> None:
     assert left == [], "processes of the killed build are still running"
 
 
-def _start_build(site: Path, *args: str, **options: object) -> subprocess.Popen[str]:
+def _start_build(site: Path, *args: str, delay: float = 0.0, **options: object) -> subprocess.Popen[str]:
+    """build.py on the site in a new process; with `delay`, it pauses that long after writing each file."""
+    env = {**os.environ, WRITE_DELAY_VARIABLE: str(delay)} if delay else None
     return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml"), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options)  # type: ignore[call-overload]
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **options)  # type: ignore[call-overload]
 
 
-@pytest.mark.parametrize("sent", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-@pytest.mark.parametrize("previous", [False, True], ids=["first build", "rebuild"])
+@pytest.mark.parametrize(("previous", "sent"), [(False, signal.SIGKILL), (True, signal.SIGKILL), (True, signal.SIGTERM)],
+                         ids=["first build-SIGKILL", "rebuild-SIGKILL", "rebuild-SIGTERM"])
 def test_killing_the_main_process_alone_leaves_no_worker_and_no_lock(tmp_path: Path, sent: signal.Signals,
                                                                      previous: bool) -> None:
     """`kill PID` or the out-of-memory killer ends the main process only: its workers end with it, the
@@ -280,7 +286,7 @@ def test_killing_the_main_process_alone_leaves_no_worker_and_no_lock(tmp_path: P
         before = tree_digest(site / "output")
         base = site / "layouts" / "base.html"  # every page must be rendered again
         base.write_text(base.read_text(encoding="utf-8").replace("</body>", "<!-- edited --></body>"), encoding="utf-8")
-    process = _start_build(site, "--jobs", "2")
+    process = _start_build(site, "--jobs", "2", delay=0.02)  # still writing when the signal comes, however slow
     _wait_until_workers_render(site, process, ".output.tmp-{pid}")
     os.kill(process.pid, sent)
     process.communicate(timeout=30)
@@ -301,12 +307,12 @@ def test_a_worker_that_dies_ends_the_build_instead_of_hanging_it(tmp_path: Path)
     build must end: with one line saying so and output/ as it was, or with every page rendered anyway
     (then output/ is the clean build); either way with no process left."""
     site = copy_site("features", tmp_path)
-    add_generated_pages(site, GENERATED_PAGES)
+    add_generated_pages(site, 150)  # a second of rendering: pages are flowing back when the worker dies
     process = _start_build(site, "--jobs", "2", "--no-cache", start_new_session=True)
-    workers = _wait_until_workers_render(site, process, ".output.tmp-{pid}")
+    workers = _wait_until_workers_render(site, process, ".output.tmp-{pid}", files=5)
     os.kill(workers[0], signal.SIGKILL)
     try:
-        _, stderr = process.communicate(timeout=10)  # the whole build takes about a second
+        _, stderr = process.communicate(timeout=5)  # the whole build takes about a second
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()

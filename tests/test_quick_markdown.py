@@ -70,7 +70,7 @@ def test_a_block_regex_never_matches_a_block_without_what_the_table_says_it_need
 def _never_matches_without(regex: re.Pattern[str], needs: tuple[str, ...], texts: st.SearchStrategy[str]) -> None:
     """A table's claim: the regex finds nothing in any generated text that lacks all of `needs`."""
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=200, deadline=None)
     @given(texts)
     def check(text: str) -> None:
         if not any(part in text for part in needs):
