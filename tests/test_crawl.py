@@ -1,4 +1,4 @@
-"""Built sites served under a subpath by a real static server, crawled in Chromium (issue 6).
+"""Built sites served under a subpath by a real static server, crawled in Chromium.
 
 The server sends the headers of the site's own `_headers` file (so Chromium
 enforces the real Content-Security-Policy) and answers missing paths with
