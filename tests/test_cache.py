@@ -166,7 +166,7 @@ def test_a_parsed_page_is_reused_only_for_the_same_bytes(tmp_path: Path) -> None
 
     def first_title() -> str:
         pages, _ = load_content(settings, Cache(site / ".cache"))
-        return next(page.meta.title for page in pages if page.source == "content/first.md")
+        return next(loaded.meta.title for loaded in pages if loaded.source == "content/first.md")
 
     assert first_title() == "Forged title"  # the same bytes: the cache is believed
     _edit(site, "content/first.md", "A claim with one source", "A claim, edited, with one source")

@@ -70,6 +70,13 @@ def soup(file: Path) -> BeautifulSoup:
     return BeautifulSoup(file.read_text(encoding="utf-8"), "html.parser")
 
 
+def text_of(file: Path, selector: str) -> str:
+    """The text of the one element of a built page that matches a CSS selector."""
+    element = soup(file).select_one(selector)
+    assert element is not None, f"no {selector} in {file.name}"
+    return element.get_text()
+
+
 def test_an_edited_engine_module_is_not_served_from_the_cache(tmp_path: Path) -> None:
     project = copy_project(tmp_path)
     build(project)
@@ -92,10 +99,10 @@ def test_a_new_context_value_follows_the_pages_it_comes_from(tmp_path: Path) -> 
          '<p class="next-upper">{{ next_summary_upper }}</p>')
     assert_cached_equals_clean(project)
     first = project / "output" / "first" / "index.html"
-    assert soup(first).select_one("p.upper").get_text() == "THE FIRST SECTION CITES THREE SOURCES."
+    assert text_of(first, "p.upper") == "THE FIRST SECTION CITES THREE SOURCES."
     edit(project / "content" / "second.md", "summary: The second section", "summary: The edited second section")
     assert_cached_equals_clean(project)
-    assert soup(first).select_one("p.next-upper").get_text().startswith("THE EDITED SECOND SECTION")
+    assert text_of(first, "p.next-upper").startswith("THE EDITED SECOND SECTION")
 
 
 def test_a_new_front_matter_field_survives_cached_builds(tmp_path: Path) -> None:
@@ -115,7 +122,7 @@ def test_a_new_front_matter_field_survives_cached_builds(tmp_path: Path) -> None
     first = project / "output" / "first" / "index.html"
     for _ in range(2):  # the second cached build takes the page's parse from the cache
         assert_cached_equals_clean(project)
-        assert soup(first).select_one("p.kicker-note").get_text() == "Read this first"
+        assert text_of(first, "p.kicker-note") == "Read this first"
     edit(project / "content" / "about.md", "This page says", "This page now says")
     assert_cached_equals_clean(project)
-    assert soup(first).select_one("p.kicker-note").get_text() == "Read this first"
+    assert text_of(first, "p.kicker-note") == "Read this first"

@@ -248,12 +248,12 @@ def _assert_no_process_left(site: Path, seconds: float = 2.0) -> None:
     assert left == [], "processes of the killed build are still running"
 
 
-def _start_build(site: Path, *args: str, delay: float = 0.0, **options: object) -> subprocess.Popen[str]:
+def _start_build(site: Path, *args: str, delay: float = 0.0, new_session: bool = False) -> subprocess.Popen[str]:
     """build.py on the site in a new process; with `delay`, it pauses that long after writing each file."""
     env = {**os.environ, WRITE_DELAY_VARIABLE: str(delay)} if delay else None
     return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--config", str(site / "site_config.yaml"), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **options)  # type: ignore[call-overload]
+                            start_new_session=new_session)
 
 
 @pytest.mark.parametrize(("previous", "sent"), [(False, signal.SIGKILL), (True, signal.SIGKILL), (True, signal.SIGTERM)],
@@ -295,7 +295,7 @@ def test_a_worker_that_dies_ends_the_build_instead_of_hanging_it(tmp_path: Path)
     (then output/ is the clean build); either way with no process left."""
     site = copy_site("features", tmp_path)
     add_generated_pages(site, 150)  # a second of rendering: pages are flowing back when the worker dies
-    process = _start_build(site, "--jobs", "2", "--no-cache", start_new_session=True)
+    process = _start_build(site, "--jobs", "2", "--no-cache", new_session=True)
     workers = _wait_until_workers_render(site, process, ".output.tmp-{pid}", files=5)
     os.kill(workers[0], signal.SIGKILL)
     try:

@@ -62,7 +62,7 @@ _BLOCK_TRICKY = st.text(st.sampled_from(list(">#=-_*:[]^()'\"\\ \n\tax1.")), max
 
 @pytest.mark.parametrize("source", sorted(BLOCK_NEEDS), ids=lambda source: source[:24])
 def test_a_block_regex_never_matches_a_block_without_what_the_table_says_it_needs(source: str) -> None:
-    regex = next(getattr(p, "SEARCH_RE", None) or p.RE for p in _QUICK._md.parser.blockprocessors
+    regex = next(getattr(p, "SEARCH_RE", None) or p.RE for p in _QUICK._md.parser.blockprocessors  # type: ignore[attr-defined]
                  if block_regex_source(p) == source)  # compiled as Python-Markdown compiles it (flags and all)
     _never_matches_without(regex, BLOCK_NEEDS[source], _BLOCK_TRICKY)
 
@@ -83,8 +83,8 @@ def test_both_inline_stages_use_the_quick_loop_and_every_pattern_has_an_entry() 
     for name in _INLINE_STAGES:
         stage = _QUICK._md.treeprocessors[name]
         assert type(stage) is _QuickInlineProcessor, name
-        missing = [pattern.pattern for pattern in stage.inlinePatterns  # type: ignore[attr-defined]
-                   if pattern.pattern not in stage.needs]  # type: ignore[attr-defined]
+        patterns = [pattern.pattern for pattern in stage.inlinePatterns]  # type: ignore[attr-defined]
+        missing = [pattern for pattern in patterns if pattern not in stage.needs]
         assert missing == [], f"patterns of '{name}' that are always tried"
 
 
