@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,40 @@ def copy_site(name: str, destination: Path) -> Path:
     return site
 
 
+# One generated section: the features fixture's sources and glossary terms, and most block and inline
+# syntax the converter knows, so generated pages exercise what real ones do.
+_GENERATED_PART = """## Part {part} of page {number}
+
+A claim about the border [@alpha], the first widget and a *gadget*, with "quotes" -- dashes... and
+**strong** words. Two sources at once [@beta; @gamma] and [the middle part](../first/#middle).[^n{part}]
+
+| Year | Count |
+|------|------:|
+| 201{part} | {number} |
+
+- one item [@alpha]
+- two `[@code]` items
+  1. nested
+
+> A quoted line, 'single' and don't.
+
+Term {part}
+: Its definition.
+
+[^n{part}]: A footnote on part {part}.
+"""
+
+
+def add_generated_pages(site: Path, count: int) -> None:
+    """Add `count` pages of about 600 words (every tenth a section) to a copy of the features fixture."""
+    for number in range(count):
+        order = f"order: {10 + number}\n" if number % 10 == 0 else ""
+        body = "\n".join(_GENERATED_PART.format(part=part, number=number) for part in range(4))
+        (site / "content" / f"generated-{number:03d}.md").write_text(
+            f"---\ntitle: Generated page {number}\nsummary: Page {number} of {count}.\n{order}---\n{body}",
+            encoding="utf-8")
+
+
 def build_site(site: Path, *args: str) -> tuple[int, list[str]]:
     """Run build.main on a site folder; return (exit code, stderr lines)."""
     import contextlib
@@ -64,13 +99,28 @@ def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
     return lambda name: copy_site(name, tmp_path)
 
 
-@pytest.fixture
-def built_site(tmp_path: Path) -> Iterator[Path]:
-    """The 'features' fixture, built; yields its output folder."""
-    site = copy_site("features", tmp_path)
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The 'features' fixture, built once for the session; yields its output folder, which tests only read."""
+    site = copy_site("features", tmp_path_factory.mktemp("built"))
     code, errors = build_site(site)
     assert code == 0, errors
+    before = tree_digest(site / "output")
     yield site / "output"
+    assert tree_digest(site / "output") == before, "a test changed the shared built site"
+
+
+# Every os.fork of this test process (the pool's workers), counted by the interpreter's own hook:
+# a test can tell that work went to worker processes without touching the engine.
+_FORKS = [0]
+os.register_at_fork(before=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
+
+
+@pytest.fixture
+def forks() -> Callable[[], int]:
+    """forks() -> how many processes this test process has forked since the test began."""
+    start = _FORKS[0]
+    return lambda: _FORKS[0] - start
 
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -88,12 +138,38 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses a browser fixture (`browser`, `browser_page`) carries the browser mark, so
+    `-m "not browser"` leaves out every test that needs Chromium."""
+    unmarked = [item.nodeid for item in items if item.get_closest_marker("browser") is None
+                and any(name.startswith("browser") for name in getattr(item, "fixturenames", ()))]
+    if unmarked:
+        raise pytest.UsageError("tests that start Chromium without @pytest.mark.browser: " + ", ".join(unmarked))
+
+
+def _snapshot(folder: Path) -> set[tuple[str, int, int, int]]:
+    """Every file under a folder as (path, size, mtime_ns, inode): any write changes one of them."""
+    found = set()
+    folders = [str(folder)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    status = entry.stat(follow_symlinks=False)
+                    found.add((entry.path, status.st_size, status.st_mtime_ns, status.st_ino))
+    return found
+
+
 @pytest.fixture(autouse=True)
 def fixtures_stay_unchanged() -> Iterator[None]:
-    """No test may write into tests/fixtures/."""
-    before = tree_digest(FIXTURES)
+    """No test may write into tests/fixtures/ (a stat walk: hashing every fixture twice per test is slow)."""
+    before = _snapshot(FIXTURES)
     yield
-    assert tree_digest(FIXTURES) == before, "a test changed files under tests/fixtures/"
+    changed = sorted({path for path, *_ in before ^ _snapshot(FIXTURES)})
+    assert changed == [], f"a test changed files under tests/fixtures/: {changed}"
 
 
-__all__ = ["ROOT", "FIXTURES", "build_site", "copy_site", "engine", "tree_digest"]
+__all__ = ["ROOT", "FIXTURES", "add_generated_pages", "build_site", "clean_build_digest", "copy_site", "engine",
+           "tree_digest"]

@@ -26,6 +26,8 @@ import yaml
 from conftest import ROOT, build_site, copy_site
 from playwright.sync_api import Browser, BrowserContext, Page
 
+pytestmark = pytest.mark.browser  # starts Chromium
+
 TOOLS = ROOT / "tests" / "tools" / "node_modules"
 AXE = TOOLS / "axe-core" / "axe.min.js"
 VNU = TOOLS / "vnu-jar" / "build" / "dist" / "vnu.jar"

@@ -1,18 +1,27 @@
-"""The build cache (.cache/): a cached build is byte-identical to a clean one, serial or parallel (issue 8)."""
+"""The build cache (.cache/): a cached build is byte-identical to a --no-cache one, in one process or many.
+
+Entries are keyed by a digest of what made them and checked before reuse (engine/cache.py). The
+traps of a cache that goes stale when the engine changes are in test_cache_traps.py; damaged
+entries and folders in test_cache_damage.py.
+"""
 
 from __future__ import annotations
 
-import marshal
+import hashlib
 import re
 import shutil
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import build_site, clean_build_digest, copy_site, tree_digest
+from conftest import FIXTURES, build_site, clean_build_digest, copy_site, tree_digest
 
-import engine.content
-import engine.convert
-import engine.pagecache
+import engine
+from engine.cache import PRUNE_MARGIN, Cache
+from engine.content import Page, load_content, parse_key, split_front_matter
+from engine.records import ConvertedBody
+from engine.render import markdown_key
 
 EDITS = [
     ("content/first.md", "A claim with one source", "A reworded claim with one source"),
@@ -27,7 +36,6 @@ EDITS = [
 ]
 
 
-
 def _edit(site: Path, source: str, old: str, new: str) -> None:
     file = site / source
     text = file.read_text(encoding="utf-8")
@@ -35,64 +43,44 @@ def _edit(site: Path, source: str, old: str, new: str) -> None:
     file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
-def test_cached_build_matches_a_clean_build_after_each_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             parallel: bool) -> None:
-    # A threshold of 1 sends every conversion through the worker processes.
-    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", 1 if parallel else 10**9)
+def test_cached_build_in_workers_matches_a_clean_build_after_each_edit(tmp_path: Path) -> None:
+    """--jobs 2 puts every page in the pool (test_build.py runs such a series in one process)."""
+    jobs = "2"
     site = copy_site("features", tmp_path)
-    code, errors = build_site(site)
+    code, errors = build_site(site, "--jobs", jobs)
     assert code == 0, errors
     assert (site / ".cache" / "markdown").is_dir() and (site / ".cache" / "pages").is_dir()
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     for source, old, new in EDITS:
         _edit(site, source, old, new)
-        code, errors = build_site(site)
+        code, errors = build_site(site, "--jobs", jobs)
         assert code == 0, (source, errors)
         assert tree_digest(site / "output") == clean_build_digest(site, tmp_path), source
     (site / "content" / "extra.md").write_text("---\ntitle: Extra\nsummary: An added page.\norder: 3\n---\nAdded.\n",
                                                encoding="utf-8")
-    assert build_site(site)[0] == 0
+    assert build_site(site, "--jobs", jobs)[0] == 0
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     (site / "content" / "extra.md").unlink()
-    assert build_site(site)[0] == 0
+    assert build_site(site, "--jobs", jobs)[0] == 0
     assert "extra/index.html" not in tree_digest(site / "output")
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
-def test_parallel_conversion_gives_the_same_bytes_as_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pages_rendered_in_worker_processes_are_the_pages_of_one_process(tmp_path: Path,
+                                                                        forks: Callable[[], int]) -> None:
     site = copy_site("features", tmp_path)
-    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", 1)
-    assert build_site(site, "--no-cache", "--output", str(tmp_path / "parallel"))[0] == 0
-    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", 10**9)
-    assert build_site(site, "--no-cache", "--output", str(tmp_path / "serial"))[0] == 0
-    assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "serial")
-
-
-def test_a_corrupt_cache_entry_is_ignored(tmp_path: Path) -> None:
-    site = copy_site("features", tmp_path)
-    assert build_site(site)[0] == 0
-    for entry in (site / ".cache").rglob("*.json"):
-        entry.write_text("{not json", encoding="utf-8")
-    for entry in (site / ".cache").rglob("*.html"):
-        entry.unlink()
-    _edit(site, "content/second.md", "| 2019 | 3 |", "| 2019 | 5 |")
-    code, errors = build_site(site)
-    assert code == 0, errors
-    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
-
-
-def test_a_different_engine_version_misses_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    key = engine.convert.conversion_key("Some *body*.")
-    monkeypatch.setattr(engine.convert, "ENGINE_VERSION", "another")
-    assert engine.convert.conversion_key("Some *body*.") != key
+    assert build_site(site, "--no-cache", "--jobs", "1", "--output", str(tmp_path / "one"))[0] == 0
+    assert forks() == 0
+    assert build_site(site, "--no-cache", "--jobs", "2", "--output", str(tmp_path / "workers"))[0] == 0
+    assert forks() >= 2, "--jobs 2 rendered no page in a worker process"
+    assert tree_digest(tmp_path / "workers") == tree_digest(tmp_path / "one")
 
 
 def test_cached_link_check_still_catches_links_broken_by_another_page(tmp_path: Path) -> None:
     site = copy_site("features", tmp_path)
     _edit(site, "content/second.md", "A [linked gadget]", "See [the middle part](../first/#middle). A [linked gadget]")
     assert build_site(site)[0] == 0
-    assert (site / ".cache" / "links.json").is_file()
+    assert any((site / ".cache" / "links").rglob("*"))
     _edit(site, "content/first.md", "## Middle", "## Centre")  # second.md is unchanged, its link now broken
     code, errors = build_site(site)
     assert code == 1
@@ -107,75 +95,52 @@ def test_cached_link_check_still_catches_links_broken_by_another_page(tmp_path: 
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
-def _entries(folder: Path) -> set[str]:
-    """The keys a key-sharded cache folder holds (`xx/KEY.*`)."""
-    return {file.name.split(".", 1)[0] for file in folder.glob("??/*")}
+def _entries(folder: Path) -> list[Path]:
+    """The entry files of one kind of the cache (`.cache/<kind>/xx/<digest>`)."""
+    return [file for file in folder.glob("??/*") if file.is_file()]
 
 
-def test_a_series_of_layout_edits_keeps_the_cache_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine.pagecache, "PRUNE_MARGIN", 0)
+def test_a_series_of_layout_edits_keeps_the_page_cache_bounded(tmp_path: Path) -> None:
+    """Each edit of the base layout makes every page's entry stale; past twice the entries a build uses
+    (plus PRUNE_MARGIN), a build forgets the ones it did not use."""
     site = copy_site("features", tmp_path)
     assert build_site(site)[0] == 0
     used = len(_entries(site / ".cache" / "pages"))
-    bodies = len(_entries(site / ".cache" / "markdown"))
-    for edit in range(6):
-        # Every page changes with the layout, and one body too: both caches gain stale entries each time.
+    limit = 2 * used + PRUNE_MARGIN
+    edits = limit // used + 2
+    sizes = []
+    for edit in range(edits):
         _edit(site, "layouts/base.html", "</body>", f"<!-- edit {edit} --></body>")
-        _edit(site, "content/first.md", "with one source" if edit == 0 else f"with one source ({edit - 1})",
-              f"with one source ({edit})")
-        before = tree_digest(site / "output")
         code, errors = build_site(site)
         assert code == 0, errors
-        assert len(_entries(site / ".cache" / "pages")) <= 3 * used, edit
-        assert len(_entries(site / ".cache" / "markdown")) <= 3 * bodies, edit
-        assert tree_digest(site / "output") == clean_build_digest(site, tmp_path), edit
-        assert before != tree_digest(site / "output")
-    # Pruning unlinks cache entries only: the output's hard links to them keep their bytes.
+        sizes.append(len(_entries(site / ".cache" / "pages")))
+        assert sizes[-1] <= limit, (edit, sizes)
+    assert min(sizes[1:]) < max(sizes), f"never pruned: {sizes}"
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
     kept = tree_digest(site / "output")
     shutil.rmtree(site / ".cache")
     assert tree_digest(site / "output") == kept
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
-@pytest.mark.parametrize("cache_file", ["pages/index.marshal", "content.marshal", "links.json"])
-def test_a_damaged_consolidated_cache_file_is_ignored(tmp_path: Path, cache_file: str, damage: str) -> None:
-    site = copy_site("features", tmp_path)
-    assert build_site(site)[0] == 0
-    file = site / ".cache" / cache_file
-    data = file.read_bytes()
-    file.write_bytes({"garbage": b"\x00not a cache\xff" * 5, "truncated": data[: len(data) // 2], "empty": b""}[damage])
-    _edit(site, "content/second.md", "| 2019 | 3 |", "| 2019 | 5 |")
-    code, errors = build_site(site)
-    assert code == 0, errors
-    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
-
-
-def test_damaged_page_details_are_read_from_the_page_itself(tmp_path: Path) -> None:
-    """A cached page's links and uses come from its details file; damaged, the link check scans the
-    cached page and the sources list finds its uses again, with the same result."""
-    site = copy_site("features", tmp_path)
-    _edit(site, "content/second.md", "A [linked gadget]", "See [the middle part](../first/#middle). A [linked gadget]")
-    assert build_site(site)[0] == 0
-    for entry in (site / ".cache" / "pages").glob("??/*.json"):
-        entry.write_text("{not json", encoding="utf-8")
-    _edit(site, "content/first.md", "## Middle", "## Centre")  # second's link breaks; the sources page changes
-    code, errors = build_site(site)
-    assert code == 1 and any("second/index.html" in line and "#middle" in line for line in errors), errors
-    _edit(site, "content/second.md", "../first/#middle", "../first/#centre")
-    code, errors = build_site(site)
-    assert code == 0, errors
-    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
+@pytest.mark.parametrize(("stored", "wanted", "left"), [
+    (2 * 10 + PRUNE_MARGIN, 10, 2 * 10 + PRUNE_MARGIN),  # at the limit: nothing goes
+    (2 * 10 + PRUNE_MARGIN + 1, 10, 10),                  # past it: only what the build used stays
+])
+def test_prune_forgets_unused_entries_only_past_the_limit(tmp_path: Path, stored: int, wanted: int, left: int) -> None:
+    cache = Cache(tmp_path / "cache")
+    for number in range(stored):
+        cache.put("pages", f"key-{number}", number)
+    cache.prune("pages", lambda: [f"key-{number}" for number in range(wanted)], wanted)
+    assert len(_entries(tmp_path / "cache" / "pages")) == left
+    assert [cache.get("pages", f"key-{number}") for number in range(wanted)] == list(range(wanted))
 
 
 def test_a_no_cache_build_neither_reads_nor_writes_the_cache(tmp_path: Path) -> None:
     site = copy_site("features", tmp_path)
     assert build_site(site)[0] == 0
-    # Poison every cache file (replaced, not rewritten: the output links the page files).
     for file in (site / ".cache").rglob("*"):
         if file.is_file():
-            replacement = file.with_name(file.name + ".new")
-            replacement.write_bytes(b"poisoned")
-            replacement.replace(file)
+            file.write_bytes(b"poisoned")
     before = tree_digest(site / ".cache")
     output = tmp_path / "no-cache-output"
     assert build_site(site, "--no-cache", "--output", str(output))[0] == 0
@@ -183,26 +148,29 @@ def test_a_no_cache_build_neither_reads_nor_writes_the_cache(tmp_path: Path) -> 
     assert tree_digest(site / ".cache") == before
 
 
-def test_the_parse_cache_is_keyed_by_the_bytes_and_the_parser(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_parsed_page_is_reused_only_for_the_same_bytes(tmp_path: Path) -> None:
+    """Content files are always read (timestamps can lie); a file's parse is taken from the cache only
+    when its path and the sha256 of its bytes are those it was parsed from."""
     site = copy_site("features", tmp_path)
     assert build_site(site)[0] == 0
     settings = engine.load_settings(site / "site_config.yaml")
-    cache_file = site / ".cache" / "content.marshal"
-    salt, records = marshal.loads(cache_file.read_bytes())
-    # A forged record is believed only for the same bytes and the same parser code.
-    key = next(k for k in records if k.startswith("content/first.md\0"))
-    records[key] = ("Forged title", *records[key][1:])
-    cache_file.write_bytes(marshal.dumps((salt, records)))
-    pages, _ = engine.content.load_content(settings, engine.content.ParseCache(cache_file))
-    assert [p.meta.title for p in pages if p.source == "content/first.md"] == ["Forged title"]
-    monkeypatch.setattr(engine.content, "_PARSE_CACHE_FORMAT", "another")
-    pages, _ = engine.content.load_content(settings, engine.content.ParseCache(cache_file))
-    assert [p.meta.title for p in pages if p.source == "content/first.md"] == ["First section"]
-    monkeypatch.undo()
+    cache = Cache(site / ".cache")
+    parsed = cache.get("parsed", "pages")
+    assert isinstance(parsed, dict)
+    first = site / "content" / "first.md"
+    key = parse_key("content/first.md", hashlib.sha256(first.read_bytes()).hexdigest())
+    page, offset = parsed[key]
+    assert isinstance(page, Page)
+    parsed[key] = (replace(page, meta=replace(page.meta, title="Forged title")), offset)
+    cache.put("parsed", "pages", parsed)
+
+    def first_title() -> str:
+        pages, _ = load_content(settings, Cache(site / ".cache"))
+        return next(loaded.meta.title for loaded in pages if loaded.source == "content/first.md")
+
+    assert first_title() == "Forged title"  # the same bytes: the cache is believed
     _edit(site, "content/first.md", "A claim with one source", "A claim, edited, with one source")
-    pages, _ = engine.content.load_content(settings, engine.content.ParseCache(cache_file))
-    assert [p.meta.title for p in pages if p.source == "content/first.md"] == ["First section"]
+    assert first_title() == "First section"
 
 
 def test_a_cached_page_that_becomes_invalid_is_reported_as_without_the_cache(tmp_path: Path) -> None:
@@ -217,52 +185,59 @@ def test_a_cached_page_that_becomes_invalid_is_reported_as_without_the_cache(tmp
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "magic only"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "header only"])
 def test_damaged_compiled_templates_are_compiled_again(tmp_path: Path, damage: str) -> None:
     site = copy_site("features", tmp_path)
     assert build_site(site)[0] == 0
-    compiled = [file for file in (site / ".cache" / "jinja").rglob("*") if file.is_file()]
+    compiled = _entries(site / ".cache" / "jinja")
     assert compiled
     for file in compiled:
         data = file.read_bytes()
         file.write_bytes({"garbage": b"\x00junk" * 9, "truncated": data[: len(data) // 2],
-                          "magic only": data[:8]}[damage])
+                          "header only": data[:50]}[damage])
     _edit(site, "layouts/section.html", "</article>", "<p>a layout edit</p></article>")
     code, errors = build_site(site)
     assert code == 0, errors
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
-def test_links_of_pages_rendered_in_worker_processes_are_checked_as_in_the_main_process(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pages rendered in worker processes are scanned there (and their cache entries written there,
-    engine/parallel.py): the same problems must come out, and again from the cache they wrote."""
-    expected = (Path(__file__).parent / "fixtures" / "invalid_links" / "expected.txt").read_text(encoding="utf-8")
+def test_links_of_pages_rendered_in_worker_processes_are_checked_as_in_the_main_process(tmp_path: Path) -> None:
+    """Pages rendered in worker processes are scanned there (and stored in the cache there): the same
+    problems must come out, and again from the cache they filled."""
+    expected = (FIXTURES / "invalid_links" / "expected.txt").read_text(encoding="utf-8")
     reports = {}
-    for threshold in (1, 10**9):
-        monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", threshold)
-        site = copy_site("invalid_links", tmp_path / str(threshold))
-        first = build_site(site)
+    for jobs in ("1", "2"):
+        site = copy_site("invalid_links", tmp_path / jobs)
+        first = build_site(site, "--jobs", jobs)
         (site / "content" / "index.md").write_text((site / "content" / "index.md").read_text(encoding="utf-8")
                                                    + "\nOne more line.\n", encoding="utf-8")
-        again = build_site(site)
-        reports[threshold] = (first, again)
-    assert reports[1] == reports[10**9]
-    code, lines = reports[1][0]
+        again = build_site(site, "--jobs", jobs)
+        reports[jobs] = (first, again)
+    assert reports["2"] == reports["1"]
+    code, lines = reports["2"][0]
     assert code == 1
     assert "\n".join(re.sub(r"^(output/[^:]+):\d+:", r"\1:{line}:", line) for line in lines) + "\n" == expected
-    assert reports[1][1] == reports[1][0]
+    assert reports["2"][1] == reports["2"][0]
 
 
-def test_a_cold_build_in_worker_processes_keeps_every_converted_body(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The main process lets go of each body a worker rendered (Page.release_body), yet the cache's
-    pruning at the end of a cold build must still know every body's key and keep its conversion."""
-    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", 1)
+def test_a_cold_build_in_worker_processes_keeps_every_converted_body(tmp_path: Path) -> None:
+    """Workers store what they convert; the pruning at the end of the build must know every body's key."""
     site = copy_site("features", tmp_path)
-    assert build_site(site)[0] == 0
-    stored = sorted(p.stem for p in (site / ".cache" / "markdown").glob("*/*.json"))
-    pages = [p for p in (site / "content").rglob("*.md")]
-    bodies = {engine.convert.conversion_key(engine.content.split_front_matter(p.read_text(encoding="utf-8")).body)
-              for p in pages}
-    assert set(stored) == bodies
+    assert build_site(site, "--jobs", "2")[0] == 0
+    cache = Cache(site / ".cache")
+    for file in sorted((site / "content").rglob("*.md")):
+        body = split_front_matter(file.read_text(encoding="utf-8")).body
+        assert isinstance(cache.get("markdown", markdown_key(body)), ConvertedBody), file.name
+
+
+def test_output_never_shares_storage_with_the_cache(tmp_path: Path) -> None:
+    """A file of output/ or of the spare is never a link to a cache entry, so an edit of one cannot
+    change the other."""
+    site = copy_site("features", tmp_path)
+    for _ in range(3):
+        assert build_site(site)[0] == 0
+    cache_inodes = {file.stat().st_ino for file in (site / ".cache").rglob("*") if file.is_file()}
+    for tree in (site / "output", site / ".output.spare"):
+        files = [file for file in tree.rglob("*") if file.is_file()]
+        assert files and all(file.stat().st_nlink == 1 for file in files), tree.name
+        assert not cache_inodes & {file.stat().st_ino for file in files}, tree.name

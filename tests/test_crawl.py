@@ -1,4 +1,4 @@
-"""Built sites served under a subpath by a real static server, crawled in Chromium (issue 6).
+"""Built sites served under a subpath by a real static server, crawled in Chromium.
 
 The server sends the headers of the site's own `_headers` file (so Chromium
 enforces the real Content-Security-Policy) and answers missing paths with
@@ -22,6 +22,8 @@ import pytest
 from conftest import ROOT, build_site, copy_site
 from playwright.sync_api import Browser, ConsoleMessage, Request, Response
 from test_deploy import parse_headers_file, rule_matches
+
+pytestmark = pytest.mark.browser  # starts Chromium
 
 # Collects CSP violations the page reports, in case one never reaches the console.
 _VIOLATION_LISTENER = """

@@ -1,30 +1,33 @@
-"""Deploy-ready output (issue 6): sitemap, feed, robots.txt, _headers, 404.html, head tags, assets, link checks."""
+"""Deploy-ready output: sitemap, feed, robots.txt, _headers, 404.html, head tags, assets, link checks."""
 
 from __future__ import annotations
 
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import pytest
 from bs4 import BeautifulSoup
-from conftest import FIXTURES, build_site, tree_digest
+from conftest import FIXTURES, build_site, copy_site, tree_digest
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 DEPLOY_BASE = "https://example.com/docs/site/"
 DEPLOY_PAGES = {"": "2021-03-01", "notes/": "2021-04", "guides/deep/": "2021"}
 
 
-@pytest.fixture
-def deploy_site(make_site) -> Path:  # type: ignore[no-untyped-def]
-    """The 'deploy' fixture, built; returns its output folder."""
-    site = make_site("deploy")
+@pytest.fixture(scope="module")
+def deploy_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The 'deploy' fixture, built once for this module; yields its output folder, which tests only read."""
+    site = copy_site("deploy", tmp_path_factory.mktemp("deploy"))
     code, errors = build_site(site)
     assert code == 0, errors
-    return Path(site / "output")
+    before = tree_digest(site / "output")
+    yield site / "output"
+    assert tree_digest(site / "output") == before, "a test changed the shared built site"
 
 
 def soup(path: Path) -> BeautifulSoup:
@@ -324,12 +327,14 @@ def test_check_command_finds_a_broken_link_added_after_the_build(make_site, caps
 
 def test_links_into_base_url_are_checked_like_internal_ones() -> None:
     from engine.checks import check_links
+    from engine.scan import scan_html
 
     page = (b'<html><head><link rel="canonical" href="https://example.com/s/gone/">'
             b'<meta property="og:image" content="https://example.com/s/assets/missing.png"></head>'
             b'<body><a href="https://example.com/s/#top">top</a></body></html>')
     home = b'<html><body id="top"></body></html>'
-    report = check_links({"index.html": home, "page/index.html": page}, "output", "https://example.com/s/")
+    files = {"index.html": home, "page/index.html": page}
+    report = check_links({path: scan_html(data) for path, data in files.items()}, set(files), "output", "https://example.com/s/")
     assert [str(p) for p in report.problems] == [
         "output/page/index.html:1: broken link './gone/': there is no gone/index.html in the site",
         "output/page/index.html:1: broken link './assets/missing.png': there is no assets/missing.png in the site",

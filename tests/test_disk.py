@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
+pytestmark = pytest.mark.browser  # starts Chromium
+
 
 def test_every_page_is_reachable_by_clicking_from_disk(built_site: Path, browser: Browser) -> None:
     page = browser.new_page()

@@ -1,5 +1,5 @@
 """Every invalid_* fixture site: the exact problem lines beside it, the right exit code, no traceback,
-and the previous output left byte for byte as it was (issue 9, issue 3).
+and the previous output left byte for byte as it was.
 
 A fixture's `expected.txt` holds the stderr lines of `build.py` on it: `{site}` stands for the
 fixture's temporary copy and `{line}` for a line of built HTML, which moves with the layouts. A
@@ -18,10 +18,6 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT, build_site, copy_site, tree_digest
-
-import engine.convert
-import engine.parallel
-from engine.content import Page
 
 INVALID = sorted(p.name for p in FIXTURES.glob("invalid_*") if (p / "expected.txt").is_file())
 
@@ -77,8 +73,11 @@ def expected_lines(name: str) -> list[str]:
 
 @pytest.mark.parametrize("name", INVALID)
 def test_invalid_fixture_reports_exact_problems(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+                                                capsys: pytest.CaptureFixture[str], jobs: str = "") -> None:
     site = copy_invalid_site(name, tmp_path)
+    if jobs and len(list((site / "content").rglob("*.md"))) < 2:  # the pool renders one page in this process
+        (site / "content" / "another.md").write_text("---\ntitle: Another\nsummary: A second page.\n---\nText.\n",
+                                                    encoding="utf-8")
     previous = site / "output"
     if not previous.exists():
         previous.mkdir()
@@ -87,7 +86,7 @@ def test_invalid_fixture_reports_exact_problems(name: str, tmp_path: Path, monke
     if name in SETUP:
         SETUP[name](site, monkeypatch)
     monkeypatch.chdir(site)
-    code, lines = build_site(site, *ARGS.get(name, []))
+    code, lines = build_site(site, *ARGS.get(name, []), *(("--jobs", jobs) if jobs else ()))
     output = "\n".join(lines) + capsys.readouterr().out
     assert "Traceback" not in output and "internal error" not in output
     expected = expected_lines(name)
@@ -100,7 +99,7 @@ def test_invalid_fixture_reports_exact_problems(name: str, tmp_path: Path, monke
 
 
 def test_every_error_class_has_a_fixture() -> None:
-    """The classes of issue 9's and issue 3's lists, each with its own fixture."""
+    """Each class of input error has its own fixture."""
     classes = {
         "yaml_syntax", "duplicate_keys", "yaml11_booleans", "yaml11_numbers", "wrong_types", "missing_keys",
         "unknown_keys", "settings", "front_matter_missing", "front_matter_unterminated", "front_matter_not_mapping",
@@ -153,8 +152,8 @@ def test_byte_order_mark_windows_line_endings_and_unusual_names_work(tmp_path: P
     assert (site / "output" / "política" / "index.html").is_file()
 
 
-# Fixtures whose problems are found while pages render. With a threshold of 1 the build renders
-# every page in its worker processes (engine/parallel.py), which must report the very same lines.
+# Fixtures whose problems are found while pages render. With --jobs 2 the build renders them in
+# worker processes, which must report the very same lines.
 RENDERED_IN_WORKERS = ["invalid_footnote_undefined", "invalid_links", "invalid_raw_html", "invalid_template_expression",
                        "invalid_template_syntax", "invalid_template_undefined", "invalid_unknown_citation",
                        "invalid_unknown_directive_targets"]
@@ -163,28 +162,19 @@ RENDERED_IN_WORKERS = ["invalid_footnote_undefined", "invalid_links", "invalid_r
 @pytest.mark.parametrize("name", RENDERED_IN_WORKERS)
 def test_problems_found_in_worker_processes_are_reported_the_same(name: str, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", 1)
-    sent: list[int] = []
-    render = engine.parallel.ParallelRenders.render
-
-    def counting(self: engine.parallel.ParallelRenders, pages: list[Page], keys: dict[str, str]):  # type: ignore[no-untyped-def]
-        sent.append(len(pages))
-        return render(self, pages, keys)
-
-    monkeypatch.setattr(engine.parallel.ParallelRenders, "render", counting)
-    test_invalid_fixture_reports_exact_problems(name, tmp_path, monkeypatch, capsys)
-    assert sent, "no page was rendered in a worker process"
+                                                                  capsys: pytest.CaptureFixture[str],
+                                                                  forks: Callable[[], int]) -> None:
+    test_invalid_fixture_reports_exact_problems(name, tmp_path, monkeypatch, capsys, jobs="2")
+    assert forks() >= 2, "no page was rendered in a worker process"
 
 
-@pytest.mark.parametrize("threshold", [1, 10**9], ids=["workers", "main process"])
-def test_a_broken_base_template_is_named_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int) -> None:
+@pytest.mark.parametrize("jobs", ["2", "1"], ids=["workers", "main process"])
+def test_a_broken_base_template_is_named_once(tmp_path: Path, jobs: str) -> None:
     """Every page breaks on it, in whichever process renders the page: one line, naming the first page."""
-    monkeypatch.setattr(engine.convert, "PARALLEL_THRESHOLD", threshold)
     site = copy_site("features", tmp_path)
     base = site / "layouts" / "base.html"
     base.write_text(base.read_text(encoding="utf-8").replace("</body>", "{% if x %}</body>"), encoding="utf-8")
-    code, lines = build_site(site)
+    code, lines = build_site(site, "--jobs", jobs)
     assert code == 1
     broken = [line for line in lines if "template syntax error" in line]
     assert len(broken) == 1 and broken[0].startswith("layouts/base.html:"), lines

@@ -64,6 +64,26 @@ def test_sources_page_names_each_citing_section_and_heading(built_site: Path) ->
     assert "government page" in details and "https://archive.example/beta" in details
 
 
+def test_a_term_first_used_in_the_sources_list_is_linked_there_and_not_after(make_site) -> None:  # type: ignore[no-untyped-def]
+    """The sources list is part of its page's body: a glossary term first used in a source's note is
+    linked in the list, and the text after the list links only the terms the list did not use."""
+    site = make_site("features")
+    (site / "content" / "sources.md").write_text(
+        "---\ntitle: Sources\nsummary: Every source and where it is cited.\nlayout: sources\n---\n"
+        "Before the list.\n\n::: sources\n\nAfter the list: a widget and a gadget.\n", encoding="utf-8")
+    data = site / "content" / "sources.yaml"
+    data.write_text(data.read_text(encoding="utf-8").replace("note: Supports the first claim.",
+                                                             "note: Supports the first claim about a widget."),
+                    encoding="utf-8")
+    code, errors = build_site(site)
+    assert code == 0, errors
+    page = soup(site / "output" / "sources" / "index.html")
+    in_list = [a.get_text() for a in page.select("ol.source-list a.term")]
+    after = page.find(string=re.compile("After the list")).parent
+    assert in_list == ["widget"]
+    assert [a.get_text() for a in after.select("a.term")] == ["gadget"]
+
+
 # -- timeline -------------------------------------------------------------------
 
 def test_timeline_is_ordered_grouped_by_year_with_machine_dates(built_site: Path) -> None:

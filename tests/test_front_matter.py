@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from engine.content import parse_page, slugify, split_front_matter
-from engine.errors import Problem
+from engine.content import Page, parse_page, slugify, split_front_matter
 
 
-def parse(text: str, name: str = "background.md") -> tuple[object, list[str]]:
-    problems: list[Problem] = []
-    page = parse_page(text, f"content/{name}", Path(name), problems)
+def parse(text: str, name: str = "background.md") -> tuple[Page | None, list[str]]:
+    """Parse one file's text as content/<name>; the problems as the lines the build prints."""
+    page, problems = parse_page(text, f"content/{name}", Path(name), hashlib.sha256(text.encode()).hexdigest())
     return page, [str(p) for p in problems]
 
 
@@ -25,8 +25,8 @@ def test_split_keeps_body_line() -> None:
 
 def test_bom_and_windows_line_endings_work() -> None:
     page, problems = parse("\ufeff---\r\ntitle: T\r\nsummary: S\r\n---\r\nBody\r\n")
-    assert problems == []
-    assert page.meta.title == "T" and page.body == "Body\n"  # type: ignore[attr-defined]
+    assert problems == [] and page is not None
+    assert page.meta.title == "T" and page.body == "Body\n"
 
 
 @pytest.mark.parametrize(
@@ -75,8 +75,8 @@ def test_front_matter_problems(text: str, expected: str) -> None:
 )
 def test_kind_and_url(name: str, front: str, kind: str, url: str) -> None:
     page, problems = parse(f"---\ntitle: T\nsummary: S\n{front}---\nBody\n", name)
-    assert problems == []
-    assert (page.kind, page.url) == (kind, url)  # type: ignore[attr-defined]
+    assert problems == [] and page is not None
+    assert (page.kind, page.url) == (kind, url)
 
 
 @pytest.mark.parametrize(("text", "slug"), [("Hello World", "hello-world"), ("  --a__b--  ", "a-b"), ("¿?", "page")])

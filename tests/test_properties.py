@@ -1,4 +1,4 @@
-"""Property-based tests of the parsers (issue 9): front matter, YAML lines, dates, citations, slugs, paths."""
+"""Property-based tests of the parsers: front matter, YAML lines, dates, citations, slugs, paths."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.content import parse_page, slugify, split_front_matter
+from engine.content import MAX_NESTING, directive_names, has_deep_prefix, parse_page, slugify, split_front_matter
 from engine.dates import parse_date
-from engine.errors import Problem
 from engine.markup import scan_citations
 from engine.write import safe_join
 from engine.yamlfile import YamlMap, load_yaml
@@ -144,8 +143,7 @@ def test_joined_output_paths_never_leave_the_folder(out_path: str) -> None:
 def test_any_file_name_gives_a_page_inside_the_output(parts: list[str]) -> None:
     assume(all(part not in (".", "..") for part in parts))
     relative = PurePosixPath(*parts[:-1], parts[-1] + ".md")
-    problems: list[Problem] = []
-    page = parse_page("---\ntitle: T\nsummary: S\n---\nBody\n", f"content/{relative}", Path(relative), problems)
+    page, problems = parse_page("---\ntitle: T\nsummary: S\n---\nBody\n", f"content/{relative}", Path(relative), "0" * 64)
     assert page is not None and problems == []
     folder = Path("/srv/site/output")
     assert safe_join(folder, page.out_path).is_relative_to(folder)
@@ -156,6 +154,9 @@ def test_any_file_name_gives_a_page_inside_the_output(parts: list[str]) -> None:
 
 _NESTING_LINE = st.lists(st.sampled_from([" ", "\t", "    ", ">", "> ", "- ", "* ", "+ ", "1. ", "12) ", "x"]),
                          max_size=130).map("".join)
+# What the shortcuts stand for, written the plain way: `^` under re.M.
+_DEEP_PREFIX = re.compile(rf"^[ \t>*+\-\d.)]{{{MAX_NESTING + 1},}}", re.M)
+_DIRECTIVE_LINE = re.compile(r"^:::[ \t]+([A-Za-z][\w-]*)", re.M)
 
 
 @given(st.lists(_NESTING_LINE, min_size=1, max_size=4))
@@ -165,8 +166,8 @@ def test_the_deep_nesting_shortcut_never_hides_a_too_deep_line(lines: list[str])
     from engine import content
 
     body = "\n".join(lines)
-    full = all(content.nesting_depth(line) <= content.MAX_NESTING for _, line in content.lines_outside_code(body))
-    if not content._DEEP_PREFIX.search(body):
+    full = all(content.nesting_depth(line) <= MAX_NESTING for _, line in content.lines_outside_code(body))
+    if not content.has_deep_prefix(body):
         assert full
     assert content._check_nesting(body, 1, "content/x.md", []) == full
 
@@ -178,10 +179,8 @@ _DIRECTIVE_TEXT = st.lists(st.sampled_from([":::", "::: chart a", ":::\tsources"
 
 @given(_DIRECTIVE_TEXT, st.integers(min_value=0, max_value=130))
 def test_the_fast_line_scans_find_what_the_multiline_patterns_find(body: str, indent: int) -> None:
-    """content.directive_lines and content.has_deep_prefix avoid `^` of re.M (tried at every character);
-    they must answer as the patterns they replace."""
-    from engine import content
-
-    assert content.directive_lines(body) == content._DIRECTIVE_LINE.findall(body)
+    """directive_names and has_deep_prefix avoid `^` of re.M (tried at every character); they must
+    answer as the patterns they stand for."""
+    assert directive_names(body) == tuple(sorted(set(_DIRECTIVE_LINE.findall(body))))
     for text in (body, " " * indent + body, body + "\n" + ">" * indent + " x"):
-        assert content.has_deep_prefix(text) == bool(content._DEEP_PREFIX.search(text))
+        assert has_deep_prefix(text) == bool(_DEEP_PREFIX.search(text))

@@ -18,9 +18,10 @@ from conftest import ROOT, build_site, copy_site
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engine.checks import PageLinks, scan_html
+from engine.records import PageLinks
+from engine.scan import scan_html
 
-# -- the reference: the HTMLParser scanner, as engine/checks.py had it ------------------------
+# -- the reference: the HTMLParser scanner the fast one replaced ---------------------------------
 
 _LINK_ATTRIBUTES = {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("source", "src"),
                     ("use", "href"), ("iframe", "src"), ("form", "action")}
@@ -67,11 +68,17 @@ class _ReferenceParser(HTMLParser):
             self.problems.append((self.getpos()[0], f"closing </{tag}> has no matching opening tag"))
 
 
+def page_links(ids: set[str] | list[str], links: list[tuple[str, int]],
+               problems: list[tuple[int, str]] | None = None) -> PageLinks:
+    """A PageLinks from (target, line) pairs, as a reader writes them."""
+    return PageLinks(ids, [target for target, _ in links], [line for _, line in links], problems or [])
+
+
 def reference_scan(data: bytes) -> PageLinks:
     parser = _ReferenceParser()
     parser.feed(data.decode("utf-8", errors="replace"))
     parser.close()
-    return PageLinks(parser.ids, parser.links, parser.problems)
+    return page_links(parser.ids, parser.links, parser.problems)
 
 
 def assert_same_as_reference(html: str | bytes) -> None:
@@ -104,7 +111,7 @@ def test_built_pages_scan_as_the_reference_does(built_pages: list[Path]) -> None
     for page in built_pages:
         data = page.read_bytes()
         assert scan_html(data) == reference_scan(data), page
-    assert any(scan_html(page.read_bytes()).links for page in built_pages)
+    assert any(scan_html(page.read_bytes()).targets for page in built_pages)
 
 
 # -- (b) hand-written raw HTML -----------------------------------------------------------------
@@ -159,11 +166,11 @@ def test_tricky_html_scans_as_the_reference_does(html: str) -> None:
 def test_what_the_scanner_reads_from_tricky_html() -> None:
     """A few answers written out, so a change to both scanners at once still shows."""
     page = scan_html(b'<A HREF="a?x=1&amp;y=2">t</A>\n<a name=top></a>\n<div id="d>"></div>')
-    assert page == PageLinks({"top", "d>"}, [("a?x=1&y=2", 1)], [])
+    assert page == page_links({"top", "d>"}, [("a?x=1&y=2", 1)])
     page = scan_html(b'<script>\n"</div><a href=x>"\n</script>\n<!-- <a href=y> -->\n</div>')
-    assert page == PageLinks(set(), [], [(5, "closing </div> has no matching opening tag")])
+    assert page == page_links(set(), [], [(5, "closing </div> has no matching opening tag")])
     page = scan_html(b'<meta property="og:image" content="https://x/i.png">\n<img src=p.png/>')
-    assert page.links == [("https://x/i.png", 1), ("p.png/", 2)]
+    assert list(page.each_link()) == [("https://x/i.png", 1), ("p.png/", 2)]
 
 
 @pytest.mark.parametrize(("html", "problems"), [
@@ -236,7 +243,7 @@ def test_tag_soup_scans_as_the_reference_does(pieces: list[str]) -> None:
         expected = reference_scan(html.encode("utf-8"))
     except AssertionError:
         # html.parser gives up on a '<![' without a known keyword; scan_html reads it as text
-        # up to the next '>' (see _TOKEN in engine/checks.py).
+        # up to the next '>' (see _TOKEN in engine/scan.py).
         assume(False)
     assert scan_html(html.encode("utf-8")) == expected
 
@@ -247,28 +254,29 @@ def test_tag_soup_scans_as_the_reference_does(pieces: list[str]) -> None:
                                  "p/index.html#a", "p/q/#b c", "../p/q/#b", "~x/#a", "r/#a:b", "p/#a\n"]), max_size=12),
        st.sampled_from(["index.html", "p/index.html", "p/q/index.html", "r/s/index.html"]))
 def test_the_link_check_shortcuts_decide_as_the_long_way(links: list[str], path: str) -> None:
-    """check_scanned answers a page's own #fragments directly, remembers links that climb to the root
+    """check_links answers a page's own #fragments directly, remembers links that climb to the root
     by their depth, and where a link's page part leads; the problems must be those of _check_link on
     every link in turn."""
     from collections import Counter
 
-    from engine.checks import _check_link, check_scanned
+    from engine.checks import _check_link, check_links
 
     ids = {"index.html": ["a", "a b", "z"], "p/index.html": ["a"], "p/q/index.html": ["a", "b"],
            "r/index.html": ["b"], "r/s/index.html": []}
-    pages = {page: PageLinks(names, [(link, n + 1) for n, link in enumerate(links)]) for page, names in ids.items()}
-    pages[path] = PageLinks(ids[path], [(link, n + 1) for n, link in enumerate(reversed(links))])
+    pages = {page: page_links(names, [(link, n + 1) for n, link in enumerate(links)]) for page, names in ids.items()}
+    pages[path] = page_links(ids[path], [(link, n + 1) for n, link in enumerate(reversed(links))])
     paths = set(pages)
-    report = check_scanned(pages, paths)
+    report = check_links(pages, paths)
     for page in pages:
-        expected = [(line, message) for link, line in pages[page].links
+        expected = [(line, message) for link, line in pages[page].each_link()
                     if (message := _check_link(page, link, paths, pages, Counter())) is not None]
         assert [(p.line, p.message) for p in report.problems if p.source == f"output/{page}"] == expected
 
 
-def test_interned_links_are_the_same_links_with_one_copy_of_each_string() -> None:
+def test_scanned_links_hold_one_copy_of_each_string() -> None:
+    """A build holds every page's links until the link check: ids and targets are interned, ids sorted."""
     page = scan_html(b'<a href="x/" id="i">t</a><p id="a"></p>\n<a href="x/">u</a></div>')
-    made = page.interned()
-    assert made == page and made.ids == ("a", "i") and list(made.lines) == [1, 2]
-    assert made.parse_problems == ((2, "closing </div> has no matching opening tag"),)
-    assert all(text is sys.intern(text) for text in (*made.ids, *made.targets))
+    assert page.ids == ("a", "i") and list(page.lines) == [1, 2]
+    assert page.parse_problems == ((2, "closing </div> has no matching opening tag"),)
+    assert all(text is sys.intern(text) for text in (*page.ids, *page.targets))
+    assert page == page_links(["i", "a"], [("x/", 1), ("x/", 2)], [(2, "closing </div> has no matching opening tag")])

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, build_site, engine
 
-from engine.serve import LOOPBACK_NAMES, DevServer, SiteApp, format_rebuild_line, reload_clients
+from engine.serve import DevServer, format_rebuild_line, reload_clients
 from engine.watch import QUIET_SECONDS, SourceWatcher, is_editor_temp
+from engine.webapp import LOOPBACK_NAMES, SiteApp, decoded_base, host_name, request_path
 
 BASE = "/sub/path/"
 PAGE = b"<!doctype html><html><head><title>t</title></head><body>home page</body></html>"
@@ -126,6 +127,32 @@ def test_content_types_and_no_caching() -> None:
     assert call(app, "/sub/path/assets/style.css")[1]["Content-Type"] == "text/css; charset=utf-8"
     assert call(app, "/sub/path/")[1]["Content-Type"] == "text/html; charset=utf-8"
     assert call(app, "/sub/path/")[1]["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(("header", "name"), [
+    ("127.0.0.1:8000", "127.0.0.1"), ("Localhost:80", "localhost"), ("[::1]:8000", "::1"), ("[::1]", "::1"),
+    ("::1", "::1"), (" Example.ORG ", "example.org"), ("", ""),
+])
+def test_host_name_is_the_lowercased_name_part_of_a_host_header(header: str, name: str) -> None:
+    assert host_name(header) == name
+
+
+@pytest.mark.parametrize(("base", "decoded"), [("/sub/path/", "/sub/path/"), ("/sub/path", "/sub/path/"),
+                                               ("/caf%C3%A9/", "/café/"), ("/", "/")])
+def test_decoded_base_is_unquoted_and_ends_with_a_slash(base: str, decoded: str) -> None:
+    assert decoded_base(base) == decoded
+
+
+@pytest.mark.parametrize(("environ", "path"), [
+    ({"REQUEST_URI": "/sub/caf%C3%A9/?q=1#x"}, "/sub/café/"),
+    ({"REQUEST_URI": "/sub/a%2fb/"}, None),    # an encoded separator could reach outside the site
+    ({"REQUEST_URI": "/sub/a%5Cb/"}, None),
+    ({"REQUEST_URI": "/sub/a%00b/"}, None),
+    ({"PATH_INFO": "/sub/caf\u00c3\u00a9/"}, "/sub/café/"),  # PEP 3333: decoded, as latin-1
+    ({}, "/"),
+])
+def test_request_path_decodes_and_refuses_encoded_separators(environ: dict[str, str], path: str | None) -> None:
+    assert request_path(environ) == path
 
 
 @pytest.mark.parametrize("host, status", [

@@ -12,6 +12,8 @@ from test_serve import running, wait_for
 
 from engine.serve import reload_clients
 
+pytestmark = pytest.mark.browser  # starts Chromium
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
