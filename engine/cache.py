@@ -71,8 +71,9 @@ class Cache:
         self.folder = folder
         self.in_memory = in_memory | memory_only
         self.memory_only = memory_only
-        self.memory: dict[tuple[str, str], Any] | None = {} if in_memory else None
+        self.memory: dict[tuple[str, str], Any] | None = {} if self.in_memory else None
         self.note = ""  # one line for the writer when the folder cannot be used
+        self._usable: dict[str, bool] = {}
         if folder is not None and not _is_usable_folder(folder):
             self.folder = None
             self.note = f"{folder.name}/ is not a folder (a file or a symlink is in its place): building without the cache"
@@ -86,25 +87,33 @@ class Cache:
         name = hashlib.sha256(f"{engine_digest()}\0{kind}\0{key}".encode()).hexdigest()
         return os.path.join(self.folder, kind, name[:2], name)
 
+    def _has_folder(self, kind: str) -> bool:
+        """Whether the folder of a kind is usable: a real folder, or none yet; never a symlink, through
+        which entries would be read, written and pruned elsewhere."""
+        if kind not in self._usable:
+            self._usable[kind] = self.folder is not None and _is_usable_folder(self.folder / kind)
+        return self._usable[kind]
+
     def has(self, kind: str, key: str) -> bool:
         """Whether an entry is there (it is checked only when read)."""
         if self.memory is not None and (kind, key) in self.memory:
             return True
-        return self.folder is not None and os.path.isfile(self._file(kind, key))
+        return self.folder is not None and self._has_folder(kind) and os.path.isfile(self._file(kind, key))
 
     def get(self, kind: str, key: str) -> Any | None:
         """The stored value, or None when there is none or its bytes do not match their checksum."""
         if self.memory is not None and (kind, key) in self.memory:
             return self.memory[(kind, key)]
-        if self.folder is None:
+        if self.folder is None or not self._has_folder(kind):
             return None
+        path = self._file(kind, key)
         try:
-            with open(self._file(kind, key), "rb") as handle:
+            with open(path, "rb") as handle:
                 data = handle.read()
         except OSError:
             return None
         start = len(_MAGIC) + _CHECKSUM_SIZE
-        if not data.startswith(_MAGIC) or hashlib.blake2b(data[start:]).digest()[:_CHECKSUM_SIZE] != data[len(_MAGIC):start]:
+        if not data.startswith(_MAGIC) or _checksum(path, data[start:]) != data[len(_MAGIC):start]:
             return None
         try:
             value = pickle.loads(data[start:])
@@ -118,9 +127,10 @@ class Cache:
         """Keep a value; a disk that cannot take it only makes a later build slower."""
         if self.memory is not None and kind in self.in_memory:
             self.memory[(kind, key)] = value
-        if self.folder is not None and to_disk and kind not in self.memory_only:
+        if self.folder is not None and to_disk and kind not in self.memory_only and self._has_folder(kind):
             payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-            store_file(self._file(kind, key), _MAGIC + hashlib.blake2b(payload).digest()[:_CHECKSUM_SIZE] + payload)
+            path = self._file(kind, key)
+            store_file(path, _MAGIC + _checksum(path, payload) + payload)
 
     def prune(self, kind: str, wanted: Callable[[], Iterable[str]], count: int) -> None:
         """Forget the entries of `kind` that `wanted()` does not name, once they clearly outnumber the
@@ -129,7 +139,7 @@ class Cache:
         if self.memory is not None and sum(1 for entry in self.memory if entry[0] == kind) > limit:
             keys = set(wanted())
             self.memory = {entry: value for entry, value in self.memory.items() if entry[0] != kind or entry[1] in keys}
-        if self.folder is None:
+        if self.folder is None or not self._has_folder(kind):
             return
         try:
             shards = [entry.path for entry in os.scandir(self.folder / kind) if entry.is_dir(follow_symlinks=False)]
@@ -145,6 +155,12 @@ class Cache:
                     os.unlink(os.path.join(shard, name))
                 except OSError:
                     continue  # gone already, or not ours to remove: only space is lost
+
+
+def _checksum(path: str, payload: bytes) -> bytes:
+    """What an entry's bytes must hold: a hash of its name and payload (an entry moved under another
+    name is a miss, like a damaged one)."""
+    return hashlib.blake2b(os.path.basename(path).encode() + b"\0" + payload).digest()[:_CHECKSUM_SIZE]
 
 
 def _is_usable_folder(folder: Path) -> bool:

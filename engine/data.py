@@ -25,17 +25,19 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 @dataclass(frozen=True)
 class Source:
+    """One source, its fields in the order README documents them."""
+
     id: str
-    title: str = field(metadata=from_yaml(required=True))
-    publisher: str = field(metadata=from_yaml(required=True))
-    date: PartialDate | None = field(metadata=from_yaml(required=True))
-    url: str = field(metadata=from_yaml(required=True, read=Fields.url))
-    kind: str = field(metadata=from_yaml(required=True))
-    line: int = 0
+    title: str = field(default="", metadata=from_yaml(required=True))
+    publisher: str = field(default="", metadata=from_yaml(required=True))
     authors: tuple[str, ...] = ()
+    date: PartialDate | None = field(default=None, metadata=from_yaml(required=True))
+    url: str = field(default="", metadata=from_yaml(required=True, read=Fields.url))
     url_note: str = ""
     archive_url: str = field(default="", metadata=from_yaml(read=Fields.url))
+    kind: str = field(default="", metadata=from_yaml(required=True))
     note: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True)

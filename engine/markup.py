@@ -65,9 +65,8 @@ def markdown_settings() -> dict[str, Any]:
     return {
         "extensions": ["toc", "tables", "footnotes", "attr_list", "def_list", "smarty", "fenced_code", "abbr"],
         "extension_configs": {
-            # marker "": no `[TOC]` placeholder is looked for; templates show the headings themselves.
             "toc": {"permalink": "#", "permalink_class": "permalink",
-                    "permalink_title": "Link to this part", "toc_depth": "2-6", "marker": ""},
+                    "permalink_title": "Link to this part", "toc_depth": "2-6"},
             "footnotes": {"BACKLINK_TITLE": "Back to the text"},
             # align="right", not style="text-align: right": the site's CSP blocks inline styles.
             "tables": {"use_align_attribute": True},
@@ -87,6 +86,7 @@ class MarkdownConverter:
     (quickmarkdown.py) when the installed Python-Markdown is the release its tables match."""
 
     def __init__(self, version: str = markdown.__version__) -> None:
+        self.version = version
         self._md = stock_markdown()
         self.is_quick = quicken(self._md, {CITATION_PATTERN: ("[@",)}, version)
 
@@ -102,6 +102,7 @@ class MarkdownConverter:
         try:
             return self.convert(body)
         except RecursionError:
+            self.__init__(self.version)  # type: ignore[misc]  # the converter's state is left half way: start afresh
             return "the Markdown is nested too deeply to convert (lists or quotes hundreds of levels deep)"
 
     def convert_inline(self, text: str) -> str:

@@ -19,6 +19,7 @@ from .cache import Cache, stable_digest
 from .content import Page, PageMeta
 from .directives import LISTING_DIRECTIVES, PLACES_LISTED, Usage, directives_of
 from .errors import BuildError, Problem
+from .markup import MarkdownConverter
 from .pool import parallel_map
 from .publish import publish_files
 from .records import OutputFile, PageFacts, PageLinks, RenderedPage
@@ -68,10 +69,12 @@ class _Made:
     problems: list[Problem]
 
 
-def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: int | None = None) -> SiteOutput:
+def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: int | None = None,
+                converter: MarkdownConverter | None = None) -> SiteOutput:
     """Make every file of the site and hand each to `write`; problems are in the result. `jobs` is how
-    many processes render pages (None: as many as pay, see pool.py)."""
-    renderer = PageRenderer(site, layouts, cache)
+    many processes render pages (None: as many as pay, see pool.py); `converter` is the Markdown
+    converter to use (the tests give the stock one)."""
+    renderer = PageRenderer(site, layouts, cache, converter)
     known = cache.get("facts", "pages")
     known = known if isinstance(known, dict) else {}
     kept: dict[str, PageFacts] = {}

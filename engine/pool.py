@@ -3,22 +3,24 @@
 Workers are forked, so they start with everything the main process has read (the site, the
 templates, the settings): only item numbers travel to them, and only results travel back.
 Chunks are handed out as workers ask for them, so a worker slowed by another program on the
-machine simply takes fewer. A worker dies with the main process however that ends (on Linux,
-the kernel kills it: PR_SET_PDEATHSIG), and ignores Ctrl-C, which is the main process's to
-handle. Where processes cannot be forked, or for a few items, the work runs in this process.
+machine simply takes fewer. A worker that dies stops the build with one clear problem; a worker
+dies with the main process however that ends (on Linux, the kernel kills it: PR_SET_PDEATHSIG),
+and ignores Ctrl-C, which is the main process's to handle. Where processes cannot be forked, or
+for a few items, the work runs in this process.
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
-import multiprocessing
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Generator
-from typing import TypeVar
+from collections.abc import Callable, Generator, Iterator
+from typing import TypeVar, cast
+
+from .errors import BuildError, Problem
 
 Result = TypeVar("Result")
 # Below this many items, forking the workers costs more than it saves.
@@ -48,21 +50,31 @@ def parallel_map(work: Callable[[int], Result], count: int, jobs: int | None = N
     if workers < 2 or count < 2 or not can_fork():
         yield from map(work, range(count))
         return
+    import multiprocessing  # here: a build that forks nothing never pays for importing these
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     # What exists now is left out of the workers' garbage collections, which then do not touch
     # (and so copy) the memory they share with this process.
     gc.freeze()
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker,
-                                                        initargs=(work, os.getpid()))
+        pool = ProcessPoolExecutor(workers, multiprocessing.get_context("fork"), initializer=_start_worker,
+                                   initargs=(work, os.getpid()))
+        results = pool.map(_run, range(count), chunksize=max(1, min(16, count // (workers * 8))))
     finally:
         gc.unfreeze()
+    finished = False
     try:
-        chunk = max(1, min(16, count // (workers * 8)))
-        yield from pool.imap(_run, range(count), chunk)
-        pool.close()
+        yield from cast(Iterator[Result], results)
+        finished = True
+    except BrokenProcessPool:
+        raise BuildError([Problem("build", 0, "a worker process of the build stopped unexpectedly (out of memory?)",
+                                  "run the build again; --jobs 1 renders in one process")]) from None
     finally:
-        pool.terminate()  # stops the workers at once when the caller stopped early (a problem, Ctrl-C)
-        pool.join()
+        if not finished:  # the caller stopped early (a problem, Ctrl-C): the workers' pages are not wanted
+            for worker in multiprocessing.active_children():
+                worker.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _WORK: list[Callable[[int], object]] = []  # the function a worker runs, set as it starts

@@ -52,14 +52,20 @@ def test_citations_inside_code_are_left_alone(built_site: Path) -> None:
     assert any("[@alsonot]" in text for text in code_texts)
 
 
-def test_sources_page_names_each_citing_section_and_heading(built_site: Path) -> None:
+def test_sources_page_lists_each_citing_page_with_its_count(built_site: Path) -> None:
+    """Each source lists the pages citing it, with how many times, linking to its entry in that page's list."""
     page = soup(built_site / "sources" / "index.html")
-    uses = {li["id"]: [a.get_text() for a in li.select(".source-uses a")] for li in page.select("li.source")}
-    assert "First section: Opening" in uses["src-alpha"]
-    assert "First section: Middle" in uses["src-beta"]
-    assert "First section: Middle" in uses["src-gamma"]
-    link = next(a for a in page.select("#src-beta .source-uses a") if a.get_text() == "First section: Middle")
-    assert link["href"] == "../first/#middle"
+    uses = {li["id"]: [(a.get_text(), a["href"], a.find_next_sibling(class_="use-count").get_text())
+                       for a in li.select(".source-uses a")] for li in page.select("li.source")}
+    first = soup(built_site / "first" / "index.html")
+    numbers = {li.select_one("cite a")["href"]: li["id"] for li in first.select(".page-sources li[id]")}
+    beta = [entry for entry in uses["src-beta"] if entry[0] == "First section"]
+    assert len(beta) == 1
+    title, href, count = beta[0]
+    assert href == f"../first/#{numbers['https://beta.example/page']}"
+    cited = len(first.select(f'sup.cite a[href="#{numbers["https://beta.example/page"]}"]'))
+    assert count == f"{cited} citation{'s' if cited != 1 else ''}"
+    assert any(text == "First section" for text, _, _ in uses["src-alpha"])
     details = page.select_one("#src-beta .source-details").get_text(" ", strip=True)
     assert "government page" in details and "https://archive.example/beta" in details
 
@@ -210,11 +216,11 @@ def test_uncited_source_is_a_warning_not_an_error(make_site) -> None:
     assert code == 1 and lines[0] == "content/sources.yaml:22: source 'delta' is cited nowhere"
 
 
-def test_apostrophes_survive_in_cited_headings_and_glossary_terms(make_site) -> None:  # type: ignore[no-untyped-def]
-    """Smart quotes turn ' into &rsquo;: headings on the sources page and glossary matches must still work."""
+def test_apostrophes_survive_in_cited_titles_and_glossary_terms(make_site) -> None:  # type: ignore[no-untyped-def]
+    """Smart quotes turn ' into &rsquo;: a citing page's title on the sources page and glossary matches must still work."""
     site = make_site("features")
     first = site / "content" / "first.md"
-    first.write_text(first.read_text(encoding="utf-8").replace("## Opening", "## The widget's opening")
+    first.write_text(first.read_text(encoding="utf-8").replace("title: First section", "title: The widget's first section")
                      .replace("a widget term.", "the maker's gizmo term."), encoding="utf-8")
     glossary = site / "content" / "glossary.yaml"
     glossary.write_text(glossary.read_text(encoding="utf-8") + "gizmo:\n  term: maker's gizmo\n"
@@ -222,8 +228,8 @@ def test_apostrophes_survive_in_cited_headings_and_glossary_terms(make_site) -> 
     code, lines = build_site(site)
     assert code == 0, lines
     sources_page = soup(site / "output" / "sources" / "index.html")
-    cited_in = [a.get_text() for a in sources_page.select("a") if "opening" in a.get("href", "")]
-    assert cited_in and all("widget’s opening" in text and "&" not in text for text in cited_in), cited_in
+    cited_in = [a.get_text() for a in sources_page.select(".source-uses a") if "first/" in a.get("href", "")]
+    assert cited_in and all(text == "The widget's first section" for text in cited_in), cited_in
     page = soup(site / "output" / "first" / "index.html")
     links = [a for a in page.select("article a.term") if "#term-gizmo" in a["href"]]
     assert [a.get_text() for a in links] == ["maker’s gizmo"]

@@ -22,11 +22,9 @@ from hypothesis import strategies as st
 from engine.cache import Cache
 from engine.content import split_front_matter
 from engine.data import load_inputs
-from engine.directives import PageRef, SourceUses, directives_of
 from engine.markup import MarkdownConverter, stock_markdown
+from engine.pages import render_site
 from engine.quickmarkdown import BLOCK_NEEDS, INLINE_NEEDS, QUICKENED_FOR, _QuickInlineProcessor, block_regex_source
-from engine.records import RenderedPage
-from engine.render import PageRenderer
 from engine.settings import load_settings
 from engine.site import resolve_site
 from engine.templates import load_layouts
@@ -167,26 +165,16 @@ def test_a_page_with_the_toc_marker_still_gets_its_table() -> None:
 
 
 def _render_every_page(site_folder: Path, converter: MarkdownConverter) -> dict[str, bytes]:
-    """out_path -> bytes of every page, rendered through PageRenderer with `converter` and no cache;
-    pages that list sources come last and see every other page's citations, as in a build."""
+    """out_path -> bytes of every page, as render_site makes them with `converter` and no cache."""
     settings = load_settings(site_folder / "site_config.yaml")
     cache = Cache(None)
     pages, data, _ = load_inputs(settings, cache)
     site = resolve_site(settings, pages, data)
-    renderer = PageRenderer(site, load_layouts(settings.layouts_dir, cache), cache, converter=converter)
-    listing = [page for page in site.pages if "sources" in directives_of(page)]
-    usage: dict[str, SourceUses] = {}
     made: dict[str, bytes] = {}
-    for page in [page for page in site.pages if page not in listing] + listing:
-        record, problems = renderer.render(page, usage if page in listing else None)
-        assert isinstance(record, RenderedPage), problems
-        made[page.out_path] = record.html
-        if page not in listing:
-            for use in record.uses:
-                places = usage.setdefault(use.source_id, SourceUses())
-                places.pages.append(PageRef(page.url, page.meta.title))
-                places.uses.append(use)
-    return made
+    output = render_site(site, load_layouts(settings.layouts_dir, cache), cache,
+                         lambda file: made.__setitem__(file.out_path, file.content()), jobs=1, converter=converter)
+    assert not output.has_errors, output.problems
+    return {path: data for path, data in made.items() if path.endswith("index.html")}
 
 
 @pytest.mark.parametrize("fixture", ["features", "deploy"])

@@ -45,31 +45,6 @@ _HTML_PIECES = st.sampled_from([
 _PAGE = Page("content/x.md", PageMeta("X", "A page."), "", 1, "page", "x/", "0" * 64)
 
 
-@given(st.lists(_HTML_PIECES, max_size=40))
-def test_term_linking_in_one_scan_matches_the_tag_by_tag_walk(pieces: list[str]) -> None:
-    """link_terms scans the whole page at once when every tag closes before the next opens, else walks
-    it tag by tag; both must link what the walk links."""
-    html = "".join(pieces)
-    pattern, words = glossary.term_pattern(_TERMS)
-    assert pattern is not None
-    definitions = {term_id: term.definition for term_id, term in _TERMS.items()}
-    used: set[str] = set()
-    walked = glossary._map_text(html, lambda text: glossary._link_first_uses(text, pattern, words, used,
-                                                                            definitions, "glossary/"))
-    linked = glossary.link_terms(html, _TERMS, definitions, "glossary/", pattern, words, _PAGE)
-    assert (linked.html, linked.problems) == (walked, ())
-
-
-@given(st.lists(st.one_of(_HTML_PIECES, st.sampled_from(["bluewidget", "widgetx", "-widget", "widget-", "blu",
-                                                          "blue blue widget", "gadgets"])), max_size=40))
-def test_term_matches_found_with_str_find_are_those_of_finditer(pieces: list[str]) -> None:
-    html = "".join(pieces)
-    pattern, words = glossary.term_pattern(_TERMS)
-    assert pattern is not None
-    assert [m.span() for m in glossary._term_matches(pattern, words, html)] == \
-        [m.span() for m in pattern.finditer(html)]
-
-
 def test_a_directive_used_on_many_pages_follows_each_page(make_site) -> None:  # type: ignore[no-untyped-def]
     # The renderer keeps each directive's HTML for the rest of the build; the key must hold
     # everything that shapes it: the page's depth (its links) and whether it is the timeline page.
