@@ -1,10 +1,12 @@
 """Make tests/seeds_fingerprint.json, salted hashes of the seed articles' word runs, and read it back.
 
 The seed articles are copyrighted, so they stay out of the repository; the tests check our prose
-against this fingerprint instead, which lets them run on a fresh clone. The file holds, per
-article, a set of hashes of every run of 1 to 10 normalised words: a 10-word run of ours that
-hashes into it was copied, and a quotation is in the article when its own hash (1 to 10 words) or
-every 10-word window of it (longer ones) is there. It stores no positions, counts or order.
+against this fingerprint instead, which lets them run on a fresh clone. Per article it holds the
+hashes of every run of 1 to 10 normalised words: a 10-word run of ours found there was copied,
+and a quotation of up to 10 words is in the article when its own hash is. A longer quotation is
+there when its 10-word windows are and they join up, which the hashes of the runs the article
+repeats (and of those runs with a word either side) settle exactly. No positions, counts or
+order are stored.
 
 The salt is fixed and published, so anyone can test a guess against the file, as the tests do:
 it hides the text only as well as the text resists being guessed word by word.
@@ -16,6 +18,7 @@ it hides the text only as well as the text resists being guessed word by word.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import re
@@ -67,21 +70,25 @@ class SeedArticle:
     label: str
     sources: tuple[str, ...]
     words: int
-    runs: frozenset[str]
-    # Hashes of the (RUN - 1)-word runs the article has more than once: a chain of windows that
-    # overlaps on one of them may join two different places, so it proves nothing.
-    repeated: frozenset[str]
+    runs: frozenset[str]  # every run of 1 to RUN words
+    repeated: frozenset[str]  # every run of RUN - 1 words or more that occurs more than once
+    bridges: frozenset[str]  # every run of RUN + 1 words or more whose inner run (a word off each end) is repeated
 
     def contains(self, words: Sequence[str]) -> bool:
         """Whether these words occur in the article in this order, next to each other (exact up to collisions)."""
-        if not words:
-            return False
-        if len(words) <= RUN:
-            return hash_run(words) in self.runs
-        # Windows that overlap on a run the article has once must sit at consecutive places in it.
-        windows = all(hash_run(words[i:i + RUN]) in self.runs for i in range(len(words) - RUN + 1))
-        joins = (hash_run(words[i:i + RUN - 1]) for i in range(1, len(words) - RUN + 1))
-        return windows and not any(join in self.repeated for join in joins)
+
+        @functools.cache
+        def occurs(start: int, end: int) -> bool:
+            span = words[start:end]
+            if end - start <= RUN:
+                return hash_run(span) in self.runs
+            if not (occurs(start, end - 1) and occurs(start + 1, end)):
+                return False
+            # Both ends occur and overlap on the inner run; if that occurs once, they overlap at that
+            # one place and the whole span is there. If it occurs more often, the bridges say.
+            return hash_run(words[start + 1:end - 1]) not in self.repeated or hash_run(span) in self.bridges
+
+        return bool(words) and occurs(0, len(words))
 
     def copied(self, words: Sequence[str]) -> list[int]:
         """Where a run of RUN words of ours starts that the article also has."""
@@ -89,13 +96,23 @@ class SeedArticle:
 
 
 def fingerprint_article(text: str, label: str, sources: Iterable[str]) -> dict[str, object]:
-    """The fingerprint entry of one article: sorted hashes of every run of 1 to RUN words."""
+    """The fingerprint entry of one article: sorted hashes of its runs, its repeated runs and their bridges."""
     words = normalise_words(text)
     runs = {hash_run(words[i:i + n]) for n in range(1, RUN + 1) for i in range(len(words) - n + 1)}
-    joins = Counter(tuple(words[i:i + RUN - 1]) for i in range(len(words) - RUN + 2))
-    repeated = {hash_run(run) for run, count in joins.items() if count > 1}
+    repeated: set[str] = set()
+    bridges: set[str] = set()
+    size = RUN - 1
+    while True:  # a run can only repeat if the runs one word shorter do, so this stops
+        counts = Counter(tuple(words[i:i + size]) for i in range(len(words) - size + 1))
+        twice = {run for run, count in counts.items() if count > 1}
+        if not twice:
+            break
+        repeated |= {hash_run(run) for run in twice}
+        bridges |= {hash_run(words[i:i + size + 2]) for i in range(len(words) - size - 1)
+                    if tuple(words[i + 1:i + size + 1]) in twice}
+        size += 1
     return {"label": label, "sources": sorted(sources), "words": len(words),
-            "repeated": sorted(repeated), "runs": sorted(runs)}
+            "repeated": sorted(repeated), "bridges": sorted(bridges), "runs": sorted(runs)}
 
 
 def make_fingerprint(articles: Iterable[dict[str, object]]) -> dict[str, object]:
@@ -116,7 +133,7 @@ def parse_fingerprint(text: str) -> tuple[SeedArticle, ...]:
         raise ValueError(f"fingerprint format {data.get('format')!r} with salt {data.get('salt')!r}: "
                          f"this code reads format {FORMAT} with salt {SALT!r}; make it again")
     return tuple(SeedArticle(label=a["label"], sources=tuple(a["sources"]), words=a["words"],
-                             runs=frozenset(a["runs"]), repeated=frozenset(a["repeated"]))
+                             runs=frozenset(a["runs"]), repeated=frozenset(a["repeated"]), bridges=frozenset(a["bridges"]))
                  for a in data["articles"])
 
 
