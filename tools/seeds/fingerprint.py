@@ -5,11 +5,13 @@ against this fingerprint instead, which lets them run on a fresh clone. Per arti
 hashes of every run of 1 to 10 normalised words: a 10-word run of ours found there was copied,
 and a quotation of up to 10 words is in the article when its own hash is. A longer quotation is
 there when its 10-word windows are and they join up, which the hashes of the runs the article
-repeats (and of those runs with a word either side) settle exactly. No positions, counts or
-order are stored.
+repeats (and of those runs with a word either side) settle exactly. No positions or order are
+stored, and no counts beyond each article's length and which of its long runs repeat.
 
 The salt is fixed and published, so anyone can test a guess against the file, as the tests do:
-it hides the text only as well as the text resists being guessed word by word.
+it hides the text only as well as the text resists being guessed. The 1-word hashes give away
+the article's vocabulary to a dictionary, and from 9 known consecutive words the next can be
+guessed one at a time; what the file does not do is hand anyone the text.
 
     python tools/seeds/fingerprint.py            # write the fingerprint from ../shared/seeds
     python tools/seeds/fingerprint.py --check    # exit 1 if the committed one differs
