@@ -27,12 +27,12 @@ $(NODE_TOOLS): tests/tools/package.json tests/tools/package-lock.json
 	touch $@
 
 test: $(TESTDEPS) $(NODE_TOOLS)
-	$(PY) -m ruff check engine build.py tests bench
+	$(PY) -m ruff check engine build.py tests bench tools/seeds
 	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: $(TESTDEPS)
-	$(PY) -m ruff check engine build.py tests bench
+	$(PY) -m ruff check engine build.py tests bench tools/seeds
 	$(PY) -m mypy
 
 serve: $(RUNTIME)  # make serve [HOST=127.0.0.1] [PORT=8000]
