@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from typing import TypeVar, cast
 
 from .errors import BuildError, Problem
@@ -60,12 +60,14 @@ def parallel_map(work: Callable[[int], Result], count: int, jobs: int | None = N
     try:
         pool = ProcessPoolExecutor(workers, multiprocessing.get_context("fork"), initializer=_start_worker,
                                    initargs=(work, os.getpid()))
-        results = pool.map(_run, range(count), chunksize=max(1, min(16, count // (workers * 8))))
+        size = max(1, min(8, count // (workers * 8)))
+        chunks = [pool.submit(_run, start, min(start + size, count)) for start in range(0, count, size)]
     finally:
         gc.unfreeze()
     finished = False
     try:
-        yield from cast(Iterator[Result], results)
+        for chunk in chunks:
+            yield from cast(list[Result], chunk.result())
         finished = True
     except BrokenProcessPool:
         raise BuildError([Problem("build", 0, "a worker process of the build stopped unexpectedly (out of memory?)",
@@ -74,7 +76,7 @@ def parallel_map(work: Callable[[int], Result], count: int, jobs: int | None = N
         if not finished:  # the caller stopped early (a problem, Ctrl-C): the workers' pages are not wanted
             for worker in multiprocessing.active_children():
                 worker.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
 
 
 _WORK: list[Callable[[int], object]] = []  # the function a worker runs, set as it starts
@@ -92,5 +94,5 @@ def _start_worker(work: Callable[[int], object], parent: int) -> None:
     _WORK[:] = [work]
 
 
-def _run(index: int) -> object:
-    return _WORK[0](index)
+def _run(start: int, end: int) -> list[object]:
+    return [_WORK[0](index) for index in range(start, end)]
