@@ -53,6 +53,11 @@ def stable_digest(*parts: Any) -> str:
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
+def joined_digest(*digests: str) -> str:
+    """A sha256 of strings, most of them digests already: what stable_digest gives, without pickling."""
+    return hashlib.sha256("\0".join(digests).encode("utf-8")).hexdigest()
+
+
 class _ValuePickler(pickle.Pickler):
     def reducer_override(self, value: Any) -> Any:
         if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)):
@@ -132,14 +137,14 @@ class Cache:
             path = self._file(kind, key)
             store_file(path, _MAGIC + _checksum(path, payload) + payload)
 
-    def prune(self, kind: str, wanted: Callable[[], Iterable[str]], count: int) -> None:
+    def prune(self, kind: str, wanted: Callable[[], Iterable[str]], count: int, on_disk: bool = True) -> None:
         """Forget the entries of `kind` that `wanted()` does not name, once they clearly outnumber the
-        `count` a build uses (so the cache stays about the size of the site)."""
+        `count` a build uses (so the cache stays about the size of the site); in memory only unless `on_disk`."""
         limit = 2 * count + PRUNE_MARGIN
         if self.memory is not None and sum(1 for entry in self.memory if entry[0] == kind) > limit:
             keys = set(wanted())
             self.memory = {entry: value for entry, value in self.memory.items() if entry[0] != kind or entry[1] in keys}
-        if self.folder is None or not self._has_folder(kind):
+        if self.folder is None or not on_disk or not self._has_folder(kind):
             return
         try:
             shards = [entry.path for entry in os.scandir(self.folder / kind) if entry.is_dir(follow_symlinks=False)]

@@ -29,7 +29,7 @@ from .templates import load_layouts
 # the served files are in memory already, and a page's links are read from the disk cache only when
 # the link check needs them.
 MEMORY_KINDS = frozenset({"jinja", "templates", "host"})
-MEMORY_ONLY_KINDS = frozenset({"facts", "parsed", "data", "links", "definitions"})
+MEMORY_ONLY_KINDS = frozenset({"facts", "parsed", "data", "links", "definitions", "usage", "values"})
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,9 @@ class LiveSite:
                                           f"two inputs would write {file.out_path} ({', '.join(both)})")])
             if file.load is not None:  # taken from the cache: the bytes served now are these when the digests agree
                 known = self._files.get(file.out_path)
-                same = known is not None and self._digests.get(file.out_path) == file.digest
-                file = OutputFile(file.out_path, known if same and known is not None else file.content(), file.sources,
-                                  file.digest)
+                if known is None or self._digests.get(file.out_path) != file.digest:
+                    known = file.content()
+                file = OutputFile(file.out_path, known, file.sources, file.digest)
             files[file.out_path] = file
 
         made = render_site(site, layouts, self.cache, keep)
@@ -84,12 +84,14 @@ class LiveSite:
         links = check_links_of(made.links, made.keys, made.ids, set(files), settings.output_dir.name, settings.base_url,
                                self.cache)
         warnings = raise_if_errors(warnings + made.problems + links.problems())
-        host_files = [path for path, file in files.items()
-                      if path not in made.keys and not path.startswith("assets/") and self._files.get(path) != file.data]
+        # What this rebuild changed besides the pages it rendered: host files (the first rebuild of a
+        # session counts them all as new) and pages whose bytes differ from those served before.
+        changed = [path for path, file in files.items() if not path.startswith("assets/") and path not in made.rendered
+                   and (path not in made.keys if not self._files else self._files.get(path) != file.data)]
         self._files = {path: file.data for path, file in files.items()}
         self._digests = {path: file.content_digest() for path, file in files.items()}
-        forget_unused(self.cache, site, made, layouts)
-        return RebuildReport(tuple(sorted([*made.rendered, *host_files])), time.perf_counter() - started, warnings)
+        forget_unused(self.cache, site, made, layouts, on_disk=False)
+        return RebuildReport(tuple(sorted([*made.rendered, *changed])), time.perf_counter() - started, warnings)
 
     def _load_settings(self) -> Settings:
         """The settings, read again from their file, keeping what the command line overrode."""

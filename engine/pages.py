@@ -41,6 +41,7 @@ class SiteOutput:
     rendered: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     host_keys: list[str] = field(default_factory=list)
+    values_keys: set[str] = field(default_factory=set)
 
     def add_problems(self, problems: list[Problem]) -> None:
         """Keep problems; a template syntax error already reported for another page is not repeated
@@ -85,12 +86,12 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     listing = [page for page in site.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
     ordinary: list[tuple[Page, Usage | None]] = [(page, None) for page in site.pages if page not in listing]
     digests: dict[str, str] = {}  # source id -> digest of the places citing it
+    cited: set[str] = set()  # the sources listing pages cite (those of the others are in the usage)
     for group in ("ordinary", "listing"):
         if group == "listing":
-            usage = _usage(citing)
+            usage, digests = _usage(citing, cache)
             pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
             pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(site, usage)]
-            digests = {source_id: stable_digest(places) for source_id, places in usage.items()}
         with closing(_pages(renderer, pages if group == "listing" else ordinary, cache, known, jobs, digests)) as made:
             for item in made:  # closed at once when `write` raises
                 output.add_problems(item.problems)
@@ -107,11 +108,13 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
                 if item.record is not None:
                     output.rendered.append(page.out_path)
                 assets.update(facts.assets)
-                if facts.citations:
+                if facts.citations and group == "ordinary":
                     citing.append((page, facts))
+                elif facts.citations:
+                    cited.update(source_id for source_id, _, _ in facts.citations)
     if kept.keys() != known.keys():
         cache.put("facts", "pages", kept)
-    cited = {source_id for _, facts in citing for source_id, _, _ in facts.citations}
+    cited.update(usage)
     for source_id, source in site.data.sources.items():
         if source_id not in cited:
             output.problems.append(Problem("content/sources.yaml", source.line, f"source '{source_id}' is cited nowhere",
@@ -122,19 +125,30 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
         write(file)
     for out_path, page_links in host.links.items():
         links.add(out_path, "", None, None, page_links)
+        output.keys[out_path] = host.keys[-1]
+        output.ids[out_path] = stable_digest(page_links.ids)
     output.host_keys = host.keys
+    output.values_keys = renderer.values_keys
     for name in sorted(assets | host.assets):
         write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
     return output
 
 
-def _usage(citing: list[tuple[Page, PageFacts]]) -> Usage:
-    """source id -> every page citing it, in reading order: what sources lists show."""
-    usage: dict[str, list[tuple[str, str, int, int]]] = {}
+def _usage(citing: list[tuple[Page, PageFacts]], cache: Cache) -> tuple[Usage, dict[str, str]]:
+    """source id -> every page citing it, in reading order (what sources lists show), and the digest of
+    each source's places; the dev server keeps them in memory for the citations they were made from."""
+    key = stable_digest([(page.url, page.meta.title, facts.citations) for page, facts in citing])
+    known = cache.get("usage", key)
+    if isinstance(known, tuple):
+        return known
+    places: dict[str, list[tuple[str, str, int, int]]] = {}
     for page, facts in citing:
         for source_id, number, times in facts.citations:
-            usage.setdefault(source_id, []).append((page.url, page.meta.title, number, times))
-    return {source_id: tuple(places) for source_id, places in usage.items()}
+            places.setdefault(source_id, []).append((page.url, page.meta.title, number, times))
+    usage = {source_id: tuple(items) for source_id, items in places.items()}
+    made = usage, {source_id: stable_digest(items) for source_id, items in usage.items()}
+    cache.put("usage", key, made, to_disk=False)
+    return made
 
 
 def _source_pages(site: Site, usage: Usage) -> list[tuple[Page, str]]:
@@ -145,7 +159,8 @@ def _source_pages(site: Site, usage: Usage) -> list[tuple[Page, str]]:
         return []
     return [(Page(source="content/sources.yaml", body_line=source.line, kind="page",
                   meta=PageMeta(title=source.title, summary="Every page of this site that cites this source."),
-                  body=f"::: source {source_id}\n", url=f"{sources_page.url}{source_id}/", digest=stable_digest(source)),
+                  body=f"::: source {source_id}\n", url=f"{sources_page.url}{source_id}/", digest=stable_digest(source),
+                  directives=("source",)),
              source_id)
             for source_id, source in site.data.sources.items() if len(usage.get(source_id, ())) > PLACES_LISTED]
 
@@ -241,12 +256,15 @@ class _Links(Mapping[str, PageLinks]):
         return out_path in self._pages
 
 
-def forget_unused(cache: Cache, site: Site, made: SiteOutput, layouts: Layouts) -> None:
-    """Let the cache drop what this build did not use, once unused entries clearly outnumber used ones."""
+def forget_unused(cache: Cache, site: Site, made: SiteOutput, layouts: Layouts, on_disk: bool = True) -> None:
+    """Let the cache drop what this build did not use, once unused entries clearly outnumber used ones
+    (`on_disk` False: in memory only, as the dev server does after each save)."""
     keys = list(made.keys.values())
-    cache.prune("pages", lambda: keys, len(keys))
-    cache.prune("markdown", lambda: (markdown_key(page.body) for page in site.pages), len(site.pages))
-    cache.prune("host", lambda: made.host_keys, len(made.host_keys))
-    cache.prune("data", lambda: [site.data.digest], 1)
-    cache.prune("jinja", lambda: layouts.compiled, len(layouts.compiled))
-    cache.prune("templates", lambda: (stable_digest(source) for source in layouts.sources.values()), len(layouts.sources))
+    cache.prune("pages", lambda: keys, len(keys), on_disk)
+    cache.prune("markdown", lambda: (markdown_key(page.body) for page in site.pages), len(site.pages), on_disk)
+    cache.prune("host", lambda: made.host_keys, len(made.host_keys), on_disk)
+    cache.prune("data", lambda: [site.data.digest], 1, on_disk)
+    cache.prune("jinja", lambda: layouts.compiled, len(layouts.compiled), on_disk)
+    cache.prune("values", lambda: made.values_keys, len(made.values_keys), on_disk)
+    cache.prune("templates", lambda: (stable_digest(source) for source in layouts.sources.values()), len(layouts.sources),
+                on_disk)

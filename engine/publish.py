@@ -19,7 +19,7 @@ from .content import Page, PageMeta
 from .dates import PartialDate
 from .errors import Problem
 from .records import OutputFile, PageLinks
-from .render import TOOLS, PageBody, PageRenderer
+from .render import PageBody, PageRenderer
 from .scan import scan_html
 from .site import Site
 from .templates import render_template
@@ -39,7 +39,7 @@ FEED_ENTRIES = 50
 @dataclass(frozen=True)
 class HostFiles:
     """The host files of a site, with 404.html's links, the assets it uses, the cache keys of the files
-    drawn from templates, and any template problems."""
+    drawn from templates (404.html's last), and any template problems."""
 
     files: list[OutputFile]
     links: dict[str, PageLinks]
@@ -114,12 +114,11 @@ def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, 
     meta = PageMeta(title="Page not found", summary=f"There is no page at this address on {site.settings.title}.",
                     layout="404")
     page = Page(source="layouts/404.html", meta=meta, body="", body_line=1, kind="page", url=NOT_FOUND_PATH, digest="")
-    values = renderer.values(page, site.settings.base_path)
-    key = stable_digest(renderer.layouts.reach(("404.html",))[0], {name: value for name, value in values.items()
-                                                                  if name not in TOOLS})
+    key = renderer.key(page, root=site.settings.base_path)
     known = renderer.cache.get("host", key)
     if isinstance(known, tuple):
         return known, [], key
+    values = renderer.values(page, site.settings.base_path)
     text, problems = renderer.render_layout(page, PageBody(Markup(""), (), (), 0), values)
     if text is None:
         return None, problems, key

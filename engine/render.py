@@ -3,21 +3,23 @@
 A page body is finished (directives drawn, citations numbered, glossary terms linked) and
 rendered through its layout. Everything a PageRenderer reads is given to it when it is made; a
 page's key is the digest of what the page's rendering receives: its file, the BodyEnv, the
-templates it reaches and the values of every template variable those templates read.
+templates it reaches and the values of its template variables, which are made from the page and
+the SiteView alone.
 """
 
 from __future__ import annotations
 
+import functools
 import html as html_module
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import Markup
 
-from .cache import Cache, stable_digest
+from .cache import Cache, joined_digest, stable_digest
 from .citations import CitedSource, number_citations
 from .content import Page
 from .directives import DIRECTIVES, LAYOUT_DIRECTIVES, LISTING_DIRECTIVES, BodyEnv, Usage, directive_line, directives_of
@@ -36,6 +38,37 @@ _TAGS = re.compile(r"<[^>]+>")
 TOOLS = frozenset({"inline", "cached"})
 # How many macro results `cached` keeps before it starts again from none.
 _MACRO_MEMO_LIMIT = 4096
+
+
+class PageHead(NamedTuple):
+    """What a page shows of another page: its address and the words that name it."""
+
+    source: str
+    url: str
+    title: str
+    summary: str
+    order: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class SiteView:
+    """All a page's template values may read of the site besides the page itself: its navigation,
+    sections, neighbours and home as PageHeads, the special pages' addresses and the assets."""
+
+    nav: tuple[PageHead, ...]
+    sections: tuple[PageHead, ...]
+    neighbours: dict[str, tuple[PageHead | None, PageHead | None]]
+    home: PageHead | None
+    special_urls: dict[str, str]
+    assets: dict[str, str]
+
+    @functools.cached_property
+    def digest(self) -> str:
+        return stable_digest(self)
+
+
+def _head(page: Page) -> PageHead:
+    return PageHead(page.source, page.url, page.meta.title, page.meta.summary, page.meta.order)
 
 
 @dataclass(frozen=True)
@@ -77,11 +110,19 @@ class PageRenderer:
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
             {term.id: self._definition(term.definition) for term in site.data.glossary.values()})
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
+        heads = {page.source: _head(page) for page in site.pages}
+        self.view = SiteView(
+            tuple(heads[page.source] for page in site.nav), tuple(heads[page.source] for page in site.sections),
+            {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
+             for page in site.sections for previous, following in (site.neighbours(page),)},
+            heads[site.home.source] if any(page.kind == "home" for page in site.pages) else None, special,
+            layouts.assets.hashed)
         self._inline: dict[str, Markup] = {}
         self._macros: dict[tuple[Any, ...], Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
         self._shared_values: dict[str, Any] = {}
         self._shared_digest = ""
+        self.values_keys: set[str] = set()  # what this build's pages' template values were kept by
 
     def _definition(self, text: str) -> str:
         """A glossary definition as plain text for tooltips (the dev server keeps them in memory)."""
@@ -94,15 +135,33 @@ class PageRenderer:
 
     # -- keys ---------------------------------------------------------------
 
-    def key(self, page: Page, usage_digest: str = "") -> str:
-        """The page's cache key: what its rendering receives, hashed (`usage_digest` for a sources list)."""
+    def key(self, page: Page, usage_digest: str = "", root: str | None = None) -> str:
+        """The page's cache key: what its rendering receives, hashed (`usage_digest` for a sources list,
+        `root` for a page whose links start elsewhere than its own folder).
+
+        The values are made from the page and the SiteView alone, so their digest is kept by those
+        (values_digest)."""
         names = (f"{page.layout}.html", *(f"partials/{name}.html" for name in directives_of(page)))
         templates, _ = self.layouts.reach(names)
-        values = self.values(page, relative_root(page.url))
+        values_digest = self.values_digest(page, relative_root(page.url) if root is None else root)
+        return joined_digest(templates, self.body_env.digest, self._shared_digest, usage_digest, page.source, page.url,
+                             page.kind, page.digest, values_digest)
+
+    def values_digest(self, page: Page, root: str) -> str:
+        """The digest of the page's template values other than the shared ones, kept (in the dev server's
+        memory) by all values() reads: the page's file and address, its layout's templates, the shared
+        values and the SiteView."""
+        layout = self.layouts.reach((f"{page.layout}.html",))[0]
         shared = self._shared()
-        return stable_digest(templates, self.body_env.digest, self._shared_digest, usage_digest, page.source, page.url,
-                             page.kind, page.digest,
-                             {name: value for name, value in values.items() if name not in TOOLS and name not in shared})
+        made_from = "\0".join((page.source, page.digest, page.url, page.kind, root, layout, self._shared_digest,
+                               self.view.digest))
+        self.values_keys.add(made_from)
+        digest = self.cache.get("values", made_from)
+        if not isinstance(digest, str):
+            values = self.values(page, root)
+            digest = stable_digest({name: value for name, value in values.items() if name not in TOOLS and name not in shared})
+            self.cache.put("values", made_from, digest, to_disk=False)
+        return digest
 
     # -- rendering ----------------------------------------------------------
 
@@ -147,31 +206,30 @@ class PageRenderer:
         `sections` is made only for layouts that read it (every section's card on every page would make
         a large site quadratic)."""
         names = self.layouts.reach((f"{page.layout}.html",))[1]
-        site, settings = self.site, self.site.settings
+        view, settings = self.view, self.site.settings
 
-        def link(target: Page | None) -> dict[str, Any] | None:
+        def link(target: PageHead | None) -> dict[str, Any] | None:
             if target is None:
                 return None
-            return {"title": target.meta.title, "summary": target.meta.summary,
-                    "url": root + target.url if target.url else root, "order": target.meta.order,
-                    "is_current": target is page}
+            return {"title": target.title, "summary": target.summary, "url": root + target.url if target.url else root,
+                    "order": target.order, "is_current": target.source == page.source}
 
-        previous, following = site.neighbours(page)
+        previous, following = view.neighbours.get(page.source, (None, None))
         return {
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
                      "url": page.url, "canonical": settings.base_url + page.url, "updated": page.meta.updated,
-                     "is_draft": page.meta.is_draft, "order": page.meta.order, "section_count": len(site.sections),
+                     "is_draft": page.meta.is_draft, "order": page.meta.order, "section_count": len(view.sections),
                      "change_note": page.meta.change_note},
             "root": root,
-            "assets": UsedAssets(self.layouts.assets.hashed),
-            "nav": [{"title": target.meta.title, "url": root + target.url if target.url else root,
-                     "is_current": target is page} for target in site.nav],
-            "sections": [link(target) for target in site.sections] if names is None or "sections" in names else [],
+            "assets": UsedAssets(view.assets),
+            "nav": [{"title": target.title, "url": root + target.url if target.url else root,
+                     "is_current": target.source == page.source} for target in view.nav],
+            "sections": [link(target) for target in view.sections] if names is None or "sections" in names else [],
             "previous": link(previous),
             "next": link(following),
-            "breadcrumbs": [link(site.home)] if page.kind != "home" else [],
-            "links": self.body_env.links(root),
+            "breadcrumbs": [link(view.home)] if page.kind != "home" else [],
+            "links": {name: root + url for name, url in view.special_urls.items()},
             "inline": self.inline,
             "cached": self.cached,
         }

@@ -26,7 +26,7 @@ from tornado.httpserver import HTTPServer
 from .errors import BuildError, UsageError
 from .live import LiveSite
 from .settings import Settings
-from .watch import POLL_MIN, InotifyWakeup, SourceWatcher
+from .watch import InotifyWakeup, SourceWatcher
 from .webapp import LOOPBACK_NAMES, SiteApp, decoded_base, host_name
 
 # With inotify waking the server, a scan now and then still catches what inotify cannot see
@@ -256,8 +256,6 @@ class DevServer:
             while not self._stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), self._wait_seconds(inotify is not None))
-                if woken.is_set() and inotify is not None:
-                    await asyncio.sleep(POLL_MIN / 2)  # let the rest of a burst of events arrive: one scan for all
                 woken.clear()
                 self._tick()
                 if inotify is not None:

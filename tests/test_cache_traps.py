@@ -89,10 +89,10 @@ def test_a_new_context_value_follows_the_pages_it_comes_from(tmp_path: Path) -> 
     """A value made from another page (the next section's summary) must follow that page's edits."""
     project = copy_project(tmp_path)
     build(project)
-    edit(project / "engine" / "render.py", '''            "links": self.body_env.links(root),
-''', '''            "links": self.body_env.links(root),
+    edit(project / "engine" / "render.py", '''            "links": {name: root + url for name, url in view.special_urls.items()},
+''', '''            "links": {name: root + url for name, url in view.special_urls.items()},
             "summary_upper": page.meta.summary.upper(),
-            "next_summary_upper": following.meta.summary.upper() if following else "",
+            "next_summary_upper": following.summary.upper() if following else "",
 ''')
     edit(project / "layouts" / "section.html", '<p class="dek">{{ page.summary }}</p>',
          '<p class="dek">{{ page.summary }}</p><p class="upper">{{ summary_upper }}</p>'

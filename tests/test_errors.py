@@ -10,11 +10,13 @@ option) is set up by the tables below.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FIXTURES, ROOT, build_site, copy_site, tree_digest
@@ -29,16 +31,16 @@ def _link_outside(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _make_unreadable(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # chmod 000 does not stop root, who runs the suite in CI: make the read itself fail.
+    # chmod 000 does not stop root, who runs the suite in CI: make the opening itself fail.
     target = (site / "content" / "about.md").resolve()
-    real_read = Path.read_bytes
+    real_open = builtins.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self == target:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read(self)
+    def failing_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, (str, Path)) and Path(file).resolve() == target:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(builtins, "open", failing_open)
 
 
 SETUP: dict[str, Callable[[Path, pytest.MonkeyPatch], None]] = {
