@@ -48,7 +48,10 @@ class PageMeta:
 
 @dataclass(frozen=True)
 class Page:
-    """One Markdown file: `source` is relative to the project, `url` to the site root."""
+    """One Markdown file: `source` is relative to the project, `url` to the site root.
+
+    load_content gives pages without their body (`body` ""; a site of 10,000 pages would hold 80 MB of
+    them): load_body reads it when the page is rendered. A page made by the engine carries its body."""
 
     source: str
     meta: PageMeta
@@ -192,10 +195,10 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     # content folder really is: only symlinks need resolving.
     content_inside = content_dir.resolve().is_relative_to(settings.root)
     prefix = content_dir.relative_to(settings.root).as_posix() + "/"
-    # Pages parsed cleanly before, by parse_key, without their bodies (cut from the file's text again).
+    # Pages parsed cleanly before, by parse_key (without their bodies, as every page here).
     known = cache.get("parsed", "pages")
     known = known if isinstance(known, dict) else {}
-    kept: dict[str, tuple[Page, int]] = {}
+    kept: dict[str, Page] = {}
     folder = str(content_dir)
     for name, is_symlink in markdown_files(content_dir):
         source = prefix + name
@@ -203,10 +206,9 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
             raw = _read_bytes(os.path.join(folder, name), source, problems)
         else:
             raw = read_source_bytes(content_dir / name, settings.root, source, problems)
-        text = decode_utf8(raw, source, problems) if raw is not None else None
-        if raw is None or text is None:
+        if raw is None:
             continue
-        page, page_problems = _parse_once(text, source, Path(name), hashlib.sha256(raw).hexdigest(), known, kept)
+        page, page_problems = _parse_once(raw, source, Path(name), known, kept)
         problems.extend(page_problems)
         if page is not None and (settings.include_drafts or not page.meta.is_draft):
             pages.append(page)
@@ -266,21 +268,39 @@ def _read_bytes(file: Path | str, source: str, problems: list[Problem]) -> bytes
         return None
 
 
-def _parse_once(text: str, source: str, relative: Path, digest: str, known: dict[str, tuple[Page, int]],
-                kept: dict[str, tuple[Page, int]]) -> tuple[Page | None, list[Problem]]:
-    """parse_page, or the page `known` holds for the file; a page that parsed cleanly goes into `kept`."""
-    text = _normalise_newlines(text)
+def _parse_once(raw: bytes, source: str, relative: Path, known: dict[str, Page],
+                kept: dict[str, Page]) -> tuple[Page | None, list[Problem]]:
+    """parse_page without the body, or the page `known` holds for the file's bytes; a page that parsed
+    cleanly goes into `kept`."""
+    digest = hashlib.sha256(raw).hexdigest()
     key = parse_key(source, digest)
     if key in known:
-        stored, offset = known[key]
         kept[key] = known[key]
-        copied = object.__new__(Page)  # as dataclasses.replace(stored, body=...), at a tenth of the cost
-        copied.__dict__.update(stored.__dict__, body=text[offset:])
-        return copied, []
+        return known[key], []
+    problems: list[Problem] = []
+    text = decode_utf8(raw, source, problems)
+    if text is None:
+        return None, problems
     page, problems = parse_page(text, source, relative, digest)
-    if page is not None and not problems and text.endswith(page.body):
-        kept[key] = (replace(page, body=""), len(text) - len(page.body))
+    if page is None:
+        return None, problems
+    page = replace(page, body="")
+    if not problems:
+        kept[key] = page
     return page, problems
+
+
+def load_body(page: Page, root: Path) -> tuple[Page, Problem | None]:
+    """The page with its body, read from its file again; a file that changed since it was loaded is a problem."""
+    if page.body:
+        return page, None
+    problems: list[Problem] = []
+    raw = read_source_bytes(root / page.source, root, page.source, problems)
+    if raw is None:
+        return page, problems[0]
+    if hashlib.sha256(raw).hexdigest() != page.digest:
+        return page, Problem(page.source, 0, "the file changed while the site was being built", "build again")
+    return replace(page, body=split_front_matter(raw.decode("utf-8-sig")).body), None
 
 
 def parse_key(source: str, digest: str) -> str:

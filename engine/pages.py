@@ -23,7 +23,7 @@ from .markup import MarkdownConverter
 from .pool import parallel_map
 from .publish import publish_files
 from .records import OutputFile, PageFacts, PageLinks, RenderedPage
-from .render import PageRenderer, markdown_key
+from .render import PageRenderer
 from .site import Site
 from .templates import Layouts
 
@@ -42,6 +42,7 @@ class SiteOutput:
     problems: list[Problem] = field(default_factory=list)
     host_keys: list[str] = field(default_factory=list)
     values_keys: set[str] = field(default_factory=set)
+    body_keys: set[str] = field(default_factory=set)
 
     def add_problems(self, problems: list[Problem]) -> None:
         """Keep problems; a template syntax error already reported for another page is not repeated
@@ -105,6 +106,7 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
                 links.add(page.out_path, key, item.usage, page, item.record.links if item.record else None)
                 output.keys[page.out_path] = key
                 output.ids[page.out_path] = facts.ids_digest
+                output.body_keys.add(facts.body_key)
                 if item.record is not None:
                     output.rendered.append(page.out_path)
                 assets.update(facts.assets)
@@ -261,7 +263,7 @@ def forget_unused(cache: Cache, site: Site, made: SiteOutput, layouts: Layouts, 
     (`on_disk` False: in memory only, as the dev server does after each save)."""
     keys = list(made.keys.values())
     cache.prune("pages", lambda: keys, len(keys), on_disk)
-    cache.prune("markdown", lambda: (markdown_key(page.body) for page in site.pages), len(site.pages), on_disk)
+    cache.prune("markdown", lambda: made.body_keys, len(made.body_keys), on_disk)
     cache.prune("host", lambda: made.host_keys, len(made.host_keys), on_disk)
     cache.prune("data", lambda: [site.data.digest], 1, on_disk)
     cache.prune("jinja", lambda: layouts.compiled, len(layouts.compiled), on_disk)

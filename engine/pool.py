@@ -66,7 +66,8 @@ def parallel_map(work: Callable[[int], Result], count: int, jobs: int | None = N
         gc.unfreeze()
     finished = False
     try:
-        for chunk in chunks:
+        for index, chunk in enumerate(chunks):
+            chunks[index] = None  # type: ignore[call-overload]  # the results go once read: a site's pages would pile up here
             yield from cast(list[Result], chunk.result())
         finished = True
     except BrokenProcessPool:

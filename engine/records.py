@@ -90,13 +90,14 @@ class PageLinks:
 
 class PageFacts(NamedTuple):
     """What every build needs of a rendered page: the digest of its bytes, the sources it cites, the assets
-    it uses and the digest of its ids. The cache keeps every page's in one entry, so a page that did not
-    change costs no file read."""
+    it uses, the digest of its ids and the cache key of its converted body. The cache keeps every page's
+    in one entry, so a page that did not change costs no file read."""
 
     digest: str
     citations: tuple[Citation, ...]
     assets: tuple[str, ...]
     ids_digest: str
+    body_key: str
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,10 @@ class RenderedPage:
     facts: PageFacts
 
     @classmethod
-    def of(cls, html: bytes, citations: tuple[Citation, ...], links: PageLinks, assets: tuple[str, ...]) -> RenderedPage:
+    def of(cls, html: bytes, citations: tuple[Citation, ...], links: PageLinks, assets: tuple[str, ...],
+           body_key: str) -> RenderedPage:
         ids_digest = hashlib.sha256("\0".join(links.ids).encode("utf-8")).hexdigest()
-        return cls(html, links, PageFacts(hashlib.sha256(html).hexdigest(), citations, assets, ids_digest))
+        return cls(html, links, PageFacts(hashlib.sha256(html).hexdigest(), citations, assets, ids_digest, body_key))
 
 
 @dataclass(frozen=True)

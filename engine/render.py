@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from .cache import Cache, joined_digest, stable_digest
 from .citations import CitedSource, number_citations
-from .content import Page
+from .content import Page, load_body
 from .directives import DIRECTIVES, LAYOUT_DIRECTIVES, LISTING_DIRECTIVES, BodyEnv, Usage, directive_line, directives_of
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
@@ -178,6 +178,9 @@ class PageRenderer:
 
     def render(self, page: Page, usage: Usage | None = None) -> tuple[RenderedPage | None, list[Problem]]:
         """Convert, finish and render one page, and scan it for links; None when it has problems."""
+        page, problem = load_body(page, self.site.settings.root)
+        if problem is not None:
+            return None, [problem]
         converted = self.convert(page)
         if isinstance(converted, str):
             return None, [Problem(page.source, page.body_line, converted)]
@@ -189,7 +192,7 @@ class PageRenderer:
         problems += template_problems
         if text is None or any(not problem.is_warning for problem in problems):
             return None, problems
-        return rendered_page(text, body.cited, values["assets"]), problems
+        return rendered_page(text, body.cited, values["assets"], markdown_key(page.body)), problems
 
     def render_layout(self, page: Page, body: PageBody, values: dict[str, Any]) -> tuple[str | None, list[Problem]]:
         """Render a page with a finished body through its layout, given the page's `values`."""
@@ -324,11 +327,12 @@ class PageRenderer:
         return known
 
 
-def rendered_page(text: str, cited: tuple[CitedSource, ...], assets: UsedAssets) -> RenderedPage:
-    """The record of a rendered page: its bytes, its links, the sources it cites and the assets it asked for."""
+def rendered_page(text: str, cited: tuple[CitedSource, ...], assets: UsedAssets, body_key: str) -> RenderedPage:
+    """The record of a rendered page: its bytes, its links, the sources it cites, the assets it asked for
+    and the cache key of its converted body."""
     html = text.encode("utf-8")
     citations: tuple[Citation, ...] = tuple((item.source.id, item.number, len(item.backlinks)) for item in cited)
-    return RenderedPage.of(html, citations, scan_html(html), tuple(sorted(assets.used)))
+    return RenderedPage.of(html, citations, scan_html(html), tuple(sorted(assets.used)), body_key)
 
 
 def _plain_text(html: str) -> str:
