@@ -99,6 +99,11 @@ class Cache:
             self._usable[kind] = self.folder is not None and _is_usable_folder(self.folder / kind)
         return self._usable[kind]
 
+    def keeps(self, kind: str) -> bool:
+        """Whether entries of this kind put now can be got back later in this process."""
+        return (self.memory is not None and kind in self.in_memory) or \
+            (self.folder is not None and kind not in self.memory_only and self._has_folder(kind))
+
     def has(self, kind: str, key: str) -> bool:
         """Whether an entry is there (it is checked only when read)."""
         if self.memory is not None and (kind, key) in self.memory:

@@ -35,7 +35,7 @@ class SiteOutput:
     """What rendering the site made besides the files: each HTML page's links (for the link check), cache
     key and ids digest, the pages rendered now rather than taken from the cache, and the problems."""
 
-    links: Mapping[str, PageLinks]
+    links: _Links
     keys: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
     rendered: list[str] = field(default_factory=list)
@@ -69,6 +69,7 @@ class _Made:
     facts: PageFacts | None  # None: the page has problems
     record: RenderedPage | None
     problems: list[Problem]
+    renderer: PageRenderer
 
 
 def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: int | None = None,
@@ -78,62 +79,74 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     converter to use (the tests give the stock one)."""
     renderer = PageRenderer(site, layouts, cache, converter)
     known = cache.get("facts", "pages")
-    known = known if isinstance(known, dict) else {}
-    kept: dict[str, PageFacts] = {}
-    links = _Links(renderer, cache)
-    output = SiteOutput(links)
-    assets: set[str] = set()
-    citing: list[tuple[Page, PageFacts]] = []
+    output = _Output(SiteOutput(_Links(cache, hold=not cache.keeps("pages"))), known if isinstance(known, dict) else {})
     listing = [page for page in site.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
-    ordinary: list[tuple[Page, Usage | None]] = [(page, None) for page in site.pages if page not in listing]
-    digests: dict[str, str] = {}  # source id -> digest of the places citing it
-    cited: set[str] = set()  # the sources listing pages cite (those of the others are in the usage)
-    for group in ("ordinary", "listing"):
-        if group == "listing":
-            usage, digests = _usage(citing, cache)
-            pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
-            pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(site, usage)]
-        with closing(_pages(renderer, pages if group == "listing" else ordinary, cache, known, jobs, digests)) as made:
-            for item in made:  # closed at once when `write` raises
-                output.add_problems(item.problems)
-                if item.facts is None:
-                    continue
-                page, key, facts = item.page, item.key, item.facts
-                kept[key] = facts
-                write(OutputFile(page.out_path, item.record.html if item.record else b"",
-                                 frozenset({page.source, site.settings.config_source}), facts.digest,
-                                 None if item.record else _loader(renderer, cache, page, key, item.usage)))
-                links.add(page.out_path, key, item.usage, page, item.record.links if item.record else None)
-                output.keys[page.out_path] = key
-                output.ids[page.out_path] = facts.ids_digest
-                output.body_keys.add(facts.body_key)
-                if item.record is not None:
-                    output.rendered.append(page.out_path)
-                assets.update(facts.assets)
-                if facts.citations and group == "ordinary":
-                    citing.append((page, facts))
-                elif facts.citations:
-                    cited.update(source_id for source_id, _, _ in facts.citations)
-    if kept.keys() != known.keys():
-        cache.put("facts", "pages", kept)
-    cited.update(usage)
+    output.place(_pages(renderer, [(page, None) for page in site.pages if page not in listing], cache, output.known,
+                        jobs, {}), write, site)
+    usage, digests = _usage(output.citing, cache)
+    pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
+    pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(site, usage)]
+    output.place(_pages(renderer, pages, cache, output.known, jobs, digests), write, site)
+    if output.kept.keys() != output.known.keys():
+        cache.put("facts", "pages", output.kept)
+    cited = output.cited | set(usage)
+    del usage, pages, digests  # what sources lists showed: no later step needs it
+    made = output.made
     for source_id, source in site.data.sources.items():
         if source_id not in cited:
-            output.problems.append(Problem("content/sources.yaml", source.line, f"source '{source_id}' is cited nowhere",
-                                           is_warning=True))
+            made.problems.append(Problem("content/sources.yaml", source.line, f"source '{source_id}' is cited nowhere",
+                                         is_warning=True))
     host = publish_files(renderer, site)
-    output.add_problems(host.problems)
+    made.add_problems(host.problems)
     for file in host.files:
         write(file)
     for out_path, page_links in host.links.items():
-        links.add(out_path, "", None, None, page_links)
-        output.keys[out_path] = host.keys[-1]
-        output.ids[out_path] = stable_digest(page_links.ids)
-    output.host_keys = host.keys
-    output.values_keys = renderer.values_keys
-    for name in sorted(assets | host.assets):
+        made.links.add(out_path, "", page_links)
+        made.keys[out_path] = host.keys[-1]
+        made.ids[out_path] = stable_digest(page_links.ids)
+    made.host_keys = host.keys
+    made.values_keys = renderer.values_keys
+    for name in sorted(output.assets | host.assets):
         write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
-    return output
+    return made
+
+
+class _Output:
+    """What render_site gathers as pages are made: the SiteOutput, the facts index, the pages citing
+    sources (for the sources lists), the sources listing pages cite, the assets pages use."""
+
+    def __init__(self, made: SiteOutput, known: dict[str, PageFacts]) -> None:
+        self.made = made
+        self.known = known
+        self.kept: dict[str, PageFacts] = {}
+        self.citing: list[tuple[Page, PageFacts]] = []
+        self.cited: set[str] = set()
+        self.assets: set[str] = set()
+
+    def place(self, pages: Generator[_Made], write: Write, site: Site) -> None:
+        """Hand each page to `write` and note what later steps need of it."""
+        made = self.made
+        with closing(pages):  # closed at once when `write` raises: the workers stop
+            for item in pages:
+                made.add_problems(item.problems)
+                if item.facts is None:
+                    continue
+                page, key, facts, record = item.page, item.key, item.facts, item.record
+                self.kept[key] = facts
+                write(OutputFile(page.out_path, record.html if record else b"",
+                                 frozenset({page.source, site.settings.config_source}), facts.digest,
+                                 None if record else _loader(item)))
+                made.links.add(page.out_path, key, record.links if record else None)
+                made.keys[page.out_path] = key
+                made.ids[page.out_path] = facts.ids_digest
+                made.body_keys.add(facts.body_key)
+                if record is not None:
+                    made.rendered.append(page.out_path)
+                self.assets.update(facts.assets)
+                if facts.citations and item.usage is None:
+                    self.citing.append((page, facts))
+                elif facts.citations:
+                    self.cited.update(source_id for source_id, _, _ in facts.citations)
 
 
 def _usage(citing: list[tuple[Page, PageFacts]], cache: Cache) -> tuple[Usage, dict[str, str]]:
@@ -196,12 +209,12 @@ def _in_order(pages: list[tuple[Page, Usage | None]], keys: list[str], todo: set
             record, problems = next(made)
             if record is not None:
                 cache.put("pages", key, record, to_disk=False)  # a worker stored it on disk
-            yield _Made(page, key, usage, record.facts if record else None, record, problems)
+            yield _Made(page, key, usage, record.facts if record else None, record, problems, renderer)
         elif key in known:
-            yield _Made(page, key, usage, known[key], None, [])
+            yield _Made(page, key, usage, known[key], None, [], renderer)
         else:
             record = _record(renderer, cache, page, key, usage)
-            yield _Made(page, key, usage, record.facts, None, [])
+            yield _Made(page, key, usage, record.facts, None, [], renderer)
 
 
 def _record(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: Usage | None) -> RenderedPage:
@@ -217,32 +230,36 @@ def _record(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: U
     return record
 
 
-def _loader(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: Usage | None) -> Callable[[], bytes]:
-    return lambda: _record(renderer, cache, page, key, usage).html
+def _loader(item: _Made) -> Callable[[], bytes]:
+    return lambda: _record(item.renderer, item.renderer.cache, item.page, item.key, item.usage).html
 
 
 class _Links(Mapping[str, PageLinks]):
-    """out_path -> PageLinks of every HTML page: those rendered now held, the others read from the cache
-    when the link check asks (the few most recent kept)."""
+    """out_path -> PageLinks of every HTML page. With a disk cache, a page's links are read from its entry
+    when the link check asks (the few most recent kept), not held: a site of 10,000 pages has 1.5
+    million links; without one (`hold`), they are held."""
 
     _RECENT = 256
 
-    def __init__(self, renderer: PageRenderer, cache: Cache) -> None:
-        self.renderer = renderer
+    def __init__(self, cache: Cache, hold: bool) -> None:
         self.cache = cache
-        self._pages: dict[str, tuple[str, Usage | None, Page | None, PageLinks | None]] = {}
+        self.hold = hold
+        self._pages: dict[str, tuple[str, PageLinks | None]] = {}
         self._recent: OrderedDict[str, PageLinks] = OrderedDict()
 
-    def add(self, out_path: str, key: str, usage: Usage | None, page: Page | None, links: PageLinks | None) -> None:
-        self._pages[out_path] = (key, usage, page, links)
+    def add(self, out_path: str, key: str, links: PageLinks | None) -> None:
+        self._pages[out_path] = (key, links if self.hold or not key else None)
 
     def __getitem__(self, out_path: str) -> PageLinks:
-        key, usage, page, links = self._pages[out_path]
+        key, links = self._pages[out_path]
         if links is not None:
             return links
         if out_path not in self._recent:
-            assert page is not None
-            self._recent[out_path] = _record(self.renderer, self.cache, page, key, usage).links
+            record = self.cache.get("pages", key)
+            if not isinstance(record, RenderedPage):  # gone since this build wrote it (pruned by another build)
+                raise BuildError([Problem(".cache/pages", 0, f"the page cache lost {out_path} during the build",
+                                          "build again")])
+            self._recent[out_path] = record.links
             if len(self._recent) > self._RECENT:
                 self._recent.popitem(last=False)
         self._recent.move_to_end(out_path)
