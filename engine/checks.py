@@ -51,7 +51,8 @@ class LinkCheck:
 
 
 def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Mapping[str, str], all_paths: set[str],
-               output_name: str, base_url: str, previous: LinkCheck | None) -> LinkCheck:
+               output_name: str, base_url: str, previous: LinkCheck | None,
+               anchors: Mapping[str, PageLinks] | None = None) -> LinkCheck:
     """Check every page's links; with the previous check, only the pages whose key changed, when no path
     appeared or disappeared and none of those pages changed its ids (`ids`: each page's ids digest):
     every other page's links then resolve exactly as before. A page without a key (404.html) is
@@ -63,7 +64,7 @@ def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Map
                    or previous.pages[path][0] != keys[path]}
         if all(path in previous.pages and previous.pages[path][1] == ids.get(path, "") for path in changed):
             only = changed
-    report = check_links(links, all_paths, output_name, base_url, only)
+    report = check_links(links, all_paths, output_name, base_url, only, anchors)
     found: dict[str, list[Problem]] = {path: [] for path in (links if only is None else only)}
     for problem in report.problems:
         found.setdefault(problem.source.removeprefix(output_name + "/"), []).append(problem)
@@ -75,23 +76,27 @@ def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Map
 
 
 def check_links_of(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Mapping[str, str],
-                   all_paths: set[str], output_name: str, base_url: str, cache: Cache) -> LinkCheck:
+                   all_paths: set[str], output_name: str, base_url: str, cache: Cache,
+                   anchors: Mapping[str, PageLinks] | None = None) -> LinkCheck:
     """The site's link check, given the last one the cache holds; the cache then holds this one."""
     where = stable_digest(output_name, base_url)
     previous = cache.get("links", where)
     checked = check_site(links, keys, ids, all_paths, output_name, base_url,
-                         previous if isinstance(previous, LinkCheck) else None)
+                         previous if isinstance(previous, LinkCheck) else None, anchors)
     cache.put("links", where, checked)
     return checked
 
 
 def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_name: str = "output",
-                base_url: str = "", only: set[str] | None = None) -> CheckReport:
+                base_url: str = "", only: set[str] | None = None,
+                anchors: Mapping[str, PageLinks] | None = None) -> CheckReport:
     """Check scanned HTML files (out_path -> PageLinks) against every path in the site.
 
     With `base_url`, absolute links into it and 404.html's links from its path are checked like
     relative ones; without it, 404.html's root-absolute links are not checked. With `only`, just
-    those pages' links are checked."""
+    those pages' links are checked. `anchors` gives the pages' ids for #fragments of other pages
+    (default: `scanned`), so each page of `scanned` is read once, when its own links are checked."""
+    anchors = scanned if anchors is None else anchors
     problems: list[Problem] = []
     external: Counter[str] = Counter()
     base_path = urlsplit(base_url).path or "/"
@@ -114,12 +119,12 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
                     problems.append(Problem(source, line, f"broken link '{link}': {path} has no id '{fragment}'"))
                 continue
             if base_url and link.startswith(base_url):
-                message = _check_link("index.html", "./" + link[len(base_url):], all_paths, scanned, external)
+                message = _check_link("index.html", "./" + link[len(base_url):], all_paths, anchors, external)
             elif path == _NOT_FOUND_PAGE and link.startswith("/") and not link.startswith("//"):
                 if not base_url:
                     continue
                 message = (f"link '{link}' is outside the site's path {base_path}" if not link.startswith(base_path)
-                           else _check_link("index.html", "./" + link[len(base_path):], all_paths, scanned, external))
+                           else _check_link("index.html", "./" + link[len(base_path):], all_paths, anchors, external))
             else:
                 if link.startswith(("http://", "https://", "/")):
                     scope = ""
@@ -140,10 +145,10 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
                         target = targets.get((scope, page_part))
                         if target is None:
                             target = targets[(scope, page_part)] = _plain_target(path, page_part, all_paths)
-                        message = _fragment_message(link, target, unquote(fragment), scanned) if target else \
-                            _check_link(path, link, all_paths, scanned, external)
+                        message = _fragment_message(link, target, unquote(fragment), anchors) if target else \
+                            _check_link(path, link, all_paths, anchors, external)
                     else:
-                        message = _check_link(path, link, all_paths, scanned, external)
+                        message = _check_link(path, link, all_paths, anchors, external)
                     memo[(scope, link)] = (message, external[link] > counted)
                 else:
                     message = known[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -39,6 +40,8 @@ Usage = dict[str, tuple[tuple[str, str, int, int], ...]]
 # A source cited on more pages than this gets a page of its own listing them (the sources list
 # links to it), so that no list grows with the size of the site.
 PLACES_LISTED = 12
+# A timeline of more events than this is shown a year a page (the timeline page lists the years).
+EVENTS_LISTED = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +88,11 @@ def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | Non
     if problem is not None:
         message, hint = problem
         return None, [Problem(page.source, directive_line(page, "timeline"), message, hint)]
-    return {"events": events, "categories": env.data.categories, "is_full": page.layout == "timeline",
+    years: list[tuple[int, int]] = []
+    if len(events) > EVENTS_LISTED:  # the events are on a page a year: list the years
+        years = sorted(Counter(event.date.year for event in events).items())
+        events = []
+    return {"events": events, "years": years, "categories": env.data.categories, "is_full": page.layout == "timeline",
             "section_links": {slug: {"title": title, "url": root + url} for slug, (title, url) in env.section_links.items()}}, []
 
 

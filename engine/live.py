@@ -1,18 +1,19 @@
-"""The site kept in memory for the dev server: the build's stages, with the files kept instead of written.
+"""The site kept for the dev server: the build's stages, with the files kept instead of written.
 
-Every rebuild runs the same stages as build(); what makes it quick is the cache, which here
-keeps rendered pages in memory as well as on disk: a page whose inputs did not change costs a
-lookup, so editing one section's body renders that section (and the pages listing sources)
-again. The result is always the bytes a full build of the same sources gives. Bad content raises
-BuildError and leaves `files` as they were.
+Every rebuild runs the same stages as build(); what makes it quick is the cache, which keeps the
+indexes every rebuild reads in memory: a page whose inputs did not change costs a lookup, so
+editing one section's body renders that section (and the pages listing its sources) again. A
+page's bytes are read from the page cache when the browser asks for it, not held (a site of
+10,000 pages has 300 MB of them). The result is always the bytes a full build of the same
+sources gives. Bad content raises BuildError and leaves `files` as they were.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 
 from .cache import Cache
 from .checks import check_links_of
@@ -48,13 +49,13 @@ class LiveSite:
         self.settings = settings
         self._overrides: dict[str, str] | None = None
         self.cache = Cache(settings.root / ".cache", in_memory=MEMORY_KINDS, memory_only=MEMORY_ONLY_KINDS)
-        self._files: dict[str, bytes] = {}
+        self._files: dict[str, OutputFile] = {}
         self._digests: dict[str, str] = {}
 
     @property
     def files(self) -> Mapping[str, bytes]:
         """out_path -> bytes: the complete current site (read-only)."""
-        return MappingProxyType(self._files)
+        return _Served(self._files)
 
     def rebuild(self, changed: Iterable[str] | None = None) -> RebuildReport:
         """Bring the site up to date (`changed`, the inputs that changed, only names what prompted it).
@@ -72,23 +73,20 @@ class LiveSite:
                 both = sorted(files[file.out_path].sources | file.sources)
                 raise BuildError([Problem(both[0] if both else file.out_path, 0,
                                           f"two inputs would write {file.out_path} ({', '.join(both)})")])
-            if file.load is not None:  # taken from the cache: the bytes served now are these when the digests agree
-                known = self._files.get(file.out_path)
-                if known is None or self._digests.get(file.out_path) != file.digest:
-                    known = file.content()
-                file = OutputFile(file.out_path, known, file.sources, file.digest)
+            if file.load is not None and self.cache.keeps("pages"):  # read again when asked for
+                file = OutputFile(file.out_path, b"", file.sources, file.digest, file.load)
             files[file.out_path] = file
 
         made = render_site(site, layouts, self.cache, keep)
         raise_if_errors(warnings + made.problems)
         links = check_links_of(made.links, made.keys, made.ids, set(files), settings.output_dir.name, settings.base_url,
-                               self.cache)
+                               self.cache, made.links.anchors)
         warnings = raise_if_errors(warnings + made.problems + links.problems())
         # What this rebuild changed besides the pages it rendered: host files (the first rebuild of a
         # session counts them all as new) and pages whose bytes differ from those served before.
         changed = [path for path, file in files.items() if not path.startswith("assets/") and path not in made.rendered
-                   and (path not in made.keys if not self._files else self._files.get(path) != file.data)]
-        self._files = {path: file.data for path, file in files.items()}
+                   and (path not in made.keys if not self._files else self._digests.get(path) != file.content_digest())]
+        self._files = files
         self._digests = {path: file.content_digest() for path, file in files.items()}
         forget_unused(self.cache, site, made, layouts, on_disk=False)
         return RebuildReport(tuple(sorted([*made.rendered, *changed])), time.perf_counter() - started, warnings)
@@ -101,3 +99,33 @@ class LiveSite:
             self._overrides = {name: getattr(given, name) for name in ("base_url", "output")
                                if getattr(given, name) != getattr(fresh, name)}
         return replace(fresh, **self._overrides)  # type: ignore[arg-type]
+
+
+class _Served(Mapping[str, bytes]):
+    """out_path -> bytes of the files of one rebuild; a page's bytes are read from the page cache when
+    asked for, the last few kept (a browser asks for a page and then for its assets)."""
+
+    _RECENT = 32
+
+    def __init__(self, files: dict[str, OutputFile]) -> None:
+        self._files = files
+        self._recent: OrderedDict[str, bytes] = OrderedDict()
+
+    def __getitem__(self, out_path: str) -> bytes:
+        file = self._files[out_path]
+        if file.data or file.load is None:
+            return file.data
+        if out_path not in self._recent:
+            self._recent[out_path] = file.content()
+            if len(self._recent) > self._RECENT:
+                self._recent.popitem(last=False)
+        return self._recent[out_path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __contains__(self, out_path: object) -> bool:
+        return out_path in self._files

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .cache import Cache, stable_digest
 from .content import Page, PageMeta
-from .directives import LISTING_DIRECTIVES, PLACES_LISTED, Usage, directives_of
+from .directives import EVENTS_LISTED, LISTING_DIRECTIVES, PLACES_LISTED, Usage, directives_of
 from .errors import BuildError, Problem
 from .markup import MarkdownConverter
 from .pool import parallel_map
@@ -81,8 +81,8 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     known = cache.get("facts", "pages")
     output = _Output(SiteOutput(_Links(cache, hold=not cache.keeps("pages"))), known if isinstance(known, dict) else {})
     listing = [page for page in site.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
-    output.place(_pages(renderer, [(page, None) for page in site.pages if page not in listing], cache, output.known,
-                        jobs, {}), write, site)
+    ordinary = [page for page in site.pages if page not in listing] + _year_pages(site)
+    output.place(_pages(renderer, [(page, None) for page in ordinary], cache, output.known, jobs, {}), write, site)
     usage, digests = _usage(output.citing, cache)
     pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
     pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(site, usage)]
@@ -134,8 +134,7 @@ class _Output:
                 page, key, facts, record = item.page, item.key, item.facts, item.record
                 self.kept[key] = facts
                 write(OutputFile(page.out_path, record.html if record else b"",
-                                 frozenset({page.source, site.settings.config_source}), facts.digest,
-                                 None if record else _loader(item)))
+                                 frozenset({page.source, site.settings.config_source}), facts.digest, _loader(item)))
                 made.links.add(page.out_path, key, record.links if record else None)
                 made.keys[page.out_path] = key
                 made.ids[page.out_path] = facts.ids_digest
@@ -178,6 +177,17 @@ def _source_pages(site: Site, usage: Usage) -> list[tuple[Page, str]]:
                   directives=("source",)),
              source_id)
             for source_id, source in site.data.sources.items() if len(usage.get(source_id, ())) > PLACES_LISTED]
+
+
+def _year_pages(site: Site) -> list[Page]:
+    """A page a year under the timeline page, for a timeline of more than EVENTS_LISTED events."""
+    timeline = site.special_pages.get("timeline")
+    if timeline is None or len(site.data.events) <= EVENTS_LISTED:
+        return []
+    return [Page(source="content/timeline.yaml", body_line=1, kind="page", url=f"{timeline.url}{year}/",
+                 meta=PageMeta(title=f"{timeline.meta.title}: {year}", summary=timeline.meta.summary, layout="timeline"),
+                 body=f"::: timeline from={year} to={year}\n", digest=stable_digest(year), directives=("timeline",))
+            for year in sorted({event.date.year for event in site.data.events})]
 
 
 def _pages(renderer: PageRenderer, pages: list[tuple[Page, Usage | None]], cache: Cache, known: dict[str, PageFacts],
@@ -237,7 +247,7 @@ def _loader(item: _Made) -> Callable[[], bytes]:
 class _Links(Mapping[str, PageLinks]):
     """out_path -> PageLinks of every HTML page. With a disk cache, a page's links are read from its entry
     when the link check asks (the few most recent kept), not held: a site of 10,000 pages has 1.5
-    million links; without one (`hold`), they are held."""
+    million links; without one (`hold`), they are held. `anchors` holds every page's ids."""
 
     _RECENT = 256
 
@@ -246,9 +256,13 @@ class _Links(Mapping[str, PageLinks]):
         self.hold = hold
         self._pages: dict[str, tuple[str, PageLinks | None]] = {}
         self._recent: OrderedDict[str, PageLinks] = OrderedDict()
+        self.anchors = _Anchors(self)
 
     def add(self, out_path: str, key: str, links: PageLinks | None) -> None:
+        """Note a page: its links as just made, or (None) to be read from the cache under `key`."""
         self._pages[out_path] = (key, links if self.hold or not key else None)
+        if links is not None:
+            self.anchors.ids[out_path] = PageLinks(links.ids) if not self.hold else links
 
     def __getitem__(self, out_path: str) -> PageLinks:
         key, links = self._pages[out_path]
@@ -273,6 +287,29 @@ class _Links(Mapping[str, PageLinks]):
 
     def __contains__(self, out_path: object) -> bool:
         return out_path in self._pages
+
+
+class _Anchors(Mapping[str, PageLinks]):
+    """out_path -> a page's ids (as PageLinks without links), for links to its #fragments: held for the
+    pages made now, read once from the cache for the others."""
+
+    def __init__(self, links: _Links) -> None:
+        self.links = links
+        self.ids: dict[str, PageLinks] = {}
+
+    def __getitem__(self, out_path: str) -> PageLinks:
+        if out_path not in self.ids:
+            self.ids[out_path] = PageLinks(self.links[out_path].ids)
+        return self.ids[out_path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.links)
+
+    def __len__(self) -> int:
+        return len(self.links)
+
+    def __contains__(self, out_path: object) -> bool:
+        return out_path in self.links
 
 
 def forget_unused(cache: Cache, site: Site, made: SiteOutput, layouts: Layouts, on_disk: bool = True) -> None:

@@ -119,8 +119,8 @@ class RenderedPage:
 class OutputFile:
     """One file of the built site: where it goes, its bytes, and the inputs it was made from.
 
-    A page taken from the cache carries the digest of its bytes and `load`, which gives them: a
-    writer that already holds those bytes never asks for them."""
+    A page carries the digest of its bytes and `load`, which gives them from the page cache; one
+    taken from the cache comes without its bytes: a writer that already holds them never asks."""
 
     out_path: str
     data: bytes
@@ -132,4 +132,4 @@ class OutputFile:
         return self.digest or hashlib.sha256(self.data).hexdigest()
 
     def content(self) -> bytes:
-        return self.load() if self.load is not None else self.data
+        return self.data if self.data or self.load is None else self.load()

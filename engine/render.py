@@ -22,7 +22,16 @@ from markupsafe import Markup
 from .cache import Cache, joined_digest, stable_digest
 from .citations import CitedSource, number_citations
 from .content import Page, load_body
-from .directives import DIRECTIVES, LAYOUT_DIRECTIVES, LISTING_DIRECTIVES, BodyEnv, Usage, directive_line, directives_of
+from .directives import (
+    DIRECTIVES,
+    EVENTS_LISTED,
+    LAYOUT_DIRECTIVES,
+    LISTING_DIRECTIVES,
+    BodyEnv,
+    Usage,
+    directive_line,
+    directives_of,
+)
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_words
@@ -246,7 +255,8 @@ class PageRenderer:
                 "language": settings.language, "author": settings.author, "publisher": settings.publisher,
                 "contact": settings.contact, "base_url": settings.base_url,
                 "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}"},
-                categories=self.site.data.categories, highlights=list(self.highlights))
+                categories=self.site.data.categories, highlights=list(self.highlights),
+                timeline_by_year=len(self.site.data.events) > EVENTS_LISTED)
             self._shared_digest = stable_digest(self._shared_values)
         return self._shared_values
 

@@ -241,3 +241,17 @@ def test_output_never_shares_storage_with_the_cache(tmp_path: Path) -> None:
         files = [file for file in tree.rglob("*") if file.is_file()]
         assert files and all(file.stat().st_nlink == 1 for file in files), tree.name
         assert not cache_inodes & {file.stat().st_ino for file in files}, tree.name
+
+
+def test_a_broken_fragment_into_a_cached_page_is_found_on_a_rebuild(tmp_path: Path) -> None:
+    """A rebuild checks a changed page's links against the ids of pages taken from the cache, which it reads
+    back from their entries."""
+    site = copy_site("features", tmp_path)
+    assert build_site(site)[0] == 0
+    first = site / "content" / "first.md"
+    first.write_text(first.read_text(encoding="utf-8") + "\nSee [the table](../second/#no-such-heading).\n",
+                     encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1
+    assert any("broken link '../second/#no-such-heading': second/index.html has no id 'no-such-heading'" in line
+               for line in lines), lines
