@@ -123,10 +123,11 @@ class Cache:
         except OSError:
             return None
         start = len(_MAGIC) + _CHECKSUM_SIZE
-        if not data.startswith(_MAGIC) or _checksum(path, data[start:]) != data[len(_MAGIC):start]:
+        payload = memoryview(data)[start:]
+        if not data.startswith(_MAGIC) or _checksum(path, payload) != data[len(_MAGIC):start]:
             return None
         try:
-            value = pickle.loads(data[start:])
+            value = pickle.loads(payload)
         except Exception:  # noqa: BLE001 (a payload that passed its checksum but was made by other code: a miss)
             return None
         if self.memory is not None and kind in self.in_memory:
@@ -138,9 +139,13 @@ class Cache:
         if self.memory is not None and kind in self.in_memory:
             self.memory[(kind, key)] = value
         if self.folder is not None and to_disk and kind not in self.memory_only and self._has_folder(kind):
-            payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+            buffer = io.BytesIO()
+            pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+            pickler.fast = True  # no memo: an index of 10,000 pages' facts would hold one entry per object
+            pickler.dump(value)
+            payload = buffer.getbuffer()
             path = self._file(kind, key)
-            store_file(path, _MAGIC + _checksum(path, payload) + payload)
+            store_file(path, _MAGIC + _checksum(path, payload), payload)
 
     def prune(self, kind: str, wanted: Callable[[], Iterable[str]], count: int, on_disk: bool = True) -> None:
         """Forget the entries of `kind` that `wanted()` does not name, once they clearly outnumber the
@@ -167,10 +172,12 @@ class Cache:
                     continue  # gone already, or not ours to remove: only space is lost
 
 
-def _checksum(path: str, payload: bytes) -> bytes:
+def _checksum(path: str, payload: bytes | memoryview) -> bytes:
     """What an entry's bytes must hold: a hash of its name and payload (an entry moved under another
     name is a miss, like a damaged one)."""
-    return hashlib.blake2b(os.path.basename(path).encode() + b"\0" + payload).digest()[:_CHECKSUM_SIZE]
+    checksum = hashlib.blake2b(os.path.basename(path).encode() + b"\0")
+    checksum.update(payload)
+    return checksum.digest()[:_CHECKSUM_SIZE]
 
 
 def _is_usable_folder(folder: Path) -> bool:
@@ -184,8 +191,9 @@ def _is_usable_folder(folder: Path) -> bool:
     return True
 
 
-def store_file(file: str, data: bytes) -> bool:
-    """Write a cache file whole or not at all (a temporary file renamed over it); False when it could not be."""
+def store_file(file: str, *parts: bytes | memoryview) -> bool:
+    """Write a cache file, the parts one after another, whole or not at all (a temporary file renamed
+    over it); False when it could not be."""
     temporary = f"{file}.{os.getpid()}.tmp"
     try:
         try:
@@ -194,9 +202,10 @@ def store_file(file: str, data: bytes) -> bool:
             os.makedirs(os.path.dirname(file), exist_ok=True)
             handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(handle, view):]
+            for part in parts:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(handle, view):]
         finally:
             os.close(handle)
         os.replace(temporary, file)

@@ -41,7 +41,6 @@ class SiteOutput:
     rendered: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     host_keys: list[str] = field(default_factory=list)
-    values_keys: set[str] = field(default_factory=set)
     body_keys: set[str] = field(default_factory=set)
 
     def add_problems(self, problems: list[Problem]) -> None:
@@ -105,7 +104,8 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
         made.keys[out_path] = host.keys[-1]
         made.ids[out_path] = stable_digest(page_links.ids)
     made.host_keys = host.keys
-    made.values_keys = renderer.values_keys
+    if renderer.values_used != renderer.values_known:
+        cache.put("values", "index", renderer.values_used)
     for name in sorted(output.assets | host.assets):
         write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
     return made
@@ -321,6 +321,5 @@ def forget_unused(cache: Cache, site: Site, made: SiteOutput, layouts: Layouts, 
     cache.prune("host", lambda: made.host_keys, len(made.host_keys), on_disk)
     cache.prune("data", lambda: [site.data.digest], 1, on_disk)
     cache.prune("jinja", lambda: layouts.compiled, len(layouts.compiled), on_disk)
-    cache.prune("values", lambda: made.values_keys, len(made.values_keys), on_disk)
     cache.prune("templates", lambda: (stable_digest(source) for source in layouts.sources.values()), len(layouts.sources),
                 on_disk)

@@ -131,7 +131,11 @@ class PageRenderer:
         self._partials: dict[tuple[str, str, str, bool], str] = {}
         self._shared_values: dict[str, Any] = {}
         self._shared_digest = ""
-        self.values_keys: set[str] = set()  # what this build's pages' template values were kept by
+        # The digests of pages' template values, by what they were made from (see values_digest): those
+        # the cache had, and those this build used (stored for the next when they differ).
+        known = cache.get("values", "index")
+        self.values_known: dict[str, str] = known if isinstance(known, dict) else {}
+        self.values_used: dict[str, str] = {}
 
     def _definition(self, text: str) -> str:
         """A glossary definition as plain text for tooltips (the dev server keeps them in memory)."""
@@ -157,19 +161,17 @@ class PageRenderer:
                              page.kind, page.digest, values_digest)
 
     def values_digest(self, page: Page, root: str) -> str:
-        """The digest of the page's template values other than the shared ones, kept (in the dev server's
-        memory) by all values() reads: the page's file and address, its layout's templates, the shared
-        values and the SiteView."""
+        """The digest of the page's template values other than the shared ones, kept by all values() reads:
+        the page's file and address, its layout's templates, the shared values and the SiteView."""
         layout = self.layouts.reach((f"{page.layout}.html",))[0]
         shared = self._shared()
-        made_from = "\0".join((page.source, page.digest, page.url, page.kind, root, layout, self._shared_digest,
-                               self.view.digest))
-        self.values_keys.add(made_from)
-        digest = self.cache.get("values", made_from)
-        if not isinstance(digest, str):
+        made_from = joined_digest(page.source, page.digest, page.url, page.kind, root, layout, self._shared_digest,
+                                  self.view.digest)
+        digest = self.values_known.get(made_from)
+        if digest is None:
             values = self.values(page, root)
             digest = stable_digest({name: value for name, value in values.items() if name not in TOOLS and name not in shared})
-            self.cache.put("values", made_from, digest, to_disk=False)
+        self.values_used[made_from] = digest
         return digest
 
     # -- rendering ----------------------------------------------------------
