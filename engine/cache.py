@@ -10,6 +10,7 @@ leaves the build running without it, with one note.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import io
@@ -53,6 +54,12 @@ def stable_digest(*parts: Any) -> str:
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names (none for any other type)."""
+    return tuple(item.name for item in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else ()
+
+
 def joined_digest(*digests: str) -> str:
     """A sha256 of strings, most of them digests already: what stable_digest gives, without pickling."""
     return hashlib.sha256("\0".join(digests).encode("utf-8")).hexdigest()
@@ -62,6 +69,9 @@ class _ValuePickler(pickle.Pickler):
     def reducer_override(self, value: Any) -> Any:
         if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)):
             raise TypeError(f"cannot make a cache key of {value!r:.80}")
+        names = _field_names(type(value))  # type: ignore[arg-type]
+        if names:  # a dataclass by its fields alone: what it caches on itself is not what it is
+            return type(value), tuple(getattr(value, name) for name in names)
         return NotImplemented
 
 

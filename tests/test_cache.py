@@ -255,3 +255,18 @@ def test_a_broken_fragment_into_a_cached_page_is_found_on_a_rebuild(tmp_path: Pa
     assert code == 1
     assert any("broken link '../second/#no-such-heading': second/index.html has no id 'no-such-heading'" in line
                for line in lines), lines
+
+
+def test_a_records_digest_is_that_of_its_fields_whatever_it_caches_on_itself() -> None:
+    """BodyEnv and SiteView cache derived values on themselves (a compiled pattern, their own digest):
+    a key made of such a record must not change once those are computed, nor refuse them."""
+    from engine.cache import stable_digest
+    from engine.data import GlossaryTerm, SiteData
+    from engine.directives import BodyEnv
+
+    def env() -> BodyEnv:
+        return BodyEnv(SiteData(glossary={"w": GlossaryTerm("w", "widget", "A part.")}), {}, {}, {"w": "A part."})
+
+    fresh, used = env(), env()
+    assert used.terms[0] is not None  # compiled and kept on the instance
+    assert stable_digest(fresh) == stable_digest(used) == used.digest == fresh.digest
