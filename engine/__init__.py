@@ -50,7 +50,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
             made = render_site(site, layouts, cache, staging.add, jobs)
             raise_if_errors(warnings + made.problems)
             links = check_links_of(made.links, made.keys, made.ids, set(staging.written), settings.output_dir.name,
-                                   settings.base_url, cache, made.links.anchors)
+                                   settings.base_url, cache, made.links.anchors, jobs)
             problems = warnings + made.problems + links.problems()
             if strict:
                 problems = [replace(problem, is_warning=False) for problem in problems]

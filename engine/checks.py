@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from .cache import Cache, stable_digest
 from .errors import Problem
+from .pool import parallel_map
 from .records import PageLinks
 from .scan import scan_html
 
@@ -52,7 +53,7 @@ class LinkCheck:
 
 def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Mapping[str, str], all_paths: set[str],
                output_name: str, base_url: str, previous: LinkCheck | None,
-               anchors: Mapping[str, PageLinks] | None = None) -> LinkCheck:
+               anchors: Mapping[str, PageLinks] | None = None, jobs: int | None = 1) -> LinkCheck:
     """Check every page's links; with the previous check, only the pages whose key changed, when no path
     appeared or disappeared and none of those pages changed its ids (`ids`: each page's ids digest):
     every other page's links then resolve exactly as before. A page without a key (404.html) is
@@ -64,7 +65,7 @@ def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Map
                    or previous.pages[path][0] != keys[path]}
         if all(path in previous.pages and previous.pages[path][1] == ids.get(path, "") for path in changed):
             only = changed
-    report = check_links(links, all_paths, output_name, base_url, only, anchors)
+    report = check_links(links, all_paths, output_name, base_url, only, anchors, jobs)
     found: dict[str, list[Problem]] = {path: [] for path in (links if only is None else only)}
     for problem in report.problems:
         found.setdefault(problem.source.removeprefix(output_name + "/"), []).append(problem)
@@ -77,36 +78,39 @@ def check_site(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Map
 
 def check_links_of(links: Mapping[str, PageLinks], keys: Mapping[str, str], ids: Mapping[str, str],
                    all_paths: set[str], output_name: str, base_url: str, cache: Cache,
-                   anchors: Mapping[str, PageLinks] | None = None) -> LinkCheck:
+                   anchors: Mapping[str, PageLinks] | None = None, jobs: int | None = 1) -> LinkCheck:
     """The site's link check, given the last one the cache holds; the cache then holds this one."""
     where = stable_digest(output_name, base_url)
     previous = cache.get("links", where)
     checked = check_site(links, keys, ids, all_paths, output_name, base_url,
-                         previous if isinstance(previous, LinkCheck) else None, anchors)
+                         previous if isinstance(previous, LinkCheck) else None, anchors, jobs)
     cache.put("links", where, checked)
     return checked
 
 
 def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_name: str = "output",
                 base_url: str = "", only: set[str] | None = None,
-                anchors: Mapping[str, PageLinks] | None = None) -> CheckReport:
+                anchors: Mapping[str, PageLinks] | None = None, jobs: int | None = 1) -> CheckReport:
     """Check scanned HTML files (out_path -> PageLinks) against every path in the site.
 
     With `base_url`, absolute links into it and 404.html's links from its path are checked like
     relative ones; without it, 404.html's root-absolute links are not checked. With `only`, just
     those pages' links are checked. `anchors` gives the pages' ids for #fragments of other pages
-    (default: `scanned`), so each page of `scanned` is read once, when its own links are checked."""
+    (default: `scanned`), so each page of `scanned` is read once, when its own links are checked.
+    `jobs` is how many processes check pages (None: as many as pay, see pool.py)."""
     anchors = scanned if anchors is None else anchors
-    problems: list[Problem] = []
-    external: Counter[str] = Counter()
     base_path = urlsplit(base_url).path or "/"
     # Pages repeat the same links: each is judged once where it means the same thing, that is
     # anywhere for an absolute one, from every page as deep for one that climbs to the site's
-    # root first ('../../x'), else from its folder; its external count is replayed.
+    # root first ('../../x'), else from its folder; its external count is replayed. Each process
+    # checking pages keeps its own.
     memo: dict[tuple[str, str], tuple[str | None, bool]] = {}
     targets: dict[tuple[str, str], str] = {}
-    for path in sorted(scanned if only is None else only & scanned.keys()):
+
+    def check_page(path: str) -> tuple[list[Problem], Counter[str]]:
         page = scanned[path]
+        problems: list[Problem] = []
+        external: Counter[str] = Counter()
         source = f"{output_name}/{path}"
         folder, climb = posixpath.dirname(path), "../" * path.count("/")
         for line, parse_message in page.parse_problems:
@@ -156,6 +160,14 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
                         external[link] += 1
             if message:
                 problems.append(Problem(source, line, message))
+        return problems, external
+
+    paths = sorted(scanned if only is None else only & scanned.keys())
+    problems: list[Problem] = []
+    external: Counter[str] = Counter()
+    for page_problems, page_external in parallel_map(lambda index: check_page(paths[index]), len(paths), jobs):
+        problems += page_problems
+        external.update(page_external)
     return CheckReport(problems, external, len(scanned))
 
 
@@ -228,7 +240,7 @@ def check_output(folder: Path, base_url: str) -> CheckReport:
     """Check the links of an already built folder (`build.py check`)."""
     files = {p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()}
     scanned = {path: scan_html((folder / path).read_bytes()) for path in sorted(files) if path.endswith(".html")}
-    return check_links(scanned, files, folder.name, base_url)
+    return check_links(scanned, files, folder.name, base_url, jobs=None)
 
 
 def check_online(addresses: list[str], timeout: float = 10.0, workers: int = 8) -> list[tuple[str, str]]:

@@ -35,8 +35,8 @@ class Place(NamedTuple):
     times: int
 
 
-# source id -> every page citing it, in reading order, as the fields of a Place
-Usage = dict[str, tuple[tuple[str, str, int, int], ...]]
+# source id -> every page citing it, in reading order
+Usage = dict[str, tuple[Place, ...]]
 # A source cited on more pages than this gets a page of its own listing them (the sources list
 # links to it), so that no list grows with the size of the site.
 PLACES_LISTED = 12
@@ -104,7 +104,7 @@ def _sources(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None
     if usage is None:  # drawn only once every other page has been rendered
         return None, []
     return {"sources": sorted(env.data.sources.values(), key=lambda s: (s.publisher.lower(), s.title.lower())),
-            "usage": {source_id: [Place(*place) for place in places] for source_id, places in usage.items()},
+            "usage": usage,
             "places_listed": PLACES_LISTED}, []
 
 
@@ -115,7 +115,7 @@ def _source(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None)
                               did_you_mean(args.strip(), env.data.sources))]
     if usage is None:
         return None, []
-    return {"source": source, "places": [Place(*place) for place in usage.get(source.id, ())]}, []
+    return {"source": source, "places": usage.get(source.id, ())}, []
 
 
 DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, Usage | None], DirectiveResult]] = {

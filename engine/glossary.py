@@ -8,7 +8,7 @@ aria-describedby, so it works without JavaScript and for screen readers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from markupsafe import escape
@@ -18,10 +18,9 @@ from .data import GlossaryTerm
 from .errors import Problem, did_you_mean
 from .markup import find_line
 
-_TOKEN = re.compile(r"(<[^>]+>)")
-_SKIP_TAGS = frozenset({"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre", "sup", "svg", "script",
-                        "style", "title", "button", "summary", "figcaption", "th", "abbr", "dt", "time"})
-_TAG_NAME = re.compile(r"^</?([a-zA-Z][\w-]*)")
+# Opening and closing tags of the elements whose text never gets a term link.
+_SKIPPED_TAG = re.compile(r"<(/?)(?:a|h[1-6]|code|pre|sup|svg|script|style|title|button|summary|figcaption|th|abbr"
+                          r"|dt|time)(?=[\s/>])[^>]*>", re.I)
 _EXPLICIT = re.compile(r'<a href="glossary:([^"]*)">(.*?)</a>', re.S)
 
 
@@ -80,20 +79,63 @@ def link_terms(html: str, glossary: dict[str, GlossaryTerm], definitions: dict[s
     if "glossary:" in html:
         html = _EXPLICIT.sub(explicit, html)
     if pattern is not None:
-        html = _map_text(html, lambda text: _link_first_uses(text, pattern, words, used, definitions, glossary_url))
+        html = _link_first_uses(html, pattern, words, used, definitions, glossary_url)
     return LinkedTerms(html, tuple(problems))
 
 
-def _link_first_uses(text: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],
+def _link_first_uses(html: str, pattern: re.Pattern[str], words: dict[str, str], used: set[str],
                      definitions: dict[str, str], glossary_url: str) -> str:
-    def replace(match: re.Match[str]) -> str:
+    """Link the first use of each term not in `used`, unless it stands inside a tag's angle brackets or
+    inside a skipped element (a link, a heading, code...).
+
+    Python sees only the term matches and the skipped tags before them, not every piece of text
+    between tags."""
+    pieces: list[str] = []
+    done = 0  # html[:done] is in pieces
+    skipped = _SKIPPED_TAG.finditer(html)
+    next_tag = next(skipped, None)
+    depth = 0  # skipped elements open at the current match
+    for match in _term_matches(pattern, words, html):
         term_id = words[match.group(0)]
         if term_id in used:
-            return match.group(0)
+            continue
+        start = match.start()
+        while next_tag is not None and next_tag.start() < start:
+            if not next_tag.group(0).endswith("/>"):
+                depth = max(depth + (-1 if next_tag.group(1) else 1), 0)
+            next_tag = next(skipped, None)
+        if depth or html.rfind("<", 0, start) > html.rfind(">", 0, start):
+            continue
         used.add(term_id)
-        return _term_link(term_id, match.group(0), definitions, glossary_url, with_tip=True)
+        pieces += (html[done:start], _term_link(term_id, match.group(0), definitions, glossary_url, with_tip=True))
+        done = match.end()
+    if not pieces:
+        return html
+    pieces.append(html[done:])
+    return "".join(pieces)
 
-    return pattern.sub(replace, text)
+
+# Up to this many spellings, _term_matches looks for each with str.find before trying the pattern.
+_FIND_LIMIT = 64
+
+
+def _term_matches(pattern: re.Pattern[str], words: dict[str, str], html: str) -> Iterator[re.Match[str]]:
+    """What pattern.finditer(html) gives. For a glossary of few spellings, the pattern is tried only where
+    str.find (in C) finds one, not wherever the letter a term begins with stands."""
+    if len(words) > _FIND_LIMIT or "" in words:
+        yield from pattern.finditer(html)
+        return
+    starts: set[int] = set()
+    for word in words:
+        position = html.find(word)
+        while position >= 0:
+            starts.add(position)
+            position = html.find(word, position + 1)
+    end = 0
+    for start in sorted(starts):
+        if start >= end and (match := pattern.match(html, start)):
+            yield match
+            end = match.end()
 
 
 def _term_link(term_id: str, inner_html: str, definitions: dict[str, str], glossary_url: str,
@@ -104,18 +146,3 @@ def _term_link(term_id: str, inner_html: str, definitions: dict[str, str], gloss
     return (f'<span class="term-wrap"><a class="term" href="{href}" aria-describedby="tip-{term_id}">'
             f'{inner_html}</a><span class="term-tip" role="tooltip" id="tip-{term_id}">'
             f"{escape(definitions[term_id])}</span></span>")
-
-
-def _map_text(html: str, transform: Callable[[str], str]) -> str:
-    """Apply `transform` to text outside tags, skipping links, headings, code and the like."""
-    parts = _TOKEN.split(html)
-    skip_depth = 0
-    for index, part in enumerate(parts):
-        if index % 2 == 1:
-            name_match = _TAG_NAME.match(part)
-            if name_match and name_match.group(1).lower() in _SKIP_TAGS and not part.endswith("/>"):
-                skip_depth += -1 if part.startswith("</") else 1
-                skip_depth = max(skip_depth, 0)
-        elif part and skip_depth == 0:
-            parts[index] = transform(part)
-    return "".join(parts)

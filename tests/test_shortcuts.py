@@ -111,3 +111,11 @@ def test_the_term_pattern_matches_as_one_longest_first_alternation_does(pieces: 
     ordered = sorted(words, key=lambda w: (-len(w), w))
     plain = re.compile(rf"(?<![\w-])(?:{'|'.join(map(re.escape, ordered))})(?![\w-])")
     assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+@given(st.lists(_WORD_PIECES, max_size=25))
+def test_term_matches_found_by_str_find_are_the_patterns_own(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    pattern, words = glossary.term_pattern(_TERMS)
+    assert pattern is not None
+    assert [m.span() for m in glossary._term_matches(pattern, words, text)] == [m.span() for m in pattern.finditer(text)]
