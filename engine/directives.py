@@ -35,8 +35,9 @@ class Place(NamedTuple):
     times: int
 
 
-# source id -> every page citing it, in reading order
-Usage = dict[str, tuple[Place, ...]]
+# source id -> every page citing it, in reading order, as the fields of a Place (plain tuples hash
+# and pickle fastest: a large site's are digested at every build)
+Usage = dict[str, tuple[tuple[str, str, int, int], ...]]
 # A source cited on more pages than this gets a page of its own listing them (the sources list
 # links to it), so that no list grows with the size of the site.
 PLACES_LISTED = 12
@@ -103,9 +104,11 @@ def _glossary(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | Non
 def _sources(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
     if usage is None:  # drawn only once every other page has been rendered
         return None, []
+    cited = {source_id: {"pages": len(places), "citations": sum(times for _, _, _, times in places),
+                         "places": [Place(*place) for place in places] if len(places) <= PLACES_LISTED else []}
+             for source_id, places in usage.items()}
     return {"sources": sorted(env.data.sources.values(), key=lambda s: (s.publisher.lower(), s.title.lower())),
-            "usage": usage,
-            "places_listed": PLACES_LISTED}, []
+            "cited": cited}, []
 
 
 def _source(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
@@ -115,7 +118,7 @@ def _source(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None)
                               did_you_mean(args.strip(), env.data.sources))]
     if usage is None:
         return None, []
-    return {"source": source, "places": usage.get(source.id, ())}, []
+    return {"source": source, "places": [Place(*place) for place in usage.get(source.id, ())]}, []
 
 
 DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, Usage | None], DirectiveResult]] = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .cache import Cache, stable_digest
 from .content import Page, PageMeta
-from .directives import EVENTS_LISTED, LISTING_DIRECTIVES, PLACES_LISTED, Place, Usage, directives_of
+from .directives import EVENTS_LISTED, LISTING_DIRECTIVES, PLACES_LISTED, Usage, directives_of
 from .errors import BuildError, Problem
 from .markup import MarkdownConverter
 from .pool import parallel_map
@@ -155,10 +155,10 @@ def _usage(citing: list[tuple[Page, PageFacts]], cache: Cache) -> tuple[Usage, d
     known = cache.get("usage", key)
     if isinstance(known, tuple):
         return known
-    places: dict[str, list[Place]] = {}
+    places: dict[str, list[tuple[str, str, int, int]]] = {}
     for page, facts in citing:
         for source_id, number, times in facts.citations:
-            places.setdefault(source_id, []).append(Place(page.url, page.meta.title, number, times))
+            places.setdefault(source_id, []).append((page.url, page.meta.title, number, times))
     usage = {source_id: tuple(items) for source_id, items in places.items()}
     made = usage, {source_id: stable_digest(items) for source_id, items in usage.items()}
     cache.put("usage", key, made, to_disk=False)
