@@ -6,6 +6,7 @@ and refuses impossible days such as 2018-02-30.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -52,8 +53,7 @@ class PartialDate:
         if self.day:
             return self.first_day()
         if self.month:
-            following = dt.date(self.year + self.month // 12, self.month % 12 + 1, 1)
-            return following - dt.timedelta(days=1)
+            return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
         return dt.date(self.year, 12, 31)
 
 
@@ -63,6 +63,8 @@ def parse_date(text: str) -> PartialDate:
     if not match:
         raise ValueError(f"'{text}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD")
     year, month, day = (int(part) if part else 0 for part in match.groups())
+    if year < 1:
+        raise ValueError(f"'{text}' has no year 0 (years run from 0001 to 9999)")
     if match.group(2) and not 1 <= month <= 12:
         raise ValueError(f"'{text}' has no month {month}")
     if match.group(3):

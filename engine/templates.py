@@ -175,15 +175,23 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any],
     try:
         return env.get_template(name).render(context), []
     except jinja2.TemplateNotFound as error:
-        if error.name == name and "/" not in name:
-            return None, [Problem(rendering, line, f"no layout '{name}' in layouts/", did_you_mean(name, env.list_templates()))]
-        return None, [Problem(f"layouts/{name}", 0, f"template '{error.name}' not found (while rendering {rendering})")]
+        hint = did_you_mean(str(error.name), env.list_templates())
+        if error.name == name:  # the page's layout (or a directive's partial) itself: the line that chose it
+            return None, [Problem(rendering, line, f"no layout '{name}' in layouts/", hint)]
+        where, at_line = _template_frame(name)  # an include, import or extends: its line
+        return None, [Problem(where, at_line, f"template '{error.name}' not found (while rendering {rendering})", hint)]
     except jinja2.TemplateSyntaxError as error:
         return None, [Problem(f"layouts/{error.name or name}", error.lineno or 0,
                               f"template syntax error: {error.message} (while rendering {rendering})")]
     except jinja2.UndefinedError as error:
         where, at_line = _template_frame(name)
         return None, [Problem(where, at_line, f"{error.message} (while rendering {rendering})")]
+    except RecursionError:
+        if not _raised_in_template():
+            raise
+        where, at_line = _template_frame(name)
+        return None, [Problem(where, at_line, f"template error: calls nest too deep (while rendering {rendering})",
+                              "a macro or include calls itself without end")]
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as error:
         # Raised by an expression in a template (`title + 1`), not by the engine: report it as input.
         if not _raised_in_template():

@@ -64,6 +64,12 @@ def check_output_folder(settings: Settings) -> Path:
                              "(choose another --output)")
     if output.exists() and not output.is_dir():
         raise UsageError(f"refusing to write the site to {output}: it is a file, not a folder (choose another --output)")
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"cannot write the site to {output}: {parent} is a file, not a folder "
+                                 "(choose another --output)")
+            break
     return output
 
 
@@ -74,7 +80,10 @@ def build_lock(output: Path) -> Iterator[None]:
     A POSIX record lock: it belongs to this process alone (forked workers do not inherit it) and
     goes when the process ends, however it ends."""
     lock_file = output.parent / f".{output.name}.lock"
-    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the folder of {output}: {error.strerror} (choose another --output)") from None
     with open(lock_file, "a+") as handle:
         try:
             fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

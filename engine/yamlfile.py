@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 import typing
 from collections.abc import Callable, Collection
@@ -21,6 +22,11 @@ from .dates import PartialDate, parse_date
 from .errors import Problem, did_you_mean
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Whole numbers (an `order`) and numbers (a chart's values) outside these are refused where they are read.
+WHOLE_NUMBER_LIMIT = 1_000_000_000
+NUMBER_LIMIT = 1e15
+_DIGITS = re.compile(r"[-+]?[0-9]+")
 
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
@@ -79,8 +85,12 @@ def _line(loader: _Loader, node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1 + loader.line_offset
 
 
-def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
-    return int(node.value)  # decimal always: YAML 1.1 would read 012 as octal
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int | str:
+    """Decimal always (YAML 1.1 would read 012 as octal); past Python's digit limit, the text itself."""
+    try:
+        return int(node.value)
+    except ValueError:  # thousands of digits: Python refuses to convert them
+        return str(node.value)
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YamlMap:
@@ -241,9 +251,15 @@ class Fields:
                 self._missing(key)
             return None
         value = self.mapping[key]
+        if isinstance(value, str) and _DIGITS.fullmatch(value):
+            value = WHOLE_NUMBER_LIMIT + 1  # too many digits for Python to convert
         if isinstance(value, bool) or not isinstance(value, int):
-            raw = self.mapping.raw.get(key, repr(value))
+            raw = _shorten(self.mapping.raw.get(key, repr(value)))
             self.error(key, f"'{key}' must be a whole number, not '{raw}'")
+            return None
+        if not -WHOLE_NUMBER_LIMIT <= value <= WHOLE_NUMBER_LIMIT:
+            self.error(key, f"'{key}' is {_shorten(self.mapping.raw.get(key, str(value)))}, out of range",
+                       f"use a whole number between -{WHOLE_NUMBER_LIMIT} and {WHOLE_NUMBER_LIMIT}")
             return None
         return value
 
@@ -253,10 +269,16 @@ class Fields:
                 self._missing(key)
             return None
         value = self.mapping[key]
+        if isinstance(value, str) and _DIGITS.fullmatch(value):
+            value = math.inf  # too many digits for Python to convert
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raw = self.mapping.raw.get(key, repr(value))
+            raw = _shorten(self.mapping.raw.get(key, repr(value)))
             self.error(key, f"'{key}' must be a number, not '{raw}'",
                        "write digits only, without thousands separators")
+            return None
+        if not -NUMBER_LIMIT <= value <= NUMBER_LIMIT:  # false for inf and nan too
+            self.error(key, f"'{key}' is {_shorten(self.mapping.raw.get(key, repr(value)))}, out of range",
+                       f"use a number between -{NUMBER_LIMIT:,.0f} and {NUMBER_LIMIT:,.0f}")
             return None
         return value
 
@@ -295,9 +317,9 @@ class Fields:
 
     def date(self, key: str, required: bool = False) -> PartialDate | None:
         value = self.mapping.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and re.fullmatch(r"\d{4}", self.mapping.raw.get(key, "")):
-            return PartialDate(value)  # an unquoted year is unambiguous: accept `date: 2018`
-        text = self.text(key, required=required)
+        text = self.mapping.raw.get(key, "")
+        if not (isinstance(value, int) and not isinstance(value, bool) and re.fullmatch(r"\d{4}", text)):
+            text = self.text(key, required=required)  # an unquoted year is unambiguous: accept `date: 2018`
         if not text:
             return None
         try:
@@ -360,6 +382,11 @@ def is_web_url(text: str) -> bool:
     """True for an absolute http(s) URL with a host."""
     parts = urlsplit(text)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
+
+
+def _shorten(text: str) -> str:
+    """A value as quoted in a message: at most 40 characters."""
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-8:]} ({len(text)} characters)"
 
 
 def _type_name(value: Any) -> str:
