@@ -32,6 +32,14 @@ _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+# How many values aliases and merge keys may add to a document beyond those written in it: more is
+# a "billion laughs" that would take minutes and gigabytes to build.
+ALIAS_GROWTH_LIMIT = 100_000
+# Lists and mappings nest at most this deep (reading deeper ones recurses past Python's, or C's, stack).
+NESTING_LIMIT = 100
+# A line's indentation and block markers: the deepest a line can open block levels.
+_LINE_OPENERS = re.compile(r"^[ \t?:-]+", re.M)
 
 
 class YamlMap(dict[Any, Any]):
@@ -94,16 +102,18 @@ def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int | str:
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YamlMap:
-    loader.flatten_mapping(node)
+    written = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
+    loader.flatten_mapping(node)  # the merged keys first, then the written ones, which override them
+    merged = len(node.value) - written
     result = YamlMap()
     result.line = _line(loader, node)
-    for key_node, value_node in node.value:
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         key_line = _line(loader, key_node)
         if not isinstance(key, (str, int, float, bool)):
             loader.problems.append(Problem(loader.source, key_line, "a key must be a plain word"))
             continue
-        if key in result:
+        if key in result and index > merged:
             loader.problems.append(
                 Problem(
                     loader.source,
@@ -141,7 +151,17 @@ def load_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, list[P
     loader.line_offset = line_offset
     loader.problems = []
     try:
-        data = loader.get_single_data()
+        deep_line = _too_deep_line(text)
+        if deep_line is not None:
+            return None, [Problem(source, deep_line + line_offset, f"values nested more than {NESTING_LIMIT} levels deep",
+                                  "flatten the lists and mappings: YAML this deep cannot be read")]
+        node = loader.get_single_node()
+        growth_line = _alias_growth_line(node) if node is not None else None
+        if growth_line is not None:
+            return None, [Problem(source, growth_line + line_offset,
+                                  f"aliases and merge keys expand this document by more than {ALIAS_GROWTH_LIMIT:,} "
+                                  "values", "write the values out, or use fewer aliases of aliases")]
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         context = error.context or ""
@@ -162,6 +182,73 @@ def load_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, list[P
     return data, loader.problems
 
 
+def _too_deep_line(text: str) -> int | None:
+    """The line where lists and mappings first nest deeper than NESTING_LIMIT; None if they never do.
+    The parser's events are read only when a quick count of what can open a level (every flow bracket,
+    the deepest line start) allows so deep a nest."""
+    block = max(map(len, _LINE_OPENERS.findall(text)), default=0)
+    if text.count("[") + text.count("{") + block <= NESTING_LIMIT:
+        return None
+    events = _Loader(text)
+    depth = 0
+    try:
+        while (event := events.get_event()) is not None:
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > NESTING_LIMIT:
+                    return int(event.start_mark.line) + 1
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the full read reports it
+    finally:
+        events.dispose()
+    return None
+
+
+def _alias_growth_line(root: yaml.Node) -> int | None:
+    """The line where aliases (merge keys included) have added more than ALIAS_GROWTH_LIMIT values
+    to the document, reading it in order; None when they never do. Sizes are counted, not built."""
+    sizes: dict[int, int] = {}
+    visited: set[int] = set()
+    added = 0
+    todo: list[tuple[yaml.Node, int]] = [(root, root.start_mark.line + 1)]
+    while todo:
+        node, line = todo.pop()
+        if id(node) in visited:  # an alias of a node met before: it adds its whole expansion again
+            added += _expanded_size(node, sizes)
+            if added > ALIAS_GROWTH_LIMIT:
+                return line
+            continue
+        visited.add(id(node))
+        todo.extend(reversed(_children(node)))
+    return None
+
+
+def _children(node: yaml.Node) -> list[tuple[yaml.Node, int]]:
+    """A node's child nodes, each with the line to name for it (a mapping's value: its key's line)."""
+    if isinstance(node, yaml.SequenceNode):
+        return [(child, child.start_mark.line + 1 if child.start_mark.index > node.start_mark.index
+                 else node.start_mark.line + 1) for child in node.value]
+    if isinstance(node, yaml.MappingNode):
+        return [(child, key.start_mark.line + 1) for key, value in node.value for child in (key, value)]
+    return []
+
+
+def _expanded_size(root: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values a node stands for with every alias in it written out (a cycle counts once)."""
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            sizes[id(node)] = 1 + sum(max(sizes.get(id(child), 0), 0) for child, _ in _children(node))
+        elif id(node) not in sizes:
+            sizes[id(node)] = -1  # being counted: an alias back to it from inside counts nothing
+            stack.append((node, True))
+            stack.extend((child, False) for child, _ in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
+
+
 def _yaml_hint(reason: str, context: str = "") -> str | None:
     if context.startswith("while parsing a flow sequence"):
         return "the '[' on this line is never closed with ']'"
@@ -173,7 +260,7 @@ def _yaml_hint(reason: str, context: str = "") -> str | None:
         return "a YAML file holds one document: remove the extra '---' line"
     if "mapping values are not allowed" in reason:
         return "a value containing ': ' must be put in quotes"
-    if "found character '\\t'" in reason or "tab" in reason:
+    if "found character '\\t'" in reason or re.search(r"\btabs?\b", reason):
         return "indent with spaces, not tabs"
     if "expected <block end>" in reason or "did not find expected key" in reason:
         return "check the indentation of this line and the one before"
