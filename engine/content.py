@@ -17,6 +17,7 @@ from pathlib import Path
 from .cache import Cache
 from .dates import PartialDate
 from .errors import BuildError, Problem
+from .limits import costly_markdown
 from .settings import Settings
 from .yamlfile import Fields, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
 
@@ -329,6 +330,9 @@ def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Pag
                      f"did you mean '{slugify(meta.slug)}'?")
     if not _check_nesting(front.body, front.body_line, source, problems) or len(problems) > yaml_problems:
         return None, problems
+    if costly := costly_markdown(front.body):
+        offset, message, hint = costly
+        return None, [Problem(source, front.body_line + front.body.count("\n", 0, offset), message, hint)]
     key_lines = {str(name): data.line_of(name) for name in data}
     return Page(source, meta, front.body, front.body_line, _page_kind(relative, meta), _page_url(relative, meta),
                 digest, key_lines, directive_names(front.body)), problems

@@ -16,6 +16,7 @@ from .cache import Cache, stable_digest
 from .content import Page, load_content, read_source_bytes
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
+from .limits import costly_markdown
 from .safety import unsafe_markup
 from .settings import Settings
 from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
@@ -244,9 +245,11 @@ def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem
 
 
 def _check_inline_markup(text: str, fields: Fields, key: str) -> None:
-    """Inline Markdown in a data field gets the same raw-HTML rules as a page body."""
+    """Inline Markdown in a data field gets the same raw-HTML rules and time limit as a page body."""
     for _, message, hint in dict.fromkeys(unsafe_markup(text)):
         fields.error(key, message, hint)
+    if costly := costly_markdown(text):
+        fields.error(key, *costly[1:])
 
 
 def _approximate(fields: Fields, name: str, required: bool) -> str:
