@@ -1,56 +1,127 @@
 """Hygiene checks on a converted body: markup the site must not ship, and Markdown left unresolved.
 
-Raw HTML is welcome, but <script>, <iframe>, <style>, on* event attributes and
-javascript: URLs are refused (the site's security policy would block them),
-as is a footnote reference with no definition, which Python-Markdown would
-otherwise print as literal text. Inline Markdown in data files gets the same
-markup checks through `unsafe_markup`.
+Raw HTML is welcome within an allow-list: the nh3 sanitizer (Ammonia, on an HTML5 parser) cleans
+a copy of the HTML, and whatever it would remove is reported at its line, never silently dropped:
+script, style, frames, forms, objects, meta and base elements, event handlers and style attributes
+in any spelling, URLs other than http(s), mailto and relative ones (after entity decoding), and
+images from other hosts. A footnote reference with no definition, which Python-Markdown would
+print as literal text, is refused too. Inline Markdown in data files gets the same markup checks
+through `unsafe_markup`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import nh3
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .content import Page, lines_outside_code
 from .errors import Problem
 from .records import ConvertedBody
 
-_FORBIDDEN_TAG = re.compile(r"<(script|iframe|style)\b", re.I)
-_EVENT_ATTRIBUTE = re.compile(r"<[a-zA-Z][^>]*?\s(on[a-zA-Z]+)\s*=", re.S)
-_JAVASCRIPT_URL = re.compile(r"""(?:(?:href|src|action|formaction|xlink:href)\s*=\s*["']?|\]\(\s*<?)\s*javascript:""", re.I)
-# Every match of _JAVASCRIPT_URL contains this, under the same flag.
-_JAVASCRIPT_WORD = re.compile(r"javascript:", re.I)
-_CODE = re.compile(r"<(pre|code)\b.*?</\1>", re.S | re.I)
-_FOOTNOTE_REFERENCE = re.compile(r"\[\^([^\]\s]+)\]")
+# What a page body may hold: what Markdown writes, our own markers, and plain inline and block HTML.
+ALLOWED_TAGS = frozenset([
+    "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "data",
+    "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s",
+    "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
+    "thead", "time", "tr", "u", "ul", "var", "wbr", "cite-marker", "x-directive",
+])
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class", "title", "lang", "dir", "role", "aria-label", "aria-hidden", "aria-describedby"},
+    "a": {"href", "hreflang"}, "img": {"src", "alt", "width", "height", "loading"},
+    "blockquote": {"cite"}, "q": {"cite"}, "del": {"cite", "datetime"}, "ins": {"cite", "datetime"},
+    "time": {"datetime"}, "data": {"value"}, "details": {"open"}, "ol": {"start", "reversed", "type"},
+    "li": {"value"}, "col": {"span"}, "colgroup": {"span"},
+    "td": {"align", "colspan", "rowspan", "headers"}, "th": {"align", "colspan", "rowspan", "headers", "scope"},
+    "cite-marker": {"ids"}, "x-directive": {"name", "args"},
+}
+# `glossary:` links are ours (the glossary step resolves them); `file:` ones are harmless, and the
+# link check says what is wrong with them.
+URL_SCHEMES = frozenset(["http", "https", "mailto", "tel", "glossary", "file"])
+# Attributes whose value is fetched by the browser as the page loads: only from this site.
+_FETCHED = {("img", "src")}
 _TAG_HINT = "the site's security policy blocks it; use Markdown or a directive instead"
 _EVENT_HINT = "inline script is blocked by the site's security policy"
 _URL_HINT = "link to an http(s) address or a page"
+_CODE = re.compile(r"<(pre|code)\b.*?</\1>", re.S | re.I)
+_FOOTNOTE_REFERENCE = re.compile(r"\[\^([^\]\s]+)\]")
+# A Markdown link or image whose target has a scheme: `[text](javascript:...)`.
+_MARKDOWN_URL = re.compile(r"\]\(\s*<?\s*([a-zA-Z][-+.a-zA-Z0-9]*)\s*:")
 
 
-def unsafe_markup(html: str) -> Iterator[tuple[str, str, str]]:
-    """(pattern finding it in the source, message, hint) for each unsafe thing in HTML or Markdown."""
-    for match in _FORBIDDEN_TAG.finditer(html):
-        tag = match.group(1).lower()
-        yield rf"<{tag}\b", f"raw <{tag}> is not allowed in content", _TAG_HINT
-    for match in _EVENT_ATTRIBUTE.finditer(html):
-        attribute = match.group(1).lower()
-        yield rf"\s{attribute}\s*=", f"the event attribute '{attribute}=' is not allowed in content", _EVENT_HINT
-    if _may_contain_javascript(html):
-        for _ in _JAVASCRIPT_URL.finditer(html):
-            yield r"javascript:", "a javascript: URL is not allowed in content", _URL_HINT
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """nh3's last word on an allowed attribute: a fetched URL must not name another host."""
+    if (tag, attribute) in _FETCHED and urlsplit(value.strip()).netloc:
+        return None
+    return value
 
 
-def _may_contain_javascript(html: str) -> bool:
-    """False only when no `javascript:` can match, so the slow URL pattern need not run.
+def sanitize(html: str) -> str:
+    """The HTML as the allow-list keeps it."""
+    return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+                     url_schemes=set(URL_SCHEMES), link_rel=None, strip_comments=False,
+                     attribute_filter=_keep_attribute)
 
-    That pattern has no literal start, so it is tried at every character (most of the
-    safety check's time). On ASCII text, lowering is exactly what re.I compares; other
-    text keeps re.I's Unicode folding (ſ matches s) through a one-word pattern.
-    """
-    if html.isascii():
-        return "javascript:" in html.lower()
-    return _JAVASCRIPT_WORD.search(html) is not None
+
+# What unsafe_markup finds: patterns that find it in the source, the most precise first; message; hint.
+Finding = tuple[tuple[str, ...], str, str]
+
+
+def unsafe_markup(html: str) -> Iterator[Finding]:
+    """What the sanitizer would remove from HTML or Markdown, in document order, and each Markdown
+    link to a URL scheme it would refuse."""
+    for match in _MARKDOWN_URL.finditer(html):
+        scheme = match.group(1).lower()
+        if scheme not in URL_SCHEMES:
+            yield (rf"\]\(\s*<?\s*{re.escape(scheme)}\s*:",), f"a {scheme}: URL is not allowed in content", _URL_HINT
+    if "<" not in html:
+        return  # no tag at all: nothing for the sanitizer to remove
+    cleaned = sanitize(html)
+    if cleaned == html:
+        return  # the usual case: Markdown's HTML comes back byte for byte, so nothing was removed
+    kept = iter(_elements(cleaned))
+    expected = next(kept, None)
+    for element in _elements(html):
+        if expected is None or element.tag != expected.tag:
+            yield (rf"<{re.escape(element.tag)}(?![-\w])",), f"raw <{element.tag}> is not allowed in content", _TAG_HINT
+            continue
+        remaining = expected.attributes
+        for name, value in element.attributes.items():
+            if name not in remaining:
+                yield _removed_attribute(element.tag, name, value)
+        expected = next(kept, None)
+
+
+def _elements(html: str) -> list[LexborNode]:
+    """Every element of an HTML fragment in document order."""
+    tree = LexborHTMLParser(f"<body>{html}</body>")
+    return [node for node in tree.body.traverse(include_text=False) if node.tag != "body"] if tree.body else []
+
+
+def _removed_attribute(tag: str, name: str, value: str | None) -> Finding:
+    """What unsafe_markup says of an attribute the sanitizer removes: where it is, and why it goes."""
+    named = re.escape(name)
+    where: tuple[str, ...] = (rf"[\s/\"']{named}(?![-\w])",)
+    if value is not None:
+        start = re.escape(value.strip()[:16])
+        where = (rf"[\s/\"']{named}\s*=\s*[\"']?\s*{start}", rf"\]\(\s*<?\s*{start}", rf"[\s/\"']{named}\s*=")
+    if name.startswith("on"):
+        return where, f"the event attribute '{name}=' is not allowed in content", _EVENT_HINT
+    if name == "style":
+        return where, "the style attribute is not allowed in content", "the site's security policy blocks inline styles"
+    allowed = ALLOWED_ATTRIBUTES.get(tag, set()) | ALLOWED_ATTRIBUTES["*"]
+    if name in allowed and value is not None:
+        url = urlsplit(re.sub(r"[\x00-\x20]", "", value))
+        if url.scheme and url.scheme.lower() not in URL_SCHEMES:
+            return where, f"a {url.scheme.lower()}: URL is not allowed in content", _URL_HINT
+        if url.netloc:
+            return (where, f"<{tag} {name}> from another host ({url.netloc}) is not allowed in content",
+                    "copy the file into the project: the site makes no requests to other hosts")
+    return where, f"the attribute '{name}' is not allowed on <{tag}> in content", "remove it"
 
 
 def check_body_safety(page: Page, converted: ConvertedBody) -> list[Problem]:
@@ -59,13 +130,14 @@ def check_body_safety(page: Page, converted: ConvertedBody) -> list[Problem]:
     found = [*unsafe_markup(html)]
     for match in _FOOTNOTE_REFERENCE.finditer(html):
         label = match.group(1)
-        found.append((r"\[\^" + re.escape(label) + r"\](?!:)", f"footnote [^{label}] has no definition",
+        found.append(((r"\[\^" + re.escape(label) + r"\](?!:)",), f"footnote [^{label}] has no definition",
                       f"add a line '[^{label}]: text' at the end of the page"))
     problems: list[Problem] = []
-    for pattern, message, hint in dict.fromkeys(found):
-        count = found.count((pattern, message, hint))
-        for line in _lines_matching(page.body, page.body_line, pattern)[:max(count, 1)] or [page.body_line]:
-            problems.append(Problem(page.source, line, message, hint))
+    for patterns, message, hint in dict.fromkeys(found):
+        count = found.count((patterns, message, hint))
+        lines = next((lines for pattern in patterns if (lines := _lines_matching(page.body, page.body_line, pattern))),
+                     [page.body_line])
+        problems.extend(Problem(page.source, line, message, hint) for line in lines[:count])
     return problems
 
 
