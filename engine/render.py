@@ -35,8 +35,8 @@ from .directives import (
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_words
-from .records import Citation, ConvertedBody, Heading, RenderedPage
-from .safety import check_body_safety
+from .records import Citation, ConvertedBody, Heading, PageLinks, RenderedPage
+from .safety import check_body_safety, check_layout_output
 from .scan import scan_html
 from .site import Site
 from .templates import Layouts, UsedAssets, render_template
@@ -344,7 +344,10 @@ def rendered_page(text: str, cited: tuple[CitedSource, ...], assets: UsedAssets,
     and the cache key of its converted body."""
     html = text.encode("utf-8")
     citations: tuple[Citation, ...] = tuple((item.source.id, item.number, len(item.backlinks)) for item in cited)
-    return RenderedPage.of(html, citations, scan_html(html), tuple(sorted(assets.used)), body_key)
+    links = scan_html(html)
+    if unsafe := check_layout_output(text):
+        links = PageLinks(links.ids, links.targets, links.lines, sorted([*links.parse_problems, *unsafe]))
+    return RenderedPage.of(html, citations, links, tuple(sorted(assets.used)), body_key)
 
 
 def _plain_text(html: str) -> str:

@@ -145,3 +145,88 @@ def _lines_matching(body: str, body_line: int, pattern: str) -> list[int]:
     """File lines (outside code) where a pattern occurs, once per occurrence."""
     compiled = re.compile(pattern, re.I)
     return [body_line + index for index, line in lines_outside_code(body) for _ in compiled.finditer(line)]
+
+
+# -- the layouts' output: whole pages, where scripts, styles and metadata are the site's own ----------
+
+# What a page's tags must hold before it can hold anything unsafe: only such a page is parsed. Each
+# test starts with a literal, so it is searched for quickly.
+_UNSAFE_WORDS = ("javascript:", "vbscript:", "data:", "<style", "<base", "<object", "<embed", "<applet", "refresh",
+                 "&", "poster")  # an entity may hide a scheme
+_TAG = re.compile(r"""<[a-zA-Z](?:[^>"']+|"[^"]*"|'[^']*')*>""")
+_EVENT_OR_STYLE = re.compile(r"""[\s/"'](?:on[a-z]+|style)\s*=""")
+_INLINE_SCRIPT = re.compile(r"""<script(?![^>]*\s(?:src\s*=|type\s*=\s*["']?application/(?:ld\+)?json))""")
+_FOREIGN_SOURCE = re.compile(r"""src\s*=\s*["']?\s*(?:[a-z]+:)?//""")
+_FOREIGN_LINK = re.compile(r"""<link\b(?=[^>]*\srel\s*=\s*["']?(?:stylesheet|icon|preload|modulepreload|manifest|apple-touch-icon))"""
+                           r"""[^>]*\shref\s*=\s*["']?\s*(?:[a-z]+:)?//""")
+_URL_ATTRIBUTES = frozenset(["href", "src", "action", "formaction", "data", "poster", "xlink:href", "cite", "background"])
+_REFUSED_SCHEMES = frozenset(["javascript", "vbscript", "data"])
+# What a page fetches as it loads: these attributes of these elements (a stylesheet or icon <link> too).
+_LOADED = frozenset([("img", "src"), ("script", "src"), ("iframe", "src"), ("source", "src"), ("video", "src"),
+                     ("audio", "src"), ("video", "poster"), ("embed", "src"), ("input", "src"), ("track", "src")])
+_LOADED_LINKS = frozenset(["stylesheet", "icon", "preload", "modulepreload", "manifest", "apple-touch-icon"])
+
+
+def check_layout_output(html: str) -> list[tuple[int, str]]:
+    """(line, message) for what a rendered page must not hold, whichever template wrote it: event
+    handlers, inline scripts and styles, javascript:/vbscript:/data: URLs, <base>, <object>, a
+    refresh, and anything loaded from another host (the site makes no third-party requests)."""
+    if not _may_be_unsafe(html):
+        return []
+    found: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    tree = LexborHTMLParser(html)
+    for node in tree.root.traverse(include_text=False) if tree.root else ():
+        tag = node.tag
+        seen[tag] = seen.get(tag, 0) + 1
+        for message in _layout_element_problems(tag, node.attributes, bool((node.text(deep=False) or "").strip())):
+            found.append((_line_of_tag(html, tag, seen[tag]), f"{message} in the layouts' output"))
+    return found
+
+
+def _may_be_unsafe(page: str) -> bool:
+    """False only when a page can hold nothing check_layout_output refuses: its tags, in lower case,
+    hold none of the words and patterns that anything refused needs."""
+    tags = " ".join(_TAG.findall(page)).lower()
+    if any(word in tags for word in _UNSAFE_WORDS):
+        return True
+    return any(pattern.search(tags) for pattern in (_EVENT_OR_STYLE, _FOREIGN_SOURCE, _INLINE_SCRIPT, _FOREIGN_LINK))
+
+
+def _layout_element_problems(tag: str, attributes: dict[str, str | None], has_text: bool) -> Iterator[str]:
+    """What is wrong with one element of a rendered page."""
+    if tag in ("base", "object", "embed", "applet"):
+        yield f"<{tag}> is not allowed"
+    if tag == "style" or (tag == "script" and "src" not in attributes and has_text and _is_script(attributes)):
+        yield f"an inline <{tag}> is not allowed"
+    if tag == "meta" and (attributes.get("http-equiv") or "").lower() == "refresh":
+        yield "a <meta> refresh is not allowed"
+    loaded_link = tag == "link" and bool(set((attributes.get("rel") or "").lower().split()) & _LOADED_LINKS)
+    for name, value in attributes.items():
+        if name.startswith("on"):
+            yield f"the event attribute '{name}=' is not allowed"
+        elif name == "style":
+            yield "the style attribute is not allowed"
+        elif name in _URL_ATTRIBUTES and value is not None:
+            url = urlsplit(re.sub(r"[\x00-\x20]", "", value))
+            if url.scheme.lower() in _REFUSED_SCHEMES:
+                yield f"a {url.scheme.lower()}: URL is not allowed"
+            elif url.netloc and ((tag, name) in _LOADED or (loaded_link and name == "href")):
+                yield f"<{tag} {name}> from another host ({url.netloc}) is not allowed"
+
+
+def _is_script(attributes: dict[str, str | None]) -> bool:
+    """Whether a <script> runs (JSON-LD and other data blocks do not, and the policy lets them be)."""
+    kind = (attributes.get("type") or "").strip().lower()
+    return kind in ("", "module") or "javascript" in kind or "ecmascript" in kind
+
+
+def _line_of_tag(html: str, tag: str, occurrence: int) -> int:
+    """The line of the n-th start tag of this name in the page (1 when the parser implied it)."""
+    position = -1
+    for match in re.finditer(rf"<{re.escape(tag)}(?![-\w])", html, re.I):
+        occurrence -= 1
+        if occurrence == 0:
+            position = match.start()
+            break
+    return html.count("\n", 0, position) + 1 if position >= 0 else 1
