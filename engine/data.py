@@ -55,6 +55,7 @@ class TimelineEvent:
     body_line: int = 0
     approximate: str = field(default="", metadata=from_yaml(read=lambda *args: _approximate(*args)))
     section: str = ""
+    section_line: int = 0
     is_highlight: bool = field(default=False, metadata=from_yaml("highlight"))
 
     @property
@@ -232,7 +233,8 @@ def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem
             problems.append(Problem(TIMELINE_FILE, line, "each event must be a mapping of fields"))
             continue
         fields = Fields(entry, TIMELINE_FILE, problems)
-        event = read_record(TimelineEvent, fields, "event", position=position, line=line, body_line=entry.line_of("body"))
+        event = read_record(TimelineEvent, fields, "event", position=position, line=line, body_line=entry.line_of("body"),
+                            section_line=entry.line_of("section"))
         _check_source_ids(event.sources, sources, fields, "sources")
         if event.category and event.category not in categories:
             fields.error("category", f"unknown timeline category '{event.category}'",

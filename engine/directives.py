@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from .cache import stable_digest
 from .charts import render_chart_svg
-from .content import Page
+from .content import Page, lines_outside_code
 from .data import SiteData, TimelineEvent
 from .dates import PartialDate, parse_date
 from .errors import Problem, did_you_mean
@@ -71,15 +71,20 @@ class BodyEnv:
 DirectiveResult = tuple[dict[str, Any] | None, list[Problem]]
 
 
-def directive_line(page: Page, name: str) -> int:
-    """The file line of a directive, looked up only to report a problem with it."""
-    return find_line(page.body, page.body_line, r"^:::\s+" + re.escape(name) + r"\b")
+def directive_line(page: Page, name: str, args: str = "") -> int:
+    """The file line of a directive (the first with these arguments), looked up only to report a problem with it."""
+    named = r"^:::\s+" + re.escape(name) + r"\b"
+    with_args = re.compile(named + r"[ \t]+" + re.escape(args.strip()) + r"[ \t]*$")
+    for index, line in lines_outside_code(page.body) if args.strip() else ():
+        if with_args.search(line):
+            return page.body_line + index
+    return find_line(page.body, page.body_line, named)
 
 
 def _chart(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
     figure = env.data.figures.get(args.strip())
     if figure is None:
-        return None, [Problem(page.source, directive_line(page, "chart"), f"unknown chart '{args.strip()}'",
+        return None, [Problem(page.source, directive_line(page, "chart", args), f"unknown chart '{args.strip()}'",
                               did_you_mean(args.strip(), env.data.figures) or "name a figure from content/figures.yaml")]
     return {"figure": figure, "svg": render_chart_svg(figure, f"chart-{figure.id}"), "sources": env.data.sources}, []
 
@@ -88,7 +93,7 @@ def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | Non
     events, problem = _timeline_slice(args, env.data)
     if problem is not None:
         message, hint = problem
-        return None, [Problem(page.source, directive_line(page, "timeline"), message, hint)]
+        return None, [Problem(page.source, directive_line(page, "timeline", args), message, hint)]
     years: list[tuple[int, int]] = []
     if len(events) > EVENTS_LISTED:  # the events are on a page a year: list the years
         years = sorted(Counter(event.date.year for event in events).items())
@@ -114,7 +119,7 @@ def _sources(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None
 def _source(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
     source = env.data.sources.get(args.strip())
     if source is None:
-        return None, [Problem(page.source, directive_line(page, "source"), f"unknown source id '{args.strip()}'",
+        return None, [Problem(page.source, directive_line(page, "source", args), f"unknown source id '{args.strip()}'",
                               did_you_mean(args.strip(), env.data.sources))]
     if usage is None:
         return None, []

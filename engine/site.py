@@ -81,7 +81,7 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
 
     for event in data.events:
         if event.section and event.section not in by_slug:
-            problems.append(Problem(TIMELINE_FILE, event.line, f"unknown section '{event.section}'",
+            problems.append(Problem(TIMELINE_FILE, event.section_line, f"unknown section '{event.section}'",
                                     did_you_mean(event.section, by_slug)))
         _check_cited_ids(event.body, TIMELINE_FILE, event.body_line, data, problems)
     for term in data.glossary.values():
