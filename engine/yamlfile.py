@@ -27,6 +27,8 @@ _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 WHOLE_NUMBER_LIMIT = 1_000_000_000
 NUMBER_LIMIT = 1e15
 _DIGITS = re.compile(r"[-+]?[0-9]+")
+# Characters XML 1.0 cannot hold, even escaped (a tab and line breaks are fine).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
@@ -329,6 +331,10 @@ class Fields:
             return default
         if not value.strip():
             self.error(key, f"'{key}' is empty")
+            return default
+        if control := _CONTROL.search(value):
+            self.error(key, f"'{key}' holds the control character U+{ord(control.group()):04X}",
+                       "remove it: the feed and the sitemap are XML, which cannot hold it")
             return default
         return value.strip()
 
