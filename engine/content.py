@@ -201,8 +201,15 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     known = known if isinstance(known, dict) else {}
     kept: dict[str, Page] = {}
     folder = str(content_dir)
+    for name in _misnamed_markdown(content_dir):
+        problems.append(Problem(prefix + name, 0, "not published: only files ending in '.md' are pages",
+                                "rename it to end in '.md' to publish it", is_warning=True))
     for name, is_symlink in markdown_files(content_dir):
         source = prefix + name
+        if any(part.startswith(".") for part in name.split("/")):
+            problems.append(Problem(source, 0, "not published: its name, or a folder's, starts with '.', which hides it",
+                                    "rename it without the leading '.' to publish it", is_warning=True))
+            continue
         if content_inside and not is_symlink:
             raw = _read_bytes(os.path.join(folder, name), source, problems)
         else:
@@ -244,6 +251,13 @@ def markdown_files(content_dir: Path) -> list[tuple[str, bool]]:
                 continue
     found.sort(key=lambda item: item[0].split("/"))
     return found
+
+
+def _misnamed_markdown(content_dir: Path) -> list[str]:
+    """Files under content_dir whose extension is '.md' in another case ('.MD', '.Md'): not pages."""
+    return sorted(os.path.relpath(os.path.join(folder, name), content_dir).replace(os.sep, "/")
+                  for folder, _, names in os.walk(content_dir) for name in names
+                  if name.lower().endswith(".md") and not name.endswith(".md"))
 
 
 def read_source_bytes(file: Path, root: Path, source: str, problems: list[Problem]) -> bytes | None:

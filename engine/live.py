@@ -65,7 +65,7 @@ class LiveSite:
         settings = self.settings = self._load_settings()
         pages, data, warnings = load_inputs(settings, self.cache)
         site = resolve_site(settings, pages, data)
-        layouts = load_layouts(settings.layouts_dir, self.cache)
+        layouts = load_layouts(settings.layouts_dir, self.cache, settings.root)
         files: dict[str, OutputFile] = {}
 
         def keep(file: OutputFile) -> None:

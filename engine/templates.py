@@ -20,7 +20,7 @@ from jinja2 import meta
 
 from .cache import Cache, stable_digest
 from .charts import format_number
-from .errors import Problem, did_you_mean
+from .errors import BuildError, Problem, did_you_mean
 
 ASSETS_FOLDER = "assets"
 
@@ -82,13 +82,20 @@ class Layouts:
         return stable_digest(sorted(seen.items())), frozenset(variables) if is_static else None
 
 
-def load_layouts(layouts_dir: Path, cache: Cache) -> Layouts:
-    """Read every template and asset under layouts_dir; assets get names with the hash of their bytes."""
+def load_layouts(layouts_dir: Path, cache: Cache, root: Path | None = None) -> Layouts:
+    """Read every template and asset under layouts_dir; assets get names with the hash of their bytes.
+    A file that resolves outside the project (`root`, by default the folder holding layouts_dir) is refused."""
     sources: dict[str, str] = {}
     hashed: dict[str, str] = {}
     data: dict[str, bytes] = {}
+    project = (root or layouts_dir.parent).resolve()
+    outside: list[Problem] = []
     for file in sorted(path for path in layouts_dir.rglob("*") if path.is_file()):
         name = file.relative_to(layouts_dir).as_posix()
+        if not file.resolve().is_relative_to(project):
+            outside.append(Problem(f"layouts/{name}", 0, "refusing a symlink that points outside the project",
+                                   "copy the file into the project instead of linking to it"))
+            continue
         if name.startswith(ASSETS_FOLDER + "/"):
             name = name[len(ASSETS_FOLDER) + 1:]
             content = data[name] = file.read_bytes()
@@ -97,6 +104,8 @@ def load_layouts(layouts_dir: Path, cache: Cache) -> Layouts:
             hashed[name] = f"assets/{stem}.{digest}.{ext}" if dot else f"assets/{name}.{digest}"
         else:
             sources[name] = file.read_bytes().decode("utf-8", errors="replace")
+    if outside:
+        raise BuildError(outside)
     env = _environment(layouts_dir, sources, cache)
     return Layouts(layouts_dir, sources, Assets(hashed, data), env, {name: _parse(env, source, cache)
                                                                      for name, source in sources.items()})
