@@ -86,13 +86,14 @@ def unsafe_markup(html: str) -> Iterator[Finding]:
     kept = iter(_elements(cleaned))
     expected = next(kept, None)
     for element in _elements(html):
-        if expected is None or element.tag != expected.tag:
-            yield (rf"<{re.escape(element.tag)}(?![-\w])",), f"raw <{element.tag}> is not allowed in content", _TAG_HINT
+        tag = element.tag or ""
+        if expected is None or tag != expected.tag:
+            yield (rf"<{re.escape(tag)}(?![-\w])",), f"raw <{tag}> is not allowed in content", _TAG_HINT
             continue
         remaining = expected.attributes
         for name, value in element.attributes.items():
             if name not in remaining:
-                yield _removed_attribute(element.tag, name, value)
+                yield _removed_attribute(tag, name, value)
         expected = next(kept, None)
 
 
@@ -157,7 +158,8 @@ _TAG = re.compile(r"""<[a-zA-Z](?:[^>"']+|"[^"]*"|'[^']*')*>""")
 _EVENT_OR_STYLE = re.compile(r"""[\s/"'](?:on[a-z]+|style)\s*=""")
 _INLINE_SCRIPT = re.compile(r"""<script(?![^>]*\s(?:src\s*=|type\s*=\s*["']?application/(?:ld\+)?json))""")
 _FOREIGN_SOURCE = re.compile(r"""src\s*=\s*["']?\s*(?:[a-z]+:)?//""")
-_FOREIGN_LINK = re.compile(r"""<link\b(?=[^>]*\srel\s*=\s*["']?(?:stylesheet|icon|preload|modulepreload|manifest|apple-touch-icon))"""
+_FOREIGN_LINK = re.compile(r"""<link\b(?=[^>]*\srel\s*=\s*["']?"""
+                           r"""(?:stylesheet|icon|preload|modulepreload|manifest|apple-touch-icon))"""
                            r"""[^>]*\shref\s*=\s*["']?\s*(?:[a-z]+:)?//""")
 _URL_ATTRIBUTES = frozenset(["href", "src", "action", "formaction", "data", "poster", "xlink:href", "cite", "background"])
 _REFUSED_SCHEMES = frozenset(["javascript", "vbscript", "data"])
@@ -177,7 +179,7 @@ def check_layout_output(html: str) -> list[tuple[int, str]]:
     seen: dict[str, int] = {}
     tree = LexborHTMLParser(html)
     for node in tree.root.traverse(include_text=False) if tree.root else ():
-        tag = node.tag
+        tag = node.tag or ""
         seen[tag] = seen.get(tag, 0) + 1
         for message in _layout_element_problems(tag, node.attributes, bool((node.text(deep=False) or "").strip())):
             found.append((_line_of_tag(html, tag, seen[tag]), f"{message} in the layouts' output"))
