@@ -150,6 +150,12 @@ class _TemplateCodeCache(jinja2.BytecodeCache):
         self.cache = cache
         self.used: set[str] = set()
 
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        """Jinja's key (the template's name and file), from the file name's bytes as the system gave them:
+        outside UTF-8 mode, a non-ASCII folder's name holds surrogates, which Jinja's own key cannot encode."""
+        raw = (name if filename is None else f"{name}|{filename}").encode("utf-8", "surrogateescape")
+        return hashlib.sha1(raw).hexdigest()
+
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         key = stable_digest(bucket.key, bucket.checksum)
         self.used.add(key)
