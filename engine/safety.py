@@ -105,11 +105,12 @@ def _elements(html: str) -> list[LexborNode]:
 
 def _removed_attribute(tag: str, name: str, value: str | None) -> Finding:
     """What unsafe_markup says of an attribute the sanitizer removes: where it is, and why it goes."""
-    named = re.escape(name)
-    where: tuple[str, ...] = (rf"[\s/\"']{named}(?![-\w])",)
-    if value is not None:
+    named, in_tag = re.escape(name), rf"<{re.escape(tag)}(?![-\w])[^>]*?"
+    where: tuple[str, ...] = (rf"{in_tag}[\s/\"']{named}(?![-\w])", rf"[\s/\"']{named}(?![-\w])")
+    if value is not None:  # the most precise first: the value as written, in its tag; a Markdown link; the name
         start = re.escape(value.strip()[:16])
-        where = (rf"[\s/\"']{named}\s*=\s*[\"']?\s*{start}", rf"\]\(\s*<?\s*{start}", rf"[\s/\"']{named}\s*=")
+        where = (rf"[\s/\"']{named}\s*=\s*[\"']?\s*{start}", rf"\]\(\s*<?\s*{start}",
+                 rf"{in_tag}[\s/\"']{named}\s*=", rf"[\s/\"']{named}\s*=")
     if name.startswith("on"):
         return where, f"the event attribute '{name}=' is not allowed in content", _EVENT_HINT
     if name == "style":

@@ -14,6 +14,7 @@ import builtins
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,22 @@ def _make_unreadable(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtins, "open", failing_open)
 
 
+def _link_layouts_outside(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("partials/outside.html", "assets/outside.css"):
+        outside = site.parent / Path(name).name
+        outside.write_text("<p>not ours</p>\n" if name.endswith(".html") else "body { color: red }\n", encoding="utf-8")
+        os.symlink(outside, site / "layouts" / name)
+
+
 SETUP: dict[str, Callable[[Path, pytest.MonkeyPatch], None]] = {
     "invalid_symlink_outside": _link_outside,
+    "invalid_symlink_layouts": _link_layouts_outside,
     "invalid_unreadable": _make_unreadable,
 }
 ARGS: dict[str, list[str]] = {
     "invalid_cli_unknown_option": ["--drafs"],
     "invalid_uncited_source": ["--strict"],
+    "invalid_hidden_and_misnamed": ["--strict"],
 }
 
 
@@ -110,6 +120,8 @@ def test_every_error_class_has_a_fixture() -> None:
         "bad_dates", "dates_out_of_order", "urls", "empty_titles", "template_syntax", "template_undefined",
         "template_expression", "cli_unknown_option", "cli_missing_config", "cli_output_over_sources",
         "timeline_references", "timeline_sections", "uncited_source", "many_files",
+        "out_of_range_values", "yaml_bombs", "slow_markdown", "raw_html_evasions", "layout_output", "directive_lines",
+        "layout_templates", "control_characters", "symlink_layouts", "hidden_and_misnamed", "cli_output_under_file",
     }
     assert {f"invalid_{name}" for name in classes} <= set(INVALID)
 
@@ -158,7 +170,8 @@ def test_byte_order_mark_windows_line_endings_and_unusual_names_work(tmp_path: P
 # worker processes, which must report the very same lines.
 RENDERED_IN_WORKERS = ["invalid_footnote_undefined", "invalid_links", "invalid_raw_html", "invalid_template_expression",
                        "invalid_template_syntax", "invalid_template_undefined", "invalid_unknown_citation",
-                       "invalid_unknown_directive_targets"]
+                       "invalid_unknown_directive_targets", "invalid_raw_html_evasions", "invalid_layout_output",
+                       "invalid_layout_templates", "invalid_directive_lines"]
 
 
 @pytest.mark.parametrize("name", RENDERED_IN_WORKERS)
@@ -180,3 +193,15 @@ def test_a_broken_base_template_is_named_once(tmp_path: Path, jobs: str) -> None
     assert code == 1
     broken = [line for line in lines if "template syntax error" in line]
     assert len(broken) == 1 and broken[0].startswith("layouts/base.html:"), lines
+
+
+@pytest.mark.parametrize("name", ["invalid_slow_markdown", "invalid_yaml_bombs"])
+def test_input_made_to_exhaust_the_parsers_is_refused_quickly(name: str, tmp_path: Path) -> None:
+    """50,000 '[', 20,000 '<a ', 10,000 '[a](', a merge-key bomb, a billion laughs and YAML nested 5,000 deep:
+    each named at its line, the whole build in well under the time one of them took to convert."""
+    site = copy_invalid_site(name, tmp_path)
+    started = time.perf_counter()
+    code, lines = build_site(site, "--jobs", "2", "--no-cache")
+    assert time.perf_counter() - started < 10
+    assert code == 1
+    assert all(re.match(r"content/[a-z]+\.(md|yaml):\d+: ", line) for line in lines[:-1]), lines
