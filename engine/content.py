@@ -17,9 +17,10 @@ from pathlib import Path
 from .cache import Cache
 from .dates import PartialDate
 from .errors import BuildError, Problem
+from .fields import Fields, from_yaml, read_record
 from .limits import costly_markdown
 from .settings import Settings
-from .yamlfile import Fields, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
+from .yamlfile import YamlMap, decode_utf8, load_yaml
 
 LAYOUTS_BY_KIND = {"home": "home", "section": "section", "page": "page"}
 _FENCE = re.compile(r"^---[ \t]*$")

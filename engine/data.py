@@ -16,10 +16,11 @@ from .cache import Cache, stable_digest
 from .content import Page, load_content, read_source_bytes
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
+from .fields import Fields, from_yaml, read_record
 from .limits import costly_markdown
 from .safety import unsafe_markup
 from .settings import Settings
-from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
+from .yamlfile import YamlList, YamlMap, decode_utf8, load_yaml
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 

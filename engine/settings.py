@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import BuildError, Problem, UsageError
-from .yamlfile import Fields, YamlMap, decode_utf8, is_web_url, load_yaml
+from .fields import Fields, is_web_url
+from .yamlfile import YamlMap, decode_utf8, load_yaml
 
 SETTINGS_KEYS = (
     "title", "tagline", "description", "base_url", "language", "author",

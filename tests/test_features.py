@@ -182,7 +182,7 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
         ("content/timeline.yaml", "category: one", "category: oen",
          "content/timeline.yaml:16: unknown timeline category 'oen' (did you mean 'one'?)"),
         ("content/timeline.yaml", "section: first", "section: frist",
-         "content/timeline.yaml:5: unknown section 'frist' (did you mean 'first'?)"),
+         "content/timeline.yaml:9: unknown section 'frist' (did you mean 'first'?)"),
         ("content/timeline.yaml", "sources: [gamma]", "sources: [gama]",
          "content/timeline.yaml:15: unknown source id 'gama' (did you mean 'gamma'?)"),
         ("content/index.md", "::: chart counts", "::: chart count",
