@@ -86,6 +86,11 @@ class Figure:
     line: int = 0
     note: str = ""
     axis_label: str = ""
+    kind: str = field(default="bar", metadata=from_yaml(read=lambda *args: _figure_kind(*args)))
+
+
+# How a figure is drawn: "bar" vertical bars, "hbar" horizontal bars (long labels), "line" a series over time.
+CHART_KINDS = ("bar", "hbar", "line")
 
 
 @dataclass(frozen=True)
@@ -301,6 +306,14 @@ def _read_figures(data: Any, sources: dict[str, Source], problems: list[Problem]
         figures[figure_id] = read_record(Figure, fields, "figure", id=figure_id, line=line)
         _check_source_ids(figures[figure_id].sources, sources, fields, "sources")
     return figures
+
+
+def _figure_kind(fields: Fields, name: str, required: bool) -> str:
+    kind = fields.text(name, default="bar")
+    if kind not in CHART_KINDS:
+        fields.error(name, f"unknown chart kind '{kind}'", did_you_mean(kind, CHART_KINDS) or f"write one of {', '.join(CHART_KINDS)}")
+        return "bar"
+    return kind
 
 
 def _figure_values(fields: Fields, name: str, required: bool) -> tuple[FigureValue, ...]:

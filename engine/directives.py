@@ -81,7 +81,8 @@ def _chart(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) 
     if figure is None:
         return None, [Problem(page.source, directive_line(page, "chart"), f"unknown chart '{args.strip()}'",
                               did_you_mean(args.strip(), env.data.figures) or "name a figure from content/figures.yaml")]
-    return {"figure": figure, "svg": render_chart_svg(figure, f"chart-{figure.id}"), "sources": env.data.sources}, []
+    svg, problems = render_chart_svg(figure, f"chart-{figure.id}")
+    return {"figure": figure, "svg": svg, "sources": env.data.sources}, problems
 
 
 def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:

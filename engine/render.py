@@ -307,12 +307,12 @@ class PageRenderer:
             return "", problems
         context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
                    **context}
-        text, problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
+        text, template_problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
         if text is None:
-            return "", problems
-        if name not in LISTING_DIRECTIVES:  # those show the citations so far
+            return "", problems + template_problems
+        if name not in LISTING_DIRECTIVES and not problems:  # those show the citations so far
             self._partials[memo_key] = text
-        return text, problems
+        return text, problems + template_problems
 
     # -- tools for templates ------------------------------------------------
 

@@ -191,10 +191,15 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
          "content/first.md:25: unknown timeline category 'tow' (did you mean 'two'?)"),
         ("content/second.md", "(glossary:gadget)", "(glossary:gadgte)",
          "content/second.md:15: unknown glossary term 'gadgte' (did you mean 'gadget'?)"),
+        ("content/figures.yaml", "kind: hbar", "kind: hbars",
+         "content/figures.yaml:31: unknown chart kind 'hbars' (did you mean 'hbar'?)"),
+        ("content/figures.yaml", "kind: hbar", "kind: bar",
+         "content/figures.yaml:28: chart 'by-place': 3 bars with labels as long as these do not fit side by side "
+         "on a phone (write kind: hbar for horizontal bars, a line for each label, or shorten the labels)"),
     ],
     ids=["unknown-citation", "duplicate-source", "missing-field", "bad-date", "non-http-url", "impossible-day",
          "unknown-category", "unknown-section", "unknown-event-source", "unknown-chart", "unknown-slice-category",
-         "unknown-term"],
+         "unknown-term", "unknown-chart-kind", "bar-labels-too-long"],
 )
 def test_feature_errors_name_file_and_line(make_site, file: str, old: str, new: str, expected: str) -> None:
     site = make_site("features")
