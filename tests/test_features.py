@@ -131,6 +131,19 @@ def test_first_use_of_a_term_links_with_an_accessible_definition(built_site: Pat
     assert explicit.get_text() == "linked gadget" and explicit["href"] == "../glossary/#term-gadget"
 
 
+def test_timeline_citations_follow_the_event_text_not_the_read_more_link(built_site: Path) -> None:
+    page = soup(built_site / "timeline" / "index.html")
+    no_body = page.select_one("#event-2019-05-17-2")
+    assert no_body.select_one(".event-body") is None
+    assert no_body.select_one(".event-title sup.cite a").get_text(strip=True).startswith("3")
+    for event in page.select(".event"):
+        meta = event.select_one(".event-meta")
+        # the only thing left under an event is its "Read more in" link, with no marker before it
+        assert meta is None or (meta.select("sup") == [] and meta.get_text(strip=True).startswith("Read more in")), meta
+    with_body = page.select_one("#event-2019-05-17-0")
+    assert with_body.select_one(".event-meta").get_text(strip=True) == "Read more in: First section"
+
+
 # -- charts ---------------------------------------------------------------------
 
 def test_chart_has_accessible_name_values_and_data_table(built_site: Path) -> None:
