@@ -90,3 +90,181 @@ def test_the_chart_check_sees_clipped_and_overlapping_text(sites: dict[str, Buil
     assert any("outside" in line for line in problems), problems
     assert any("overlaps" in line for line in problems), problems
     context.close()
+
+
+# ---- the first screen -----------------------------------------------------------------------------
+
+FIRST_PARAGRAPH_JS = "() => document.querySelector('article.prose > p').getBoundingClientRect().top + window.scrollY"
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+
+
+def section_pages(site: BuiltSite) -> list[str]:
+    return [page for page in site.pages if 'class="layout-section"' in site.html_file(page).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("name", SITES)
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_first_paragraph_of_every_section_within_600px_on_a_390px_phone(
+        name: str, javascript: bool, sites: dict[str, BuiltSite], browser: Browser) -> None:
+    site = sites[name]
+    pages = section_pages(site)
+    assert pages or name == "minimal"
+    context, watch = watched_context(browser, site.origin, java_script_enabled=javascript, **PHONE)
+    page = context.new_page()
+    found = {}
+    for path in pages:
+        open_page(page, watch, site.url(path))
+        found[path] = page.evaluate(FIRST_PARAGRAPH_JS)
+        # every item of the main navigation stays reachable: one row, scrolled sideways
+        row = page.locator(".site-nav ul")
+        assert row.evaluate("el => el.getBoundingClientRect().height") < 56
+        last = page.locator(".site-nav li:last-child a")
+        last.scroll_into_view_if_needed()
+        assert last.is_visible() and last.bounding_box()["x"] + last.bounding_box()["width"] <= 390.5
+    context.close()
+    late = {path: top for path, top in found.items() if top >= 600}
+    assert late == {}, f"first paragraph at or below 600 px: {late} (all: {found})"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_contents_closed_on_a_phone_open_on_a_desktop(width: int, sites: dict[str, BuiltSite], browser: Browser) -> None:
+    site = sites["explainer" if "explainer" in SITES else "features"]
+    path = next(p for p in section_pages(site) if 'class="toc"' in site.html_file(p).read_text(encoding="utf-8"))
+    for javascript in (True, False):
+        context, watch = watched_context(browser, site.origin, viewport={"width": width, "height": 844},
+                                         has_touch=True, java_script_enabled=javascript)
+        page = context.new_page()
+        open_page(page, watch, site.url(path))
+        entries = page.locator(".toc ol")
+        if width == 390:
+            assert entries.is_hidden()
+            page.locator(".toc summary").tap()
+            assert entries.is_visible()
+        else:
+            assert entries.is_visible()
+            assert page.locator(".toc a").first.evaluate("el => el.checkVisibility()")
+        context.close()
+
+
+# ---- citations and terms on tap -------------------------------------------------------------------
+
+# Where everything in main is, but the popover and the hover tooltips, which lie over the text.
+LAYOUT_JS = "() => [...document.querySelectorAll('main *:not(.popover, .popover *, .term-tip)')].slice(0, 400).map(el => { const r = el.getBoundingClientRect(); return [r.left + scrollX, r.top + scrollY, r.width, r.height].map(Math.round).join(); }).join(';')"
+
+
+def test_a_tapped_citation_shows_its_source_in_place(sites: dict[str, BuiltSite], browser: Browser) -> None:
+    site = sites["features"]
+    context, watch = watched_context(browser, site.origin, **PHONE)
+    page = context.new_page()
+    open_page(page, watch, site.url("first/"))
+    marker = page.locator("sup.cite a[href='#source-1']").first
+    box = marker.bounding_box()
+    assert box["width"] >= 24 and box["height"] >= 24, box
+    before = page.evaluate(LAYOUT_JS)
+    marker.tap()
+    dialog = page.get_by_role("dialog", name="Source 1")
+    assert dialog.is_visible()
+    text = dialog.inner_text()
+    for part in ("Alpha report", "Alpha News", "17 May 2019", "Supports the first claim."):
+        assert part in text, text
+    assert dialog.get_by_role("link", name="See it in the list of sources").get_attribute("href") == "#source-1"
+    assert page.evaluate("() => location.hash") == ""  # stayed in place
+    assert page.evaluate("() => document.activeElement.getAttribute('role')") == "dialog"
+    assert marker.get_attribute("aria-expanded") == "true"
+    assert page.evaluate(LAYOUT_JS) == before, "opening the popover moved the page"
+    dialog_box = dialog.bounding_box()
+    assert dialog_box["x"] >= 0 and dialog_box["x"] + dialog_box["width"] <= 390
+    close = dialog.get_by_role("button", name="Close")
+    assert close.bounding_box()["width"] >= 24 and close.bounding_box()["height"] >= 24
+    page.keyboard.press("Escape")
+    assert page.locator(".popover").count() == 0
+    assert page.evaluate("() => document.activeElement.getAttribute('href')") == "#source-1"
+    assert marker.get_attribute("aria-expanded") == "false"
+    # a tap outside closes it; the Close button closes it and hands focus back
+    marker.tap()
+    assert dialog.is_visible()
+    page.locator("h1").tap()
+    assert page.locator(".popover").count() == 0
+    marker.tap()
+    page.get_by_role("button", name="Close").tap()
+    assert page.locator(".popover").count() == 0
+    assert page.evaluate("() => document.activeElement.getAttribute('href')") == "#source-1"
+    # the keyboard: Enter opens it, Escape closes it
+    marker.focus()
+    page.keyboard.press("Enter")
+    assert page.get_by_role("dialog", name="Source 1").is_visible()
+    page.keyboard.press("Escape")
+    assert page.locator(".popover").count() == 0
+    # the link inside goes to the entry in the list
+    marker.tap()
+    page.get_by_role("link", name="See it in the list of sources").tap()
+    page.wait_for_function("() => location.hash === '#source-1'")
+    assert page.locator(".popover").count() == 0
+    context.close()
+    assert watch.console_errors == [], watch.console_errors  # the page's own CSP holds
+
+
+def test_a_tapped_glossary_term_shows_its_definition_in_place(sites: dict[str, BuiltSite], browser: Browser) -> None:
+    site = sites["features"]
+    context, watch = watched_context(browser, site.origin, **PHONE)
+    page = context.new_page()
+    open_page(page, watch, site.url("first/"))
+    term = page.locator("a.term").first
+    href = term.get_attribute("href")
+    before = page.evaluate(LAYOUT_JS)
+    term.tap()
+    dialog = page.get_by_role("dialog", name="Definition: widget")
+    assert dialog.is_visible()
+    assert "A small thing" in dialog.inner_text()
+    assert dialog.get_by_role("link", name="Open the glossary").get_attribute("href").endswith(href.lstrip("./"))
+    assert page.evaluate("() => location.pathname").endswith("/first/")
+    assert page.evaluate(LAYOUT_JS) == before
+    page.keyboard.press("Escape")
+    assert page.locator(".popover").count() == 0
+    assert page.evaluate("() => document.activeElement.className") == "term"
+    context.close()
+    assert watch.console_errors == [], watch.console_errors
+
+
+def test_without_javascript_a_citation_still_jumps_to_the_list(sites: dict[str, BuiltSite], browser: Browser) -> None:
+    site = sites["features"]
+    context, watch = watched_context(browser, site.origin, java_script_enabled=False, **PHONE)
+    page = context.new_page()
+    open_page(page, watch, site.url("first/"))
+    page.locator("sup.cite a[href='#source-1']").first.tap()
+    page.wait_for_function("() => location.hash === '#source-1'")
+    assert page.locator(".popover").count() == 0
+    page.locator("a.term").first.tap()
+    page.wait_for_url("**/glossary/#term-widget")
+    context.close()
+
+
+# ---- tap targets -----------------------------------------------------------------------------------
+
+TARGET_SIZE_JS = """() => axe.run(document, {runOnly: ['target-size'], resultTypes: ['violations', 'passes']}).then(r => {
+  const lines = [];
+  for (const v of r.violations) for (const n of v.nodes) lines.push('too small: ' + n.target);
+  // a pass that needed the spacing exception has no 'target-size' check among the ones that held
+  for (const p of r.passes) for (const n of p.nodes)
+    if (!n.any.some(check => check.id === 'target-size')) lines.push('only by spacing: ' + n.target);
+  return lines;
+})"""
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_every_tap_target_is_24px_without_the_spacing_exception(name: str, sites: dict[str, BuiltSite],
+                                                                 browser: Browser) -> None:
+    from test_browser import AXE
+    site = sites[name]
+    context, watch = watched_context(browser, site.origin, bypass_csp=True, **PHONE)
+    page = context.new_page()
+    problems = []
+    for path in site.pages:
+        open_page(page, watch, site.url(path))
+        page.add_script_tag(path=str(AXE))
+        problems += [f"{path}: {line}" for line in page.evaluate(TARGET_SIZE_JS)]
+        if page.locator("sup.cite a").count():  # and with a popover open
+            page.locator("sup.cite a").first.tap()
+            problems += [f"{path} (popover open): {line}" for line in page.evaluate(TARGET_SIZE_JS)]
+    context.close()
+    assert problems == [], "\n".join(problems)
