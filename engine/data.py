@@ -1,4 +1,4 @@
-"""Stage 2b: content/{sources,timeline,glossary,figures}.yaml -> typed records.
+"""Stage 2b: content/{sources,timeline,glossary,figures,pictures}.yaml -> typed records.
 
 Each file is optional. Refuses missing required fields, bad or impossible
 dates, non-http(s) URLs, empty titles, duplicate ids and references to
@@ -89,6 +89,18 @@ class Figure:
     kind: str = field(default="bar", metadata=from_yaml(read=lambda *args: _figure_kind(*args)))
 
 
+@dataclass(frozen=True)
+class Picture:
+    """A writer's picture: its file under content/, and the words every use of it must carry."""
+
+    id: str
+    file: str = field(metadata=from_yaml(required=True))  # relative to content/, e.g. images/crossing.jpg
+    alt: str = field(metadata=from_yaml(required=True))
+    caption: str = field(metadata=from_yaml(required=True))
+    credit: str = field(metadata=from_yaml(required=True))
+    line: int = 0
+
+
 # How a figure is drawn: "bar" vertical bars, "hbar" horizontal bars (long labels), "line" a series over time.
 CHART_KINDS = ("bar", "hbar", "line")
 
@@ -102,6 +114,7 @@ class SiteData:
     events: tuple[TimelineEvent, ...] = ()
     glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    pictures: dict[str, Picture] = field(default_factory=dict)
     digest: str = ""  # of the data files' bytes: what the cache keeps these records by
 
 
@@ -109,13 +122,15 @@ SOURCES_FILE = "content/sources.yaml"
 TIMELINE_FILE = "content/timeline.yaml"
 GLOSSARY_FILE = "content/glossary.yaml"
 FIGURES_FILE = "content/figures.yaml"
+PICTURES_FILE = "content/pictures.yaml"
 
 
 def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData, list[Problem]]:
     """Load every data file that exists; raise BuildError with all problems. The cache keeps the
     records of files that loaded without a problem, by their bytes."""
     problems: list[Problem] = []
-    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
+    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE,
+                                                                  PICTURES_FILE)}
     key = stable_digest([(name, hashlib.sha256(data).hexdigest()) for name, data in raw.items() if data is not None])
     known = cache.get("data", key) if cache is not None and not problems else None
     if isinstance(known, SiteData):
@@ -131,9 +146,11 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     categories, events = _read_timeline(loaded[TIMELINE_FILE], sources, problems)
     glossary = _read_glossary(loaded[GLOSSARY_FILE], problems)
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
+    pictures = {picture_id: read_record(Picture, Fields(entry, PICTURES_FILE, problems), "picture", id=picture_id, line=line)
+                for picture_id, entry, line in _mapping_of_ids(loaded[PICTURES_FILE], PICTURES_FILE, "picture", problems)}
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
-    data = SiteData(sources, categories, events, glossary, figures, key)
+    data = SiteData(sources, categories, events, glossary, figures, pictures, key)
     if cache is not None and not problems:
         cache.put("data", key, data)
     return data, problems

@@ -34,6 +34,7 @@ from .directives import (
 )
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
+from .images import placed_pictures, prepare_pictures
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_words
 from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
@@ -114,10 +115,13 @@ class PageRenderer:
         if about is not None:
             special["about"] = about.url
         sections = {event.section for event in site.data.events if event.section}
+        # the pictures pages place, resized once here (the cache keeps the files) before any page renders
+        self.pictures = prepare_pictures(site.settings.root, site.data.pictures, *placed_pictures(site.pages), cache)
         self.body_env = BodyEnv(
             site.data, special,
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
-            {term.id: self._definition(term.definition) for term in site.data.glossary.values()})
+            {term.id: self._definition(term.definition) for term in site.data.glossary.values()},
+            self.pictures.sets)
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
         heads = {page.source: _head(page) for page in site.pages}
         self.view = SiteView(
@@ -211,9 +215,18 @@ class PageRenderer:
         context = {**values, "body": body.html, "cited": body.cited, "page": {
             **values["page"], "reading_minutes": max(1, math.ceil(body.word_count / _WORDS_PER_MINUTE)),
             "word_count": body.word_count, "headings": headings,
-            "show_toc": page.kind == "section" and len(headings) >= 3}}
+            "show_toc": page.kind == "section" and len(headings) >= 3, "share_image": self._share_image(page)}}
         return render_template(self.layouts.env, f"{page.layout}.html", context, page.source,
                                line=page.line_of("layout") if page.meta.layout else 1)
+
+    def _share_image(self, page: Page) -> dict[str, Any] | None:
+        """The link-preview image of a page whose first picture has one (a raster picture): its address
+        from the site's root, size and alt text."""
+        picture = self.body_env.pictures.get(page.pictures[0]) if page.pictures else None
+        if picture is None or picture.share is None:
+            return None
+        return {"path": picture.share.path, "width": picture.share.width, "height": picture.share.height,
+                "alt": picture.picture.alt}
 
     def values(self, page: Page, root: str) -> dict[str, Any]:
         """The template variables of a page that do not depend on its body (`root` prefixes every link);
