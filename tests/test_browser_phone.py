@@ -268,3 +268,28 @@ def test_every_tap_target_is_24px_without_the_spacing_exception(name: str, sites
             problems += [f"{path} (popover open): {line}" for line in page.evaluate(TARGET_SIZE_JS)]
     context.close()
     assert problems == [], "\n".join(problems)
+
+
+# ---- the dev server's error page -------------------------------------------------------------------
+
+
+def test_the_dev_servers_error_page_fits_a_360px_phone(browser: Browser) -> None:
+    from engine.webapp import SiteApp
+    app = SiteApp("/")
+    app.show_problems([
+        "content/background/a-very-long-folder-name-for-a-section/index.md:12: unknown source id "
+        "'washington-post-2018-07-12-mexico-safe-third-country-talks' (did you mean "
+        "'washington-post-2018-07-12-mexico-safe-third-country-talk'?)",
+        "layouts/partials/a-partial-with-a-long-name.html:3: 'dict object' has no attribute 'titel'"])
+    html = app.respond({"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_HOST": "127.0.0.1"}).body.decode()
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_content(html)
+    # laid out at the phone's width (not a 980 px desktop page shrunk), and nothing wider than it
+    assert page.evaluate("() => document.documentElement.clientWidth") == 360
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    assert page.locator("li").count() == 2
+    assert all(box["x"] + box["width"] <= 360 for box in (item.bounding_box() for item in page.locator("li code").all()))
+    font = page.locator("li code").first.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+    assert font >= 12
+    context.close()
