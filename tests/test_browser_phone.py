@@ -3,9 +3,17 @@ and glossary terms on tap, pictures. Built and served as tests/test_browser.py d
 
 from __future__ import annotations
 
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+import yaml
+from conftest import build_site, copy_site
 from playwright.sync_api import Browser, Page
-from test_browser import SITES, BuiltSite, open_page, sites, watched_context
+from test_browser import AXE_TAGS, SITES, VNU, BuiltSite, _serve, open_page, run_axe, sites, watched_context
+from test_pictures import add_pictures
 
 pytestmark = pytest.mark.browser  # starts Chromium
 
@@ -293,3 +301,55 @@ def test_the_dev_servers_error_page_fits_a_360px_phone(browser: Browser) -> None
     font = page.locator("li code").first.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
     assert font >= 12
     context.close()
+
+
+# ---- pictures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def picture_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltSite]:
+    """The features fixture with generated pictures on its first page, built and served."""
+    site = add_pictures(copy_site("features", tmp_path_factory.mktemp("pictures")))
+    code, problems = build_site(site, "--quiet", "--no-cache")
+    assert code == 0, problems
+    base_url = yaml.safe_load((site / "site_config.yaml").read_text(encoding="utf-8"))["base_url"]
+    built = BuiltSite("pictures", site / "output", base_path="/" + base_url.split("/", 3)[3], pages=["first/"])
+    server = _serve(built)
+    yield built
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("width", [320, 390, 1280])
+def test_pictures_keep_their_room_load_webp_at_the_right_size_and_pass_axe(
+        width: int, picture_site: BuiltSite, browser: Browser) -> None:
+    context, watch = watched_context(browser, picture_site.origin, viewport={"width": width, "height": 800},
+                                     bypass_csp=width != 390, has_touch=width < 1000)
+    page = context.new_page()
+    # Before any picture arrives, each <img> already has its final height (width and height are set).
+    page.route("**/assets/pictures/**", lambda route: None)  # held: never answered
+    watch.current = picture_site.url("first/")
+    page.goto(picture_site.url("first/"), wait_until="domcontentloaded")
+    held = page.evaluate("() => [...document.querySelectorAll('figure.picture img')].map(i => [i.getBoundingClientRect().width, i.getBoundingClientRect().height])")
+    page.unroute("**/assets/pictures/**")
+    open_page(page, watch, picture_site.url("first/"))
+    page.evaluate("() => Promise.all([...document.images].map(i => { i.loading = 'eager'; return i.decode().catch(() => null); }))")
+    loaded = page.evaluate("() => [...document.querySelectorAll('figure.picture img')].map(i => [i.getBoundingClientRect().width, i.getBoundingClientRect().height, i.currentSrc, i.naturalWidth])")
+    assert [box for box in held] == [[w, h] for w, h, _, _ in loaded]
+    assert all(h > 0 for _, h in held)
+    crossing = loaded[0]
+    # the smallest file at least as wide as the picture is shown (one device pixel per CSS px here)
+    assert crossing[2].endswith(".webp") and f"/crossing-{480 if width < 450 else 960}." in crossing[2], crossing
+    assert loaded[2][2].endswith(".svg")
+    if width != 390:
+        assert run_axe(page) == []
+    context.close()
+    assert watch.outside_requests == [] and watch.console_errors == [], watch.console_errors
+
+
+def test_the_picture_page_is_valid_html(picture_site: BuiltSite) -> None:
+    run = subprocess.run(["java", "-jar", str(VNU), "--format", "json", "--stdout",
+                          str(picture_site.output / "first" / "index.html")],
+                         capture_output=True, text=True, timeout=300, check=False)
+    errors = [m for m in json.loads(run.stdout)["messages"] if m["type"] in ("error", "non-document-error")]
+    assert errors == [], errors
