@@ -124,7 +124,7 @@ def _vertical(figure: Figure, problems: list[Problem]) -> tuple[float, list[str]
     centres = [start + slot * (index + 0.5) for index in range(count)]
 
     parts = [_text("chart-axis-title", _LEFT, _TITLE_Y, figure.unit.capitalize())]
-    for tick, label in zip(ticks, tick_labels):
+    for tick, label in zip(ticks, tick_labels, strict=True):
         y = bottom - _PLOT_HEIGHT * tick / top_value
         parts.append(f'<line class="chart-grid" x1="{gutter - _GAP:.0f}" x2="100%" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(_text("chart-tick", _LEFT, y + 5, label))
@@ -133,14 +133,23 @@ def _vertical(figure: Figure, problems: list[Problem]) -> tuple[float, list[str]
     step = 1
     while widest_label + _GAP > slot_px * step and step < count:
         step += 1
-    if step > 1 and figure.kind == "bar":
+
+    def inside(index: int) -> bool:  # a label centred on its slot stays clear of the tick values and the edge
+        centre_px, half = centres[index] / 100 * MIN_WIDTH, text_width(figure.values[index].label) / 2
+        return centre_px - half >= gutter - _GAP and centre_px + half <= MIN_WIDTH
+
+    # Bars keep every label: when they do not fit side by side, every other one goes on a second row.
+    staggered = figure.kind == "bar" and step == 2 and inside(0) and inside(count - 1)
+    if step > 1 and figure.kind == "bar" and not staggered:
         problems.append(Problem(FIGURES_FILE, figure.line,
                                 f"chart '{figure.id}': {count} bars with labels as long as these do not fit side by side "
-                                f"on a phone", "write kind: hbar for horizontal bars, a line for each label, or shorten the labels"))
+                                "on a phone",
+                                "write kind: hbar for horizontal bars, a line for each label, or shorten the labels"))
     values_fit = max(text_width(format_number(v.value), bold=True) for v in figure.values) + _GAP <= slot_px
-    points = [(centre, bottom - _PLOT_HEIGHT * value.value / top_value) for centre, value in zip(centres, figure.values)]
+    points = [(centre, bottom - _PLOT_HEIGHT * value.value / top_value)
+              for centre, value in zip(centres, figure.values, strict=True)]
     if figure.kind == "line":
-        for (x1, y1), (x2, y2) in zip(points, points[1:]):
+        for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False):
             parts.append(f'<line class="chart-line" x1="{_pct(x1)}" y1="{y1:.1f}" x2="{_pct(x2)}" y2="{y2:.1f}"/>')
         parts += [f'<circle class="chart-point" cx="{_pct(x)}" cy="{y:.1f}" r="4"/>' for x, y in points]
         last_value = format_number(figure.values[-1].value)
@@ -149,20 +158,22 @@ def _vertical(figure: Figure, problems: list[Problem]) -> tuple[float, list[str]
             parts.append(_text("chart-value", _pct(centres[-1]), points[-1][1] - 10, last_value, "end"))
     else:
         bar = slot * 0.6
-        for (centre, y), value in zip(points, figure.values):
+        for (centre, y), value in zip(points, figure.values, strict=True):
             parts.append(f'<rect class="chart-bar" x="{_pct(centre - bar / 2)}" y="{y:.1f}" width="{_pct(bar)}" '
                          f'height="{bottom - y:.1f}"/>')
             if values_fit:
                 parts.append(_text("chart-value", _pct(centre), y - 6, format_number(value.value), "middle"))
-    for index, (centre, value) in enumerate(zip(centres, figure.values)):
-        # a line's labels: every step-th one, and none that would reach past the right edge
-        if index % step == 0 and (centre / 100 * MIN_WIDTH + text_width(value.label) / 2 <= MIN_WIDTH):
+    for index, (centre, value) in enumerate(zip(centres, figure.values, strict=True)):
+        if staggered:
+            parts.append(_text("chart-label", _pct(centre), bottom + 20 + 18 * (index % 2), value.label, "middle"))
+        elif index % step == 0 and inside(index):  # a line's labels: every step-th one that fits
             parts.append(_text("chart-label", _pct(centre), bottom + 20, value.label, "middle"))
     parts.append(f'<line class="chart-axis" x1="{gutter - _GAP:.0f}" x2="100%" y1="{bottom}" y2="{bottom}"/>')
-    height = bottom + 28
+    below = bottom + (18 if staggered else 0)
+    height = below + 28
     if figure.axis_label:
-        parts.append(_text("chart-axis-title", _pct(start + (100 - start) / 2), bottom + 44, figure.axis_label, "middle"))
-        height = bottom + 54
+        parts.append(_text("chart-axis-title", _pct(start + (100 - start) / 2), below + 44, figure.axis_label, "middle"))
+        height = below + 54
     return height, parts
 
 

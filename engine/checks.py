@@ -227,7 +227,7 @@ def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes]
             target = "index.html"
         if target not in files and target + "/index.html" in files:
             return f"link '{link}' needs a trailing slash ('{parts.path}/')"
-        if target not in files and target.lower().endswith(_PICTURE_ENDINGS):
+        if target not in files and target.lower().endswith(_PICTURE_ENDINGS) and not target.startswith("assets/"):
             return (f"broken link '{link}': there is no {target} in the site (a picture goes in content/images/, "
                     f"is described in content/pictures.yaml and is placed with a line '::: picture ID')")
         if target not in files:
@@ -239,6 +239,8 @@ def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes]
     return None
 
 
+# A missing file with one of these endings, outside the engine's assets/, is a writer's picture placed the
+# Markdown way: its problem says where pictures go.
 _PICTURE_ENDINGS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".svg", ".avif")
 
 

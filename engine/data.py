@@ -328,7 +328,8 @@ def _read_figures(data: Any, sources: dict[str, Source], problems: list[Problem]
 def _figure_kind(fields: Fields, name: str, required: bool) -> str:
     kind = fields.text(name, default="bar")
     if kind not in CHART_KINDS:
-        fields.error(name, f"unknown chart kind '{kind}'", did_you_mean(kind, CHART_KINDS) or f"write one of {', '.join(CHART_KINDS)}")
+        fields.error(name, f"unknown chart kind '{kind}'",
+                     did_you_mean(kind, CHART_KINDS) or f"write one of {', '.join(CHART_KINDS)}")
         return "bar"
     return kind
 

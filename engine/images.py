@@ -155,9 +155,10 @@ def _resize(raw: bytes) -> Made | str:
 
 def _encode(image: object, kind: str) -> bytes:
     buffer = io.BytesIO()
-    options: dict[str, object] = {"WEBP": {"quality": QUALITY["webp"], "method": 6},
-                                  "JPEG": {"quality": QUALITY["jpeg"], "optimize": True, "progressive": True},
-                                  "PNG": {"optimize": True}}[kind]
+    settings: dict[str, dict[str, object]] = {"WEBP": {"quality": QUALITY["webp"], "method": 6},
+                                              "JPEG": {"quality": QUALITY["jpeg"], "optimize": True, "progressive": True},
+                                              "PNG": {"optimize": True}}
+    options = settings[kind]
     image.save(buffer, kind, **options)  # type: ignore[attr-defined]
     return buffer.getvalue()
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
 from conftest import build_site, copy_site
 from playwright.sync_api import Browser, Page
-from test_browser import AXE_TAGS, SITES, VNU, BuiltSite, _serve, open_page, run_axe, sites, watched_context
+from test_browser import SITES, VNU, BuiltSite, _serve, open_page, run_axe, sites, watched_context
 from test_pictures import add_pictures
 
 pytestmark = pytest.mark.browser  # starts Chromium
@@ -157,7 +156,9 @@ def test_contents_closed_on_a_phone_open_on_a_desktop(width: int, sites: dict[st
 # ---- citations and terms on tap -------------------------------------------------------------------
 
 # Where everything in main is, but the popover and the hover tooltips, which lie over the text.
-LAYOUT_JS = "() => [...document.querySelectorAll('main *:not(.popover, .popover *, .term-tip)')].slice(0, 400).map(el => { const r = el.getBoundingClientRect(); return [r.left + scrollX, r.top + scrollY, r.width, r.height].map(Math.round).join(); }).join(';')"
+LAYOUT_JS = """() => [...document.querySelectorAll('main *:not(.popover, .popover *, .term-tip)')].slice(0, 400)
+  .map(el => { const r = el.getBoundingClientRect(); return [r.left + scrollX, r.top + scrollY, r.width, r.height]
+  .map(Math.round).join(); }).join(';')"""
 
 
 def test_a_tapped_citation_shows_its_source_in_place(sites: dict[str, BuiltSite], browser: Browser) -> None:
@@ -330,12 +331,15 @@ def test_pictures_keep_their_room_load_webp_at_the_right_size_and_pass_axe(
     page.route("**/assets/pictures/**", lambda route: None)  # held: never answered
     watch.current = picture_site.url("first/")
     page.goto(picture_site.url("first/"), wait_until="domcontentloaded")
-    held = page.evaluate("() => [...document.querySelectorAll('figure.picture img')].map(i => [i.getBoundingClientRect().width, i.getBoundingClientRect().height])")
+    held = page.evaluate("() => [...document.querySelectorAll('figure.picture img')]"
+                         ".map(i => [i.getBoundingClientRect().width, i.getBoundingClientRect().height])")
     page.unroute("**/assets/pictures/**")
     open_page(page, watch, picture_site.url("first/"))
-    page.evaluate("() => Promise.all([...document.images].map(i => { i.loading = 'eager'; return i.decode().catch(() => null); }))")
-    loaded = page.evaluate("() => [...document.querySelectorAll('figure.picture img')].map(i => [i.getBoundingClientRect().width, i.getBoundingClientRect().height, i.currentSrc, i.naturalWidth])")
-    assert [box for box in held] == [[w, h] for w, h, _, _ in loaded]
+    page.evaluate("() => Promise.all([...document.images].map(i => { i.loading = 'eager'; "
+                  "return i.decode().catch(() => null); }))")
+    loaded = page.evaluate("() => [...document.querySelectorAll('figure.picture img')].map(i => "
+                           "[i.getBoundingClientRect().width, i.getBoundingClientRect().height, i.currentSrc])")
+    assert [box for box in held] == [[w, h] for w, h, _ in loaded]
     assert all(h > 0 for _, h in held)
     crossing = loaded[0]
     # the smallest file at least as wide as the picture is shown (one device pixel per CSS px here)

@@ -188,7 +188,8 @@ def test_an_unknown_picture_and_a_file_that_is_no_picture(picture_site: Path) ->
     code, lines = build_site(picture_site)
     assert code == 1
     assert "content/first.md:23: unknown picture 'bagde' (did you mean 'badge'?)" in lines, lines
-    assert "content/pictures.yaml:1: cannot read content/images/crossing.jpg: it is not a JPEG, PNG or WebP picture" in lines, lines
+    assert ("content/pictures.yaml:1: cannot read content/images/crossing.jpg: it is not a JPEG, PNG or WebP picture"
+            in lines), lines
 
 
 def test_a_markdown_image_says_where_pictures_go(make_site) -> None:  # type: ignore[no-untyped-def]

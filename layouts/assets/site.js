@@ -117,11 +117,13 @@
         content.textContent = target.textContent;
         openPopover(link, link.parentNode, words.definition + ": " + link.textContent, content, link.href, words.toGlossary);
       } else {
-        target.querySelectorAll(".source-entry, .source-note").forEach(function (part) {
-          var copy = part.cloneNode(true);
-          copy.querySelectorAll("[id]").forEach(function (node) { node.removeAttribute("id"); });
-          content.append(copy);
+        // the entry in the page's list, without its links back to the markers
+        var entry = target.cloneNode(true);
+        entry.removeAttribute("id");
+        entry.querySelectorAll(".backlinks, [id]").forEach(function (node) {
+          if (node.classList.contains("backlinks")) { node.remove(); } else { node.removeAttribute("id"); }
         });
+        content.append.apply(content, Array.prototype.slice.call(entry.childNodes));
         openPopover(link, link.closest(".cite"), words.source + " " + link.firstChild.textContent, content,
                     link.getAttribute("href"), words.toList);
       }
