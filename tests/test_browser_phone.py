@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import yaml
 from conftest import build_site, copy_site
-from playwright.sync_api import Browser, Page
-from test_browser import SITES, VNU, BuiltSite, _serve, open_page, run_axe, sites, watched_context
+from playwright.sync_api import Browser, BrowserContext, Page
+from test_browser import SITES, VNU, BuiltSite, Watch, _serve, open_page, run_axe, sites, watched_context
 from test_pictures import add_pictures
 
 pytestmark = pytest.mark.browser  # starts Chromium
@@ -161,11 +161,16 @@ LAYOUT_JS = """() => [...document.querySelectorAll('main *:not(.popover, .popove
   .map(Math.round).join(); }).join(';')"""
 
 
-def test_a_tapped_citation_shows_its_source_in_place(sites: dict[str, BuiltSite], browser: Browser) -> None:
-    site = sites["features"]
-    context, watch = watched_context(browser, site.origin, **PHONE)
+def phone_page(browser: Browser, site: BuiltSite, path: str, **options: bool) -> tuple[BrowserContext, Watch, Page]:
+    """A page of the site opened on a 390 px touch screen, under the page's own CSP."""
+    context, watch = watched_context(browser, site.origin, **PHONE, **options)
     page = context.new_page()
-    open_page(page, watch, site.url("first/"))
+    open_page(page, watch, site.url(path))
+    return context, watch, page
+
+
+def test_a_tapped_citation_shows_its_source_in_place(sites: dict[str, BuiltSite], browser: Browser) -> None:
+    context, watch, page = phone_page(browser, sites["features"], "first/")
     marker = page.locator("sup.cite a[href='#source-1']").first
     box = marker.bounding_box()
     assert box["width"] >= 24 and box["height"] >= 24, box
@@ -214,10 +219,7 @@ def test_a_tapped_citation_shows_its_source_in_place(sites: dict[str, BuiltSite]
 
 
 def test_a_tapped_glossary_term_shows_its_definition_in_place(sites: dict[str, BuiltSite], browser: Browser) -> None:
-    site = sites["features"]
-    context, watch = watched_context(browser, site.origin, **PHONE)
-    page = context.new_page()
-    open_page(page, watch, site.url("first/"))
+    context, watch, page = phone_page(browser, sites["features"], "first/")
     term = page.locator("a.term").first
     href = term.get_attribute("href")
     before = page.evaluate(LAYOUT_JS)
@@ -236,10 +238,7 @@ def test_a_tapped_glossary_term_shows_its_definition_in_place(sites: dict[str, B
 
 
 def test_without_javascript_a_citation_still_jumps_to_the_list(sites: dict[str, BuiltSite], browser: Browser) -> None:
-    site = sites["features"]
-    context, watch = watched_context(browser, site.origin, java_script_enabled=False, **PHONE)
-    page = context.new_page()
-    open_page(page, watch, site.url("first/"))
+    context, watch, page = phone_page(browser, sites["features"], "first/", java_script_enabled=False)
     page.locator("sup.cite a[href='#source-1']").first.tap()
     page.wait_for_function("() => location.hash === '#source-1'")
     assert page.locator(".popover").count() == 0
