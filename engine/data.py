@@ -1,4 +1,4 @@
-"""Stage 2b: content/{sources,timeline,glossary,figures}.yaml -> typed records.
+"""Stage 2b: content/{sources,timeline,glossary,figures,corrections}.yaml -> typed records.
 
 Each file is optional. Refuses missing required fields, bad or impossible
 dates, non-http(s) URLs, empty titles, duplicate ids and references to
@@ -14,6 +14,7 @@ from typing import Any
 
 from .cache import Cache, stable_digest
 from .content import Page, load_content, read_source_bytes
+from .corrections import CORRECTIONS_FILE, Correction, read_corrections
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
 from .safety import unsafe_markup
@@ -97,6 +98,7 @@ class SiteData:
     events: tuple[TimelineEvent, ...] = ()
     glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    corrections: tuple[Correction, ...] = ()
     digest: str = ""  # of the data files' bytes: what the cache keeps these records by
 
 
@@ -110,7 +112,8 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     """Load every data file that exists; raise BuildError with all problems. The cache keeps the
     records of files that loaded without a problem, by their bytes."""
     problems: list[Problem] = []
-    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
+    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE,
+                                                                    CORRECTIONS_FILE)}
     key = stable_digest([(name, hashlib.sha256(data).hexdigest()) for name, data in raw.items() if data is not None])
     known = cache.get("data", key) if cache is not None and not problems else None
     if isinstance(known, SiteData):
@@ -126,9 +129,10 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     categories, events = _read_timeline(loaded[TIMELINE_FILE], sources, problems)
     glossary = _read_glossary(loaded[GLOSSARY_FILE], problems)
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
+    corrections = read_corrections(loaded[CORRECTIONS_FILE], problems)
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
-    data = SiteData(sources, categories, events, glossary, figures, key)
+    data = SiteData(sources, categories, events, glossary, figures, corrections, key)
     if cache is not None and not problems:
         cache.put("data", key, data)
     return data, problems

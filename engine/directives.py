@@ -52,7 +52,7 @@ class BodyEnv:
 
     data: SiteData
     special_urls: dict[str, str]  # "timeline", "glossary", "sources", "about" -> URL from the site root
-    section_links: dict[str, tuple[str, str]]  # slug -> (title, URL from the site root)
+    section_links: dict[str, tuple[str, str]]  # slug of a page events or corrections name -> (title, URL from the root)
     definitions: dict[str, str]  # glossary term id -> its definition as plain text
 
     @functools.cached_property
@@ -121,8 +121,17 @@ def _source(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None)
     return {"source": source, "places": [Place(*place) for place in usage.get(source.id, ())]}, []
 
 
+def _corrections(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
+    items = [{"correction": correction, "title": env.section_links[correction.page][0],
+              "url": root + env.section_links[correction.page][1]}
+             for correction in sorted(env.data.corrections, key=lambda c: (-c.date.first_day().toordinal(), c.position))
+             if correction.page in env.section_links]
+    return {"corrections": items}, []
+
+
 DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, Usage | None], DirectiveResult]] = {
     "chart": _chart, "timeline": _timeline, "glossary": _glossary, "sources": _sources, "source": _source,
+    "corrections": _corrections,
 }
 # Directives that show where sources are cited: their pages are drawn after every other page.
 LISTING_DIRECTIVES = ("sources", "source")

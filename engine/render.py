@@ -22,6 +22,7 @@ from markupsafe import Markup
 from .cache import Cache, joined_digest, stable_digest
 from .citations import CitedSource, number_citations
 from .content import Page, load_body
+from .corrections import Correction
 from .directives import (
     DIRECTIVES,
     EVENTS_LISTED,
@@ -70,6 +71,7 @@ class SiteView:
     home: PageHead | None
     special_urls: dict[str, str]
     assets: dict[str, str]
+    corrections: dict[str, tuple[Correction, ...]]  # page source -> its corrections, in the file's order
 
     @functools.cached_property
     def digest(self) -> str:
@@ -113,7 +115,8 @@ class PageRenderer:
         about = site.page_by_slug("about")
         if about is not None:
             special["about"] = about.url
-        sections = {event.section for event in site.data.events if event.section}
+        sections = {event.section for event in site.data.events if event.section} \
+            | {correction.page for correction in site.data.corrections}
         self.body_env = BodyEnv(
             site.data, special,
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
@@ -125,7 +128,7 @@ class PageRenderer:
             {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
              for page in site.sections for previous, following in (site.neighbours(page),)},
             heads[site.home.source] if any(page.kind == "home" for page in site.pages) else None, special,
-            layouts.assets.hashed)
+            layouts.assets.hashed, _corrections_by_page(site))
         self._inline: dict[str, Markup] = {}
         self._macros: dict[tuple[Any, ...], Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
@@ -229,12 +232,15 @@ class PageRenderer:
                     "order": target.order, "is_current": target.source == page.source}
 
         previous, following = view.neighbours.get(page.source, (None, None))
+        corrections = view.corrections.get(page.source, ())
         return {
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
                      "url": page.url, "canonical": settings.base_url + page.url, "updated": page.meta.updated,
                      "is_draft": page.meta.is_draft, "order": page.meta.order, "section_count": len(view.sections),
-                     "change_note": page.meta.change_note},
+                     "change_note": page.meta.change_note, "published": page.meta.published,
+                     "modified": _modified(page, corrections)},
+            "corrections": corrections,
             "root": root,
             "assets": UsedAssets(view.assets),
             "nav": [{"title": target.title, "url": root + target.url if target.url else root,
@@ -337,6 +343,21 @@ class PageRenderer:
                 self._macros.clear()  # entries are cheap to draw again; a sources list has thousands
             known = self._macros[key] = macro(*args)
         return known
+
+
+def _corrections_by_page(site: Site) -> dict[str, tuple[Correction, ...]]:
+    by_page: dict[str, list[Correction]] = {}
+    for correction in site.data.corrections:
+        page = site.page_by_slug(correction.page)
+        if page is not None:
+            by_page.setdefault(page.source, []).append(correction)
+    return {source: tuple(corrections) for source, corrections in by_page.items()}
+
+
+def _modified(page: Page, corrections: tuple[Correction, ...]) -> str:
+    """The page's last change for JSON-LD's dateModified: its `updated` or its latest correction."""
+    dates = [date for date in (page.meta.updated, *(c.date for c in corrections)) if date is not None]
+    return max(dates, key=lambda date: date.last_day()).iso() if dates else ""
 
 
 def rendered_page(text: str, cited: tuple[CitedSource, ...], assets: UsedAssets, body_key: str) -> RenderedPage:

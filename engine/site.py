@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .content import Page
+from .corrections import check_corrections
 from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData
 from .errors import BuildError, Problem, did_you_mean
 from .markup import scan_citations
@@ -95,6 +96,9 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
     if data.sources and "sources" not in special:
         problems.append(Problem("content/sources.yaml", 1, "there are sources but no page with 'layout: sources'",
                                 "add content/sources.md with layout: sources"))
+    dates = [page.meta.published for page in ordered if page.meta.published is not None]
+    problems += check_corrections(data.corrections, {page.slug: page.meta.published for page in ordered},
+                                  min(dates) if dates else None)
     if problems:
         raise BuildError(problems)
     first_by_slug: dict[str, Page] = {}
