@@ -57,7 +57,7 @@ def test_sections_are_in_reading_order(explainer: Path) -> None:
 @pytest.mark.parametrize("slug", SECTIONS)
 def test_every_factual_paragraph_cites_a_source(explainer: Path, slug: str) -> None:
     article = soup(explainer / "output" / slug / "index.html").find("article")
-    for section in article.select(".page-sources, .timeline, figure, nav"):
+    for section in article.select(".page-sources, .corrections, .timeline, figure, nav"):
         section.decompose()
     for paragraph in article.find_all("p"):
         if paragraph.find_parent(class_="page-header"):
