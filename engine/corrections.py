@@ -110,3 +110,9 @@ def check_corrections(corrections: tuple[Correction, ...], published: dict[str, 
                                     f"dated {correction.date.iso()}, before {whose} was published ({since.iso()})",
                                     "a correction can only follow publication: check the date"))
     return problems
+
+
+def last_change(updated: PartialDate | None, corrections: tuple[Correction, ...]) -> str:
+    """A page's last change for JSON-LD's dateModified: its `updated` or its latest correction ('' for none)."""
+    dates = [date for date in (updated, *(c.date for c in corrections)) if date is not None]
+    return max(dates, key=lambda date: date.last_day()).iso() if dates else ""

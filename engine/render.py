@@ -22,7 +22,7 @@ from markupsafe import Markup
 from .cache import Cache, joined_digest, stable_digest
 from .citations import CitedSource, number_citations
 from .content import Page, load_body
-from .corrections import Correction
+from .corrections import Correction, last_change
 from .directives import (
     DIRECTIVES,
     EVENTS_LISTED,
@@ -32,6 +32,7 @@ from .directives import (
     Usage,
     directive_line,
     directives_of,
+    draw_blocks,
 )
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
@@ -39,7 +40,7 @@ from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_word
 from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
 from .scan import scan_html
-from .site import Site
+from .site import Site, corrections_by_page
 from .templates import Layouts, UsedAssets, render_template
 
 _WORDS_PER_MINUTE = 200
@@ -128,7 +129,7 @@ class PageRenderer:
             {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
              for page in site.sections for previous, following in (site.neighbours(page),)},
             heads[site.home.source] if any(page.kind == "home" for page in site.pages) else None, special,
-            layouts.assets.hashed, _corrections_by_page(site))
+            layouts.assets.hashed, corrections_by_page(site))
         self._inline: dict[str, Markup] = {}
         self._macros: dict[tuple[Any, ...], Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
@@ -239,7 +240,7 @@ class PageRenderer:
                      "url": page.url, "canonical": settings.base_url + page.url, "updated": page.meta.updated,
                      "is_draft": page.meta.is_draft, "order": page.meta.order, "section_count": len(view.sections),
                      "change_note": page.meta.change_note, "published": page.meta.published,
-                     "modified": _modified(page, corrections)},
+                     "modified": last_change(page.meta.updated, corrections)},
             "corrections": corrections,
             "root": root,
             "assets": UsedAssets(view.assets),
@@ -282,6 +283,14 @@ class PageRenderer:
             problems.extend(directive_problems)
             return text
 
+        def draw_block(name: str, args: str, inner: str, number: int, level: int) -> str:
+            context, block_problems = DIRECTIVES[name](page, args, root, self.body_env, usage)
+            problems.extend(block_problems)
+            extra = {"body": Markup(inner), "id": f"{name}-{number}", "level": level}
+            return "" if context is None else self.draw_partial(page, name, {**context, **extra}, root, problems)
+
+        html, block_problems = draw_blocks(html, page, draw_block)
+        problems += block_problems
         html = DIRECTIVE_MARKER.sub(draw, html)
         data = self.body_env.data
         numbered = number_citations(html, data.sources, page.source, page.body, page.body_line)
@@ -311,14 +320,18 @@ class PageRenderer:
         context, problems = DIRECTIVES[name](page, args, root, self.body_env, usage)
         if context is None:
             return "", problems
-        context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
-                   **context}
-        text, problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
-        if text is None:
-            return "", problems
-        if name not in LISTING_DIRECTIVES:  # those show the citations so far
+        text = self.draw_partial(page, name, context, root, problems)
+        if name not in LISTING_DIRECTIVES and not problems:  # those show the citations so far
             self._partials[memo_key] = text
         return text, problems
+
+    def draw_partial(self, page: Page, name: str, context: dict[str, Any], root: str, problems: list[Problem]) -> str:
+        """A directive's partial drawn with its context; a template problem goes into `problems`."""
+        context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
+                   **context}
+        text, template_problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
+        problems += template_problems
+        return text or ""
 
     # -- tools for templates ------------------------------------------------
 
@@ -343,21 +356,6 @@ class PageRenderer:
                 self._macros.clear()  # entries are cheap to draw again; a sources list has thousands
             known = self._macros[key] = macro(*args)
         return known
-
-
-def _corrections_by_page(site: Site) -> dict[str, tuple[Correction, ...]]:
-    by_page: dict[str, list[Correction]] = {}
-    for correction in site.data.corrections:
-        page = site.page_by_slug(correction.page)
-        if page is not None:
-            by_page.setdefault(page.source, []).append(correction)
-    return {source: tuple(corrections) for source, corrections in by_page.items()}
-
-
-def _modified(page: Page, corrections: tuple[Correction, ...]) -> str:
-    """The page's last change for JSON-LD's dateModified: its `updated` or its latest correction."""
-    dates = [date for date in (page.meta.updated, *(c.date for c in corrections)) if date is not None]
-    return max(dates, key=lambda date: date.last_day()).iso() if dates else ""
 
 
 def rendered_page(text: str, cited: tuple[CitedSource, ...], assets: UsedAssets, body_key: str) -> RenderedPage:
