@@ -110,7 +110,7 @@ def test_every_error_class_has_a_fixture() -> None:
         "bad_dates", "dates_out_of_order", "urls", "empty_titles", "template_syntax", "template_undefined",
         "template_expression", "cli_unknown_option", "cli_missing_config", "cli_output_over_sources",
         "timeline_references", "timeline_sections", "uncited_source", "many_files", "corrections",
-        "correction_pages",
+        "correction_pages", "callouts",
     }
     assert {f"invalid_{name}" for name in classes} <= set(INVALID)
 
