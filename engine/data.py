@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .cache import Cache, stable_digest
 from .content import Page, load_content, read_source_bytes
@@ -22,6 +23,9 @@ from .settings import Settings
 from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Web archives whose addresses need no archived copy of their own, and where to look for one.
+ARCHIVE_HOSTS = ("web.archive.org", "archive.org", "archive.today", "archive.ph")
+ARCHIVE_SEARCH = "https://web.archive.org/web/*/"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Source:
     url: str = field(default="", metadata=from_yaml(required=True, read=Fields.url))
     url_note: str = ""
     archive_url: str = field(default="", metadata=from_yaml(read=Fields.url))
+    accessed: PartialDate | None = None
     kind: str = field(default="", metadata=from_yaml(required=True))
     note: str = ""
     line: int = 0
@@ -208,8 +213,17 @@ def _check_source_ids(ids: tuple[str, ...], sources: dict[str, Source], fields: 
 
 
 def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
-    return {source_id: read_record(Source, Fields(entry, SOURCES_FILE, problems), "source", id=source_id, line=line)
-            for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems)}
+    sources = {}
+    for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems):
+        fields = Fields(entry, SOURCES_FILE, problems)
+        source = sources[source_id] = read_record(Source, fields, "source", id=source_id, line=line)
+        if source.accessed and source.date and source.accessed.last_day() < source.date.first_day():
+            fields.error("accessed", f"accessed {source.accessed.iso()}, before the source's date ({source.date.iso()})")
+        # Web pages move and vanish: each keeps an archived copy, unless its address is one already.
+        if source.url and not source.archive_url and urlsplit(source.url).hostname not in ARCHIVE_HOSTS:
+            problems.append(Problem(SOURCES_FILE, line, f"source '{source_id}' has no archive_url",
+                                    f"look for a copy at {ARCHIVE_SEARCH}{source.url}", is_warning=True))
+    return sources
 
 
 def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem]
