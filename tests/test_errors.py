@@ -127,7 +127,7 @@ def test_uncited_source_is_only_a_warning_without_strict(tmp_path: Path) -> None
     site = copy_site("invalid_uncited_source", tmp_path)
     code, lines = build_site(site, "--quiet")
     assert code == 0
-    assert lines == ["content/sources.yaml:7: warning: source 'cndh' is cited nowhere"]
+    assert lines == ["content/sources.yaml:8: warning: source 'cndh' is cited nowhere"]
 
 
 def test_yaml_11_surprises_keep_the_writers_text(tmp_path: Path) -> None:
