@@ -173,10 +173,8 @@ def draw_blocks(html: str, page: Page, draw: Callable[[str, str, str, int, int],
     def replace(match: re.Match[str]) -> str:
         nonlocal count
         count += 1
-        before = None
-        for before in _HEADING_OPEN.finditer(html, 0, match.start()):
-            pass
-        level = min(int(before.group(1)) + 1, 6) if before else 2
+        levels = _HEADING_OPEN.findall(html, 0, match.start())
+        level = min(int(levels[-1]) + 1, 6) if levels else 2
         return draw(match.group(1), html_module.unescape(match.group(2)), match.group(3), count, level)
 
     drawn = BLOCK_MARKER.sub(replace, html)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,9 +67,11 @@ def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     for name in ("no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{server.server_address[1]}")
+    urllib.request.install_opener(None)  # urlopen reads the proxy settings again, with the stand-in's
     try:
         yield ORIGIN
     finally:
+        urllib.request.install_opener(None)
         server.shutdown()
         server.server_close()
 
@@ -154,3 +156,14 @@ def test_check_online_reports_status_redirects_and_archived_copies(make_site: An
         "2 problems found among the sources",
     ], errors
     assert code == 1
+
+
+def test_the_sources_list_shows_the_day_accessed_and_the_archived_copy(built_site: Any) -> None:
+    from bs4 import BeautifulSoup
+
+    page = BeautifulSoup((built_site / "sources" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    alpha = page.select_one("#src-alpha .source-access")
+    assert alpha is not None
+    assert alpha.find("time")["datetime"] == "2019-06-01" and alpha.find("time").get_text() == "1 June 2019"
+    assert alpha.select_one("a.archive-link")["href"] == "https://archive.example/alpha"
+    assert page.select_one("#src-beta .source-access time") is None, "beta has no accessed day"
