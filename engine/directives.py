@@ -177,6 +177,8 @@ def draw_blocks(html: str, page: Page, draw: Callable[[str, str, str, int, int],
         level = min(int(levels[-1]) + 1, 6) if levels else 2
         return draw(match.group(1), html_module.unescape(match.group(2)), match.group(3), count, level)
 
+    if "x-block" not in html:  # most bodies hold no block: skip the pattern's search
+        return html, []
     drawn = BLOCK_MARKER.sub(replace, html)
     if "<x-block" not in drawn and "</x-block>" not in drawn:
         return drawn, []
