@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 
-from .data import ARCHIVE_SEARCH, SOURCES_FILE, Source
+from .data import ARCHIVE_HOSTS, ARCHIVE_SEARCH, SOURCES_FILE, Source
 from .errors import Problem
 
 _AGENT = "explainer-source-check/1"
@@ -52,7 +53,7 @@ class SourceReport:
 
     def line(self) -> str:
         text = f"{self.source.id}: {self.answer.describe()}"
-        if self.answer.is_dead:
+        if self.answer.is_dead and urlsplit(self.source.url).hostname not in ARCHIVE_HOSTS:
             text += f"; archived copy: {self.archive.describe()}" if self.archive else "; no archived copy"
         return text
 
@@ -60,15 +61,18 @@ class SourceReport:
         """A warning for a dead address whose archived copy answers, an error when readers have neither."""
         if not self.answer.is_dead:
             return None
-        where = f"source '{self.source.id}' answers {self.answer.describe()}"
+        where = f"source '{self.source.id}' is dead ({self.answer.describe()})"
         if self.archive is not None and not self.archive.is_dead:
             return Problem(SOURCES_FILE, self.source.line, f"{where}; its archived copy answers",
                            "readers still reach it through the archived copy", is_warning=True)
+        if self.archive is None and urlsplit(self.source.url).hostname in ARCHIVE_HOSTS:
+            return Problem(SOURCES_FILE, self.source.line, f"{where}, and its address is already an archive's",
+                           "try again later, or find another copy")
         if self.archive is None:
-            return Problem(SOURCES_FILE, self.source.line, f"{where} and it has no archived copy",
+            return Problem(SOURCES_FILE, self.source.line, f"{where} and has no archived copy",
                            f"look for one at {ARCHIVE_SEARCH}{self.source.url}")
         return Problem(SOURCES_FILE, self.source.line,
-                       f"{where}, and its archived copy answers {self.archive.describe()}",
+                       f"{where}, and so is its archived copy ({self.archive.describe()})",
                        "replace the url or the archive_url with an address that answers")
 
 

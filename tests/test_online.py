@@ -85,7 +85,8 @@ def _sources(origin: str) -> str:
         ("delta", "/also-gone", None),
         ("epsilon", "/no-head", ""),
     ]
-    text = ""
+    # a source whose address is itself an archive's needs no archived copy of its own
+    text = "zeta:\n  title: Zeta\n  publisher: P\n  date: \"2019\"\n  url: http://web.archive.org/web/2019/x\n  kind: page\n"
     for source_id, path, archive in entries:
         text += (f"{source_id}:\n  title: {source_id.title()}\n  publisher: P\n  date: \"2019\"\n"
                  f"  url: {origin}{path}\n  kind: page\n")
@@ -133,8 +134,9 @@ def test_check_online_reports_status_redirects_and_archived_copies(make_site: An
     code, _, errors = _run("--config", config)
     assert code == 0, errors  # the build itself never goes online: the addresses are only listed
     code, out, errors = _run("check", "--online", "--config", config)
-    start = out.index("asked 5 sources online:")
-    assert out[start + 1:start + 6] == [
+    start = out.index("asked 6 sources online:")
+    assert out[start + 1:start + 7] == [
+        "  zeta: HTTP 404",
         f"  alpha: HTTP 200 after 302 -> {web}/moved, 301 -> {web}/ok",
         "  beta: HTTP 404; archived copy: HTTP 200",
         "  gamma: HTTP 410; archived copy: HTTP 404",
@@ -146,14 +148,17 @@ def test_check_online_reports_status_redirects_and_archived_copies(make_site: An
         f"{web}/also-gone: HTTP 404",
         f"{web}/archive/gone-too: HTTP 404",
         f"{web}/gone-too: HTTP 410",
-        "3 external addresses did not answer",
-        "content/sources.yaml:8: warning: source 'beta' answers HTTP 404; its archived copy answers "
+        "http://web.archive.org/web/2019/x: HTTP 404",
+        "4 external addresses did not answer",
+        "content/sources.yaml:1: source 'zeta' is dead (HTTP 404), and its address is already an archive's "
+        "(try again later, or find another copy)",
+        "content/sources.yaml:14: warning: source 'beta' is dead (HTTP 404); its archived copy answers "
         "(readers still reach it through the archived copy)",
-        "content/sources.yaml:15: source 'gamma' answers HTTP 410, and its archived copy answers HTTP 404 "
+        "content/sources.yaml:21: source 'gamma' is dead (HTTP 410), and so is its archived copy (HTTP 404) "
         "(replace the url or the archive_url with an address that answers)",
-        "content/sources.yaml:22: source 'delta' answers HTTP 404 and it has no archived copy "
+        "content/sources.yaml:28: source 'delta' is dead (HTTP 404) and has no archived copy "
         f"(look for one at https://web.archive.org/web/*/{web}/also-gone)",
-        "2 problems found among the sources",
+        "3 problems found among the sources",
     ], errors
     assert code == 1
 
