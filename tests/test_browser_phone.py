@@ -60,7 +60,7 @@ def test_chart_text_inside_and_apart_at_every_width(name: str, sites: dict[str, 
     kinds = set()
     problems: list[str] = []
     for scheme in ("light", "dark"):
-        for width in (320, 390, 1280):
+        for width in (320, 390, 1280, 1440):
             context, watch = watched_context(browser, site.origin, viewport={"width": width, "height": 800},
                                              color_scheme=scheme)
             page = context.new_page()
