@@ -187,7 +187,8 @@ def test_an_unknown_picture_and_a_file_that_is_no_picture(picture_site: Path) ->
     (picture_site / "content" / "images" / "crossing.jpg").write_bytes(b"not a picture at all")
     code, lines = build_site(picture_site)
     assert code == 1
-    assert "content/first.md:23: unknown picture 'bagde' (did you mean 'badge'?)" in lines, lines
+    line = first.read_text(encoding="utf-8").splitlines().index("::: picture bagde") + 1
+    assert f"content/first.md:{line}: unknown picture 'bagde' (did you mean 'badge'?)" in lines, lines
     assert ("content/pictures.yaml:1: cannot read content/images/crossing.jpg: it is not a JPEG, PNG or WebP picture"
             in lines), lines
 
