@@ -43,6 +43,7 @@ class PageMeta:
     order: int | None = None
     slug: str = ""
     updated: PartialDate | None = None
+    published: PartialDate | None = None
     is_draft: bool = field(default=False, metadata=from_yaml("draft"))
     layout: str = ""
     change_note: str = ""
@@ -64,6 +65,7 @@ class Page:
     digest: str  # sha256 of the file's bytes
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     directives: tuple[str, ...] = ()  # the names of the directives its body places (`::: name` lines), sorted
+    pictures: tuple[str, ...] = ()  # the ids of the pictures its body places (`::: picture ID`), in order
 
     @property
     def out_path(self) -> str:
@@ -144,6 +146,15 @@ def has_deep_prefix(body: str) -> bool:
 _DIRECTIVE_START = re.compile(r":::[ \t]+([A-Za-z][\w-]*)")
 
 
+# A line placing a picture; its first use on a page is the page's lead picture (its link preview).
+PICTURE_LINE = re.compile(r"^:::[ \t]+picture[ \t]+(\S+)", re.M)
+
+
+def picture_ids(body: str) -> tuple[str, ...]:
+    """The ids of the pictures a body places, each once, in order."""
+    return tuple(dict.fromkeys(match.group(1) for match in PICTURE_LINE.finditer(body)))
+
+
 def directive_names(body: str) -> tuple[str, ...]:
     """The sorted names of a body's `::: name` lines."""
     return tuple(sorted({match.group(1) for match in _DIRECTIVE_START.finditer(body)
@@ -202,9 +213,10 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     known = known if isinstance(known, dict) else {}
     kept: dict[str, Page] = {}
     folder = str(content_dir)
-    for name in _misnamed_markdown(content_dir):
-        problems.append(Problem(prefix + name, 0, "not published: only files ending in '.md' are pages",
-                                "rename it to end in '.md' to publish it", is_warning=True))
+    problems += [Problem(Path(folder, name).relative_to(settings.root).as_posix(), 0, "not published: only files ending "
+                         "in '.md' are pages", "rename it to end in '.md'", is_warning=True)  # '.MD', '.Md'
+                 for folder, _, names in sorted(os.walk(content_dir)) for name in sorted(names)
+                 if name.lower().endswith(".md") and not name.endswith(".md")]
     for name, is_symlink in markdown_files(content_dir):
         source = prefix + name
         if any(part.startswith(".") for part in name.split("/")):
@@ -252,13 +264,6 @@ def markdown_files(content_dir: Path) -> list[tuple[str, bool]]:
                 continue
     found.sort(key=lambda item: item[0].split("/"))
     return found
-
-
-def _misnamed_markdown(content_dir: Path) -> list[str]:
-    """Files under content_dir whose extension is '.md' in another case ('.MD', '.Md'): not pages."""
-    return sorted(os.path.relpath(os.path.join(folder, name), content_dir).replace(os.sep, "/")
-                  for folder, _, names in os.walk(content_dir) for name in names
-                  if name.lower().endswith(".md") and not name.endswith(".md"))
 
 
 def read_source_bytes(file: Path, root: Path, source: str, problems: list[Problem]) -> bytes | None:
@@ -345,12 +350,11 @@ def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Pag
                      f"did you mean '{slugify(meta.slug)}'?")
     if not _check_nesting(front.body, front.body_line, source, problems) or len(problems) > yaml_problems:
         return None, problems
-    if costly := costly_markdown(front.body):
-        offset, message, hint = costly
-        return None, [Problem(source, front.body_line + front.body.count("\n", 0, offset), message, hint)]
+    if costly := costly_markdown(front.body):  # (offset, message, hint)
+        return None, [Problem(source, front.body_line + front.body.count("\n", 0, costly[0]), *costly[1:])]
     key_lines = {str(name): data.line_of(name) for name in data}
     return Page(source, meta, front.body, front.body_line, _page_kind(relative, meta), _page_url(relative, meta),
-                digest, key_lines, directive_names(front.body)), problems
+                digest, key_lines, directive_names(front.body), picture_ids(front.body)), problems
 
 
 def _normalise_newlines(text: str) -> str:
