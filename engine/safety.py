@@ -28,7 +28,7 @@ ALLOWED_TAGS = frozenset([
     "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4",
     "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s",
     "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
-    "thead", "time", "tr", "u", "ul", "var", "wbr", "cite-marker", "x-directive",
+    "thead", "time", "tr", "u", "ul", "var", "wbr", "cite-marker", "x-directive", "x-block",
 ])
 ALLOWED_ATTRIBUTES = {
     "*": {"id", "class", "title", "lang", "dir", "role", "aria-label", "aria-hidden", "aria-describedby"},
@@ -37,7 +37,7 @@ ALLOWED_ATTRIBUTES = {
     "time": {"datetime"}, "data": {"value"}, "details": {"open"}, "ol": {"start", "reversed", "type"},
     "li": {"value"}, "col": {"span"}, "colgroup": {"span"},
     "td": {"align", "colspan", "rowspan", "headers"}, "th": {"align", "colspan", "rowspan", "headers", "scope"},
-    "cite-marker": {"ids"}, "x-directive": {"name", "args"},
+    "cite-marker": {"ids"}, "x-directive": {"name", "args"}, "x-block": {"name", "args"},
 }
 # `glossary:` links are ours (the glossary step resolves them); `file:` ones are harmless, and the
 # link check says what is wrong with them.
