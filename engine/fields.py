@@ -85,44 +85,49 @@ class Fields:
             return default
         return value.strip()
 
-    def integer(self, key: str, required: bool = False) -> int | None:
+    def _given(self, key: str, required: bool) -> Any:
+        """A key's value; None when it is missing or empty (reported when required), infinity for
+        digits too many for Python to convert."""
         if key not in self.mapping or self.mapping[key] is None:
             if required:
                 self._missing(key)
             return None
         value = self.mapping[key]
         if isinstance(value, str) and _DIGITS.fullmatch(value):
-            value = WHOLE_NUMBER_LIMIT + 1  # too many digits for Python to convert
+            return -math.inf if value.startswith("-") else math.inf
+        return value
+
+    def _out_of_range(self, key: str, value: Any, hint: str, reason: str = "out of range") -> None:
+        self.error(key, f"'{key}' is {_shorten(self.mapping.raw.get(key, repr(value)))}, {reason}", hint)
+
+    def integer(self, key: str, required: bool = False) -> int | None:
+        value = self._given(key, required)
+        if value is None:
+            return None
+        if isinstance(value, float) and math.isinf(value) or isinstance(value, int) and abs(value) > WHOLE_NUMBER_LIMIT:
+            self._out_of_range(key, value, f"use a whole number between -{WHOLE_NUMBER_LIMIT} and {WHOLE_NUMBER_LIMIT}")
+            return None
         if isinstance(value, bool) or not isinstance(value, int):
             raw = _shorten(self.mapping.raw.get(key, repr(value)))
             self.error(key, f"'{key}' must be a whole number, not '{raw}'")
             return None
-        if not -WHOLE_NUMBER_LIMIT <= value <= WHOLE_NUMBER_LIMIT:
-            self.error(key, f"'{key}' is {_shorten(self.mapping.raw.get(key, str(value)))}, out of range",
-                       f"use a whole number between -{WHOLE_NUMBER_LIMIT} and {WHOLE_NUMBER_LIMIT}")
-            return None
         return value
 
     def number(self, key: str, required: bool = False) -> float | None:
-        if key not in self.mapping or self.mapping[key] is None:
-            if required:
-                self._missing(key)
+        value = self._given(key, required)
+        if value is None:
             return None
-        value = self.mapping[key]
-        if isinstance(value, str) and _DIGITS.fullmatch(value):
-            value = math.inf  # too many digits for Python to convert
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raw = _shorten(self.mapping.raw.get(key, repr(value)))
             self.error(key, f"'{key}' must be a number, not '{raw}'",
                        "write digits only, without thousands separators")
             return None
         if not -NUMBER_LIMIT <= value <= NUMBER_LIMIT:  # false for inf and nan too
-            self.error(key, f"'{key}' is {_shorten(self.mapping.raw.get(key, repr(value)))}, out of range",
-                       f"use a number between -{NUMBER_LIMIT:,.0f} and {NUMBER_LIMIT:,.0f}")
+            self._out_of_range(key, value, f"use a number between -{NUMBER_LIMIT:,.0f} and {NUMBER_LIMIT:,.0f}")
             return None
         if value and abs(value) < SMALLEST_NUMBER:
-            self.error(key, f"'{key}' is {_shorten(self.mapping.raw.get(key, repr(value)))}, too small to draw",
-                       f"write 0, or use a smaller unit so that it is at least {SMALLEST_NUMBER:.9f}")
+            self._out_of_range(key, value, f"write 0, or use a smaller unit so that it is at least {SMALLEST_NUMBER:.9f}",
+                               "too small to draw")
             return None
         return value
 
