@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from selectolax.parser import HTMLParser
 from conftest import ROOT, build_site, engine
 
 from engine.serve import DevServer, format_rebuild_line, reload_clients
@@ -589,6 +590,20 @@ def test_a_broken_template_is_shown_in_the_browser_too(make_site: Callable[[str]
         layout.write_text(good)
         wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 200)
         assert re.search(r"^rebuilt \d+ pages in \d+ ms \(layouts/base\.html\)$", out.getvalue(), re.M)
+
+
+def test_an_unknown_filter_in_base_html_is_shown_alone(make_site: Callable[[str], Path]) -> None:
+    """The sources the failed pages cite are not reported as cited nowhere, in the terminal or the browser."""
+    site = make_site("features")
+    layout = site / "layouts" / "base.html"
+    good = layout.read_text()
+    with running(site) as (server, out, err):
+        layout.write_text(good.replace("{{ page.title }}", "{{ page.title|shout }}", 1))
+        wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 500)
+        items = [node.text() for node in HTMLParser(fetch(server, "/sub/path/first/")[2]).css(".build-problems li")]
+        assert len(items) == 1 and re.match(r"layouts/base\.html:\d+: template syntax error: No filter named 'shout'",
+                                            items[0]), items
+        assert "cited nowhere" not in err.getvalue() and "internal error" not in err.getvalue(), err.getvalue()
 
 
 def test_warnings_are_printed_when_they_change_not_after_every_save(make_site: Callable[[str], Path]) -> None:
