@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from selectolax.parser import HTMLParser
+from bs4 import BeautifulSoup
 from conftest import ROOT, build_site, engine
 
 from engine.serve import DevServer, format_rebuild_line, reload_clients
@@ -600,7 +600,8 @@ def test_an_unknown_filter_in_base_html_is_shown_alone(make_site: Callable[[str]
     with running(site) as (server, out, err):
         layout.write_text(good.replace("{{ page.title }}", "{{ page.title|shout }}", 1))
         wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 500)
-        items = [node.text() for node in HTMLParser(fetch(server, "/sub/path/first/")[2]).css(".build-problems li")]
+        page = BeautifulSoup(fetch(server, "/sub/path/first/")[2], "html.parser")
+        items = [item.get_text() for item in page.select(".build-problems li")]
         assert len(items) == 1 and re.match(r"layouts/base\.html:\d+: template syntax error: No filter named 'shout'",
                                             items[0]), items
         assert "cited nowhere" not in err.getvalue() and "internal error" not in err.getvalue(), err.getvalue()
