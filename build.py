@@ -7,6 +7,7 @@ Exit status: 0 built, 1 problems in the content or settings, 2 usage errors.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("build.py: interrupted; the previous output is unchanged", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed by its reader: run() ends quietly
+        raise
     except Exception as error:  # an engine bug, not bad input: say so plainly
         if args.debug:
             raise
@@ -117,5 +120,17 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def run() -> int:
+    """main(), ending quietly when whoever reads stdout stops reading (`build.py | head -1`)."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

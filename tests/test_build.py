@@ -221,3 +221,20 @@ def test_output_folder_that_holds_sources_is_refused(make_site) -> None:
     code, lines = build_site(site, "--output", str(site / "content"))
     assert code == 2
     assert "would overwrite the project's sources" in lines[0]
+
+
+@pytest.mark.parametrize("command", [[], ["check"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(make_site, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """`build.py | head -0`: stdout closes before the summary is printed; no traceback, no 'internal error'."""
+    site = make_site("features")
+    if command:
+        assert build_site(site)[0] == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command prints
+    try:
+        done = subprocess.run([sys.executable, str(ROOT / "build.py"), *command], cwd=site, stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.stderr == "" and done.returncode == 141, done.stderr
+    assert (site / "output" / "index.html").is_file()
