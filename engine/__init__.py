@@ -43,6 +43,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
     cache = Cache(settings.root / ".cache" if use_cache else None)
     pages, data, warnings = load_inputs(settings, cache)
     site = resolve_site(settings, pages, data)
+    warnings = warnings + site.warnings
     layouts = load_layouts(settings.layouts_dir, cache)
     with build_lock(output):
         remove_leftovers(output)

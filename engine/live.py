@@ -65,6 +65,7 @@ class LiveSite:
         settings = self.settings = self._load_settings()
         pages, data, warnings = load_inputs(settings, self.cache)
         site = resolve_site(settings, pages, data)
+        warnings = warnings + site.warnings
         layouts = load_layouts(settings.layouts_dir, self.cache)
         files: dict[str, OutputFile] = {}
 

@@ -56,7 +56,7 @@ class PageHead(NamedTuple):
     url: str
     title: str
     summary: str
-    order: int | None
+    order: int | None  # a section's rank among the sections (1, 2, …), whatever numbers its `order` uses
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,8 +76,8 @@ class SiteView:
         return stable_digest(self)
 
 
-def _head(page: Page) -> PageHead:
-    return PageHead(page.source, page.url, page.meta.title, page.meta.summary, page.meta.order)
+def _head(page: Page, rank: int | None) -> PageHead:
+    return PageHead(page.source, page.url, page.meta.title, page.meta.summary, rank)
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class PageRenderer:
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
             {term.id: self._definition(term.definition) for term in site.data.glossary.values()})
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
-        heads = {page.source: _head(page) for page in site.pages}
+        heads = {page.source: _head(page, site.rank(page)) for page in site.pages}
         self.view = SiteView(
             tuple(heads[page.source] for page in site.nav), tuple(heads[page.source] for page in site.sections),
             {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
@@ -233,7 +233,7 @@ class PageRenderer:
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
                      "url": page.url, "canonical": settings.base_url + page.url, "updated": page.meta.updated,
-                     "is_draft": page.meta.is_draft, "order": page.meta.order, "section_count": len(view.sections),
+                     "is_draft": page.meta.is_draft, "order": self.site.rank(page), "section_count": len(view.sections),
                      "change_note": page.meta.change_note},
             "root": root,
             "assets": UsedAssets(view.assets),
