@@ -35,6 +35,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default="site_config.yaml", metavar="FILE", help="settings file (default: site_config.yaml)")
     parser.add_argument("--output", metavar="DIR", help="output folder (default: the settings' output, else output/)")
     parser.add_argument("--base-url", metavar="URL", help="override base_url, e.g. for a preview deploy")
+    parser.add_argument("--preview", action="store_true",
+                        help="a preview deploy: noindex everywhere, robots.txt disallows all, canonical stays base_url")
     parser.add_argument("--drafts", action="store_true", help="include pages marked draft: true")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the .cache/ folder")
     parser.add_argument("--jobs", type=int, metavar="N",
@@ -55,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         return exit.code if isinstance(exit.code, int) else 2
     try:
         settings = engine.load_settings(Path(args.config), base_url=args.base_url, output=args.output,
-                                        include_drafts=args.drafts or args.command == "serve")
+                                        include_drafts=args.drafts or args.command == "serve",
+                                        preview=args.preview)
         if args.command == "check":
             report = engine.check(settings)
             _print_problems(report.problems, "found")

@@ -43,7 +43,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
     cache = Cache(settings.root / ".cache" if use_cache else None)
     pages, data, warnings = load_inputs(settings, cache)
     site = resolve_site(settings, pages, data)
-    warnings = warnings + site.warnings
+    warnings = warnings + site.warnings + ([] if settings.preview else list(settings.placeholders))
     layouts = load_layouts(settings.layouts_dir, cache)
     with build_lock(output):
         remove_leftovers(output)

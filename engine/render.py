@@ -232,7 +232,7 @@ class PageRenderer:
         return {
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
-                     "url": page.url, "canonical": settings.base_url + page.url, "updated": page.meta.updated,
+                     "url": page.url, "canonical": settings.canonical_url + page.url, "updated": page.meta.updated,
                      "is_draft": page.meta.is_draft, "order": self.site.rank(page), "section_count": len(view.sections),
                      "change_note": page.meta.change_note},
             "root": root,
@@ -255,7 +255,7 @@ class PageRenderer:
             self._shared_values.update(site={
                 "title": settings.title, "tagline": settings.tagline, "description": settings.description,
                 "language": settings.language, "author": settings.author, "publisher": settings.publisher,
-                "contact": settings.contact, "base_url": settings.base_url,
+                "contact": settings.contact, "base_url": settings.base_url, "is_preview": settings.preview,
                 "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}"},
                 categories=self.site.data.categories, highlights=list(self.highlights),
                 timeline_by_year=len(self.site.data.events) > EVENTS_LISTED)

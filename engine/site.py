@@ -86,9 +86,7 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
                                     did_you_mean(slug, by_slug)))
     if not settings.nav:
         nav = [*sections, *(p for p in others)]
-    warnings = [Problem(page.source, page.line_of("order"), f"section '{page.slug}' is not in the site's 'nav'",
-                        f"add it to 'nav' in {settings.config_source}", is_warning=True)
-                for page in sections if settings.nav and page.slug not in settings.nav]
+    warnings = _missing_from_nav(settings, sections)
 
     for event in data.events:
         if event.section and event.section not in by_slug:
@@ -113,6 +111,23 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
         first_by_slug.setdefault(page.slug, page)
     return Site(settings, ordered, sections, tuple(nav), data, special, first_by_slug,
                 {page.source: index for index, page in enumerate(sections)}, warnings)
+
+
+# Sections a `nav` leaves out that get a warning each; the rest are counted in one line, so a large site
+# whose menu names only a few sections is not buried in warnings.
+_MISSING_LISTED = 5
+
+
+def _missing_from_nav(settings: Settings, sections: tuple[Page, ...]) -> list[Problem]:
+    """A warning for each section an explicit `nav` leaves out: it would silently stay out of the menu."""
+    missing = [page for page in sections if settings.nav and page.slug not in settings.nav]
+    warnings = [Problem(page.source, page.line_of("order"), f"section '{page.slug}' is not in the site's 'nav'",
+                        f"add it to 'nav' in {settings.config_source}", is_warning=True)
+                for page in missing[:_MISSING_LISTED]]
+    if len(missing) > _MISSING_LISTED:
+        warnings.append(Problem(settings.config_source, settings.nav_line,
+                                f"{len(missing) - _MISSING_LISTED} more sections are not in 'nav'", is_warning=True))
+    return warnings
 
 
 def _check_orders(sections: tuple[Page, ...], problems: list[Problem]) -> None:

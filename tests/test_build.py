@@ -41,7 +41,7 @@ def test_pretty_urls_and_summary_line(make_site, capsys) -> None:
 
 def test_links_are_relative_and_canonical_is_absolute(built_site: Path) -> None:
     page = soup(built_site / "first" / "index.html")
-    assert page.find("link", rel="canonical")["href"] == "https://example.org/sub/path/first/"
+    assert page.find("link", rel="canonical")["href"] == "https://example.com/sub/path/first/"
     for tag, attribute in (("a", "href"), ("link", "href"), ("script", "src")):
         for element in page.find_all(tag):
             value = element.get(attribute)

@@ -75,8 +75,8 @@ def test_sitemap_leaves_out_lastmod_for_undated_pages(built_site: Path) -> None:
     root = ET.parse(built_site / "sitemap.xml").getroot()
     lastmods = {url.findtext("sm:loc", namespaces=SITEMAP_NS): url.findtext("sm:lastmod", namespaces=SITEMAP_NS)
                 for url in root.findall("sm:url", SITEMAP_NS)}
-    assert lastmods["https://example.org/sub/path/first/"] == "2020-01-03"
-    assert lastmods["https://example.org/sub/path/about/"] is None
+    assert lastmods["https://example.com/sub/path/first/"] == "2020-01-03"
+    assert lastmods["https://example.com/sub/path/about/"] is None
     assert len(lastmods) == 7
 
 

@@ -452,7 +452,7 @@ def test_an_engine_bug_in_a_rebuild_is_caught_and_shown(make_site: Callable[[str
 def test_a_new_base_url_in_the_settings_moves_the_site(make_site: Callable[[str], Path]) -> None:
     site = make_site("features")
     with running(site) as (server, out, err):
-        edit(site / "site_config.yaml", "https://example.org/sub/path/", "https://example.org/moved/")
+        edit(site / "site_config.yaml", "https://example.com/sub/path/", "https://example.com/moved/")
         wait_for(lambda: fetch(server, "/moved/first/")[0] == 200)
         assert fetch(server, "/sub/path/first/")[0] == 404
         assert fetch(server, "/")[1]["Location"] == "/moved/"
