@@ -30,8 +30,10 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="build.py", description="Build the explainer site from content/ and layouts/.")
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve"],
-                        help="build (default), check the links of the built output, or serve with live reload")
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve", "new"],
+                        help="build (default), check the links of the built output, serve with live reload, "
+                             "or write a new explainer into FOLDER")
+    parser.add_argument("folder", nargs="?", metavar="FOLDER", help="new: the folder of the new explainer")
     parser.add_argument("--config", default="site_config.yaml", metavar="FILE", help="settings file (default: site_config.yaml)")
     parser.add_argument("--output", metavar="DIR", help="output folder (default: the settings' output, else output/)")
     parser.add_argument("--base-url", metavar="URL", help="override base_url, e.g. for a preview deploy")
@@ -55,7 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         args = make_parser().parse_args(argv)
     except SystemExit as exit:  # --help, or a usage error already printed: return its status
         return exit.code if isinstance(exit.code, int) else 2
+    if (args.command == "new") != (args.folder is not None):
+        print("build.py: error: " + ("new needs a FOLDER (python build.py new ../my-explainer)" if args.folder is None
+                                     else f"unexpected argument '{args.folder}' (only new takes a FOLDER)"),
+              file=sys.stderr)
+        return 2
     try:
+        if args.command == "new":
+            return _new(Path(args.folder))
         settings = engine.load_settings(Path(args.config), base_url=args.base_url, output=args.output,
                                         include_drafts=args.drafts or args.command == "serve",
                                         preview=args.preview)
@@ -105,6 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(f"built {result.pages} pages, {result.files} files in {result.seconds:.2f} s -> "
               f"{_display_path(result.output)}/")
+    return 0
+
+
+def _new(folder: Path) -> int:
+    from engine.new import write_skeleton
+    write_skeleton(folder, Path(__file__).resolve().parent / "layouts")
+    config = _display_path(folder.resolve() / "site_config.yaml")
+    print(f"wrote a new explainer in {_display_path(folder.resolve())}/; next:\n"
+          f"  python build.py serve --config {config}   # preview it while you write\n"
+          f"  python build.py --config {config}         # build it into its output/ folder")
     return 0
 
 
