@@ -611,6 +611,19 @@ def test_an_unknown_filter_in_base_html_is_shown_alone(make_site: Callable[[str]
         assert "cited nowhere" not in err.getvalue() and "internal error" not in err.getvalue(), err.getvalue()
 
 
+def test_a_broken_markdown_link_is_shown_at_its_markdown_line(make_site: Callable[[str], Path]) -> None:
+    site = make_site("features")
+    source = site / "content" / "first.md"
+    with running(site) as (server, out, err):
+        lines = source.read_text().split("\n")
+        lines.insert(9, "A [link to nowhere](../nowhere/).\n")
+        source.write_text("\n".join(lines))
+        wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 500)
+        page = BeautifulSoup(fetch(server, "/sub/path/first/")[2], "html.parser")
+        assert [item.get_text() for item in page.select(".build-problems li")] == [
+            "content/first.md:10: broken link '../nowhere/': there is no nowhere/index.html in the site"]
+
+
 def test_warnings_are_printed_when_they_change_not_after_every_save(make_site: Callable[[str], Path]) -> None:
     site = make_site("features")
     with (site / "content" / "sources.yaml").open("a") as sources:
