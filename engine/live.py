@@ -99,7 +99,7 @@ class LiveSite:
         given = self.settings
         fresh = load_settings(given.root / given.config_source, include_drafts=given.include_drafts)
         if self._overrides is None:
-            self._overrides = {name: getattr(given, name) for name in ("base_url", "output")
+            self._overrides = {name: getattr(given, name) for name in ("base_url", "canonical_url", "output")
                                if getattr(given, name) != getattr(fresh, name)}
         return replace(fresh, **self._overrides)  # type: ignore[arg-type]
 
