@@ -38,6 +38,7 @@ def locate_link_problems(problems: Iterable[Problem], output_name: str, site: Si
     located: list[Problem] = []
     prefix = output_name + "/"
     bodies: dict[str, Page] = {}
+    in_templates: dict[tuple[tuple[str, ...], str], tuple[str, int] | None] = {}  # one template search per link
     for problem in problems:
         quoted = _QUOTED.search(problem.message)
         if not problem.source.startswith(prefix) or quoted is None:
@@ -54,7 +55,13 @@ def locate_link_problems(problems: Iterable[Problem], output_name: str, site: Si
                                  page.body_line)
         templates = [f"partials/{name}.html" for name in page.directives] if page is not None else []
         templates.append(f"{page.layout if page is not None else out_path.removesuffix('.html')}.html")
-        where = where or _in_data_files(data_files, address) or _in_templates(layouts, templates, address)
+        if where is None:
+            where = _in_data_files(data_files, address)
+        if where is None:
+            search = (tuple(templates), address)
+            if search not in in_templates:
+                in_templates[search] = _in_templates(layouts, templates, address)
+            where = in_templates[search]
         located.append(problem if where is None else replace(problem, source=where[0], line=where[1]))
     return located
 
