@@ -41,6 +41,7 @@ class PageMeta:
     order: int | None = None
     slug: str = ""
     updated: PartialDate | None = None
+    published: PartialDate | None = None
     is_draft: bool = field(default=False, metadata=from_yaml("draft"))
     layout: str = ""
     change_note: str = ""
@@ -62,6 +63,7 @@ class Page:
     digest: str  # sha256 of the file's bytes
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     directives: tuple[str, ...] = ()  # the names of the directives its body places (`::: name` lines), sorted
+    pictures: tuple[str, ...] = ()  # the ids of the pictures its body places (`::: picture ID`), in order
 
     @property
     def out_path(self) -> str:
@@ -140,6 +142,15 @@ def has_deep_prefix(body: str) -> bool:
 
 
 _DIRECTIVE_START = re.compile(r":::[ \t]+([A-Za-z][\w-]*)")
+
+
+# A line placing a picture; its first use on a page is the page's lead picture (its link preview).
+PICTURE_LINE = re.compile(r"^:::[ \t]+picture[ \t]+(\S+)", re.M)
+
+
+def picture_ids(body: str) -> tuple[str, ...]:
+    """The ids of the pictures a body places, each once, in order."""
+    return tuple(dict.fromkeys(match.group(1) for match in PICTURE_LINE.finditer(body)))
 
 
 def directive_names(body: str) -> tuple[str, ...]:
@@ -331,7 +342,7 @@ def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Pag
         return None, problems
     key_lines = {str(name): data.line_of(name) for name in data}
     return Page(source, meta, front.body, front.body_line, _page_kind(relative, meta), _page_url(relative, meta),
-                digest, key_lines, directive_names(front.body)), problems
+                digest, key_lines, directive_names(front.body), picture_ids(front.body)), problems
 
 
 def _normalise_newlines(text: str) -> str:

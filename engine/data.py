@@ -1,4 +1,4 @@
-"""Stage 2b: content/{sources,timeline,glossary,figures}.yaml -> typed records.
+"""Stage 2b: content/{sources,timeline,glossary,figures,corrections,pictures}.yaml -> typed records.
 
 Each file is optional. Refuses missing required fields, bad or impossible
 dates, non-http(s) URLs, empty titles, duplicate ids and references to
@@ -11,9 +11,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .cache import Cache, stable_digest
 from .content import Page, load_content, read_source_bytes
+from .corrections import CORRECTIONS_FILE, Correction, read_corrections
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
 from .safety import unsafe_markup
@@ -21,6 +23,9 @@ from .settings import Settings
 from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Web archives whose addresses need no archived copy of their own, and where to look for one.
+ARCHIVE_HOSTS = ("web.archive.org", "archive.org", "archive.today", "archive.ph")
+ARCHIVE_SEARCH = "https://web.archive.org/web/*/"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Source:
     url: str = field(default="", metadata=from_yaml(required=True, read=Fields.url))
     url_note: str = ""
     archive_url: str = field(default="", metadata=from_yaml(read=Fields.url))
+    accessed: PartialDate | None = None
     kind: str = field(default="", metadata=from_yaml(required=True))
     note: str = ""
     line: int = 0
@@ -86,6 +92,23 @@ class Figure:
     line: int = 0
     note: str = ""
     axis_label: str = ""
+    kind: str = field(default="bar", metadata=from_yaml(read=lambda *args: _figure_kind(*args)))
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A writer's picture: its file under content/, and the words every use of it must carry."""
+
+    id: str
+    file: str = field(metadata=from_yaml(required=True))  # relative to content/, e.g. images/crossing.jpg
+    alt: str = field(metadata=from_yaml(required=True))
+    caption: str = field(metadata=from_yaml(required=True))
+    credit: str = field(metadata=from_yaml(required=True))
+    line: int = 0
+
+
+# How a figure is drawn: "bar" vertical bars, "hbar" horizontal bars (long labels), "line" a series over time.
+CHART_KINDS = ("bar", "hbar", "line")
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,8 @@ class SiteData:
     events: tuple[TimelineEvent, ...] = ()
     glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    corrections: tuple[Correction, ...] = ()
+    pictures: dict[str, Picture] = field(default_factory=dict)
     digest: str = ""  # of the data files' bytes: what the cache keeps these records by
 
 
@@ -104,13 +129,15 @@ SOURCES_FILE = "content/sources.yaml"
 TIMELINE_FILE = "content/timeline.yaml"
 GLOSSARY_FILE = "content/glossary.yaml"
 FIGURES_FILE = "content/figures.yaml"
+PICTURES_FILE = "content/pictures.yaml"
 
 
 def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData, list[Problem]]:
     """Load every data file that exists; raise BuildError with all problems. The cache keeps the
     records of files that loaded without a problem, by their bytes."""
     problems: list[Problem] = []
-    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
+    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE,
+                                                                    CORRECTIONS_FILE, PICTURES_FILE)}
     key = stable_digest([(name, hashlib.sha256(data).hexdigest()) for name, data in raw.items() if data is not None])
     known = cache.get("data", key) if cache is not None and not problems else None
     if isinstance(known, SiteData):
@@ -126,9 +153,12 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     categories, events = _read_timeline(loaded[TIMELINE_FILE], sources, problems)
     glossary = _read_glossary(loaded[GLOSSARY_FILE], problems)
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
+    corrections = read_corrections(loaded[CORRECTIONS_FILE], problems)
+    pictures = {picture_id: read_record(Picture, Fields(entry, PICTURES_FILE, problems), "picture", id=picture_id, line=line)
+                for picture_id, entry, line in _mapping_of_ids(loaded[PICTURES_FILE], PICTURES_FILE, "picture", problems)}
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
-    data = SiteData(sources, categories, events, glossary, figures, key)
+    data = SiteData(sources, categories, events, glossary, figures, corrections, pictures, key)
     if cache is not None and not problems:
         cache.put("data", key, data)
     return data, problems
@@ -204,8 +234,17 @@ def _check_source_ids(ids: tuple[str, ...], sources: dict[str, Source], fields: 
 
 
 def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
-    return {source_id: read_record(Source, Fields(entry, SOURCES_FILE, problems), "source", id=source_id, line=line)
-            for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems)}
+    sources = {}
+    for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems):
+        fields = Fields(entry, SOURCES_FILE, problems)
+        source = sources[source_id] = read_record(Source, fields, "source", id=source_id, line=line)
+        if source.accessed and source.date and source.accessed.last_day() < source.date.first_day():
+            fields.error("accessed", f"accessed {source.accessed.iso()}, before the source's date ({source.date.iso()})")
+        # Web pages move and vanish: each keeps an archived copy, unless its address is one already.
+        if source.url and not source.archive_url and urlsplit(source.url).hostname not in ARCHIVE_HOSTS:
+            problems.append(Problem(SOURCES_FILE, line, f"source '{source_id}' has no archive_url",
+                                    f"look for a copy at {ARCHIVE_SEARCH}{source.url}", is_warning=True))
+    return sources
 
 
 def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem]
@@ -301,6 +340,15 @@ def _read_figures(data: Any, sources: dict[str, Source], problems: list[Problem]
         figures[figure_id] = read_record(Figure, fields, "figure", id=figure_id, line=line)
         _check_source_ids(figures[figure_id].sources, sources, fields, "sources")
     return figures
+
+
+def _figure_kind(fields: Fields, name: str, required: bool) -> str:
+    kind = fields.text(name, default="bar")
+    if kind not in CHART_KINDS:
+        fields.error(name, f"unknown chart kind '{kind}'",
+                     did_you_mean(kind, CHART_KINDS) or f"write one of {', '.join(CHART_KINDS)}")
+        return "bar"
+    return kind
 
 
 def _figure_values(fields: Fields, name: str, required: bool) -> tuple[FigureValue, ...]:

@@ -41,6 +41,7 @@ class SiteOutput:
     rendered: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     host_keys: list[str] = field(default_factory=list)
+    picture_keys: list[str] = field(default_factory=list)
     body_keys: set[str] = field(default_factory=set)
 
     def add_problems(self, problems: list[Problem]) -> None:
@@ -79,6 +80,8 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     renderer = PageRenderer(site, layouts, cache, converter)
     known = cache.get("facts", "pages")
     output = _Output(SiteOutput(_Links(cache, hold=not cache.keeps("pages"))), known if isinstance(known, dict) else {})
+    output.made.add_problems(renderer.pictures.problems)
+    output.made.picture_keys = renderer.pictures.keys
     listing = [page for page in site.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
     ordinary = [page for page in site.pages if page not in listing] + _year_pages(site)
     output.place(_pages(renderer, [(page, None) for page in ordinary], cache, output.known, jobs, {}), write, site)
@@ -107,6 +110,8 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     made.host_keys = host.keys
     if renderer.values_used != renderer.values_known:
         cache.put("values", "index", renderer.values_used)
+    for file in renderer.pictures.files:
+        write(file)
     for name in sorted(output.assets | host.assets):
         write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
     return made
@@ -320,6 +325,7 @@ def forget_unused(cache: Cache, site: Site, made: SiteOutput, layouts: Layouts, 
     cache.prune("pages", lambda: keys, len(keys), on_disk)
     cache.prune("markdown", lambda: made.body_keys, len(made.body_keys), on_disk)
     cache.prune("host", lambda: made.host_keys, len(made.host_keys), on_disk)
+    cache.prune("pictures", lambda: made.picture_keys, len(made.picture_keys), on_disk)
     cache.prune("data", lambda: [site.data.digest], 1, on_disk)
     cache.prune("jinja", lambda: layouts.compiled, len(layouts.compiled), on_disk)
     cache.prune("templates", lambda: (stable_digest(source) for source in layouts.sources.values()), len(layouts.sources),

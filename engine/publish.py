@@ -63,6 +63,8 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
     entries = [{"id": _tag_uri(host, settings.base_path, p), "title": p.meta.title, "url": settings.base_url + p.url,
                 "updated": _timestamp(p.meta.updated), "summary": p.meta.change_note or p.meta.summary}
                for p in dated[:FEED_ENTRIES]]
+    entries = sorted(entries + _correction_entries(site, host), key=lambda entry: entry["updated"],
+                     reverse=True)[:FEED_ENTRIES]
     html_paths = ["/" + p.url for p in site.pages] + ["/" + NOT_FOUND_PATH, "/" + FEED_PATH, "/" + SITEMAP_PATH]
     if len(html_paths) + 2 > _MAX_HEADER_RULES:
         html_paths = []  # both hosts already revalidate files no rule names
@@ -105,6 +107,22 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
         files.append(OutputFile(NOT_FOUND_PATH, data, page_sources | {"layouts/404.html"}))
         links[NOT_FOUND_PATH] = scan_html(data)
     return HostFiles(files, links, used, keys, problems)
+
+
+def _correction_entries(site: Site, host: str) -> list[dict[str, str]]:
+    """A feed entry per correction, linking to it at the foot of its page (the newest FEED_ENTRIES)."""
+    settings = site.settings
+    entries = []
+    for correction in sorted(site.data.corrections, key=lambda c: (c.date, c.position), reverse=True)[:FEED_ENTRIES]:
+        page = site.page_by_slug(correction.page)
+        if page is None:
+            continue
+        entries.append({
+            "id": f"tag:{host},{correction.date.iso()}:{settings.base_path}{page.url}#{correction.anchor}",
+            "title": f"{correction.kind.capitalize()}: {page.meta.title}",
+            "url": f"{settings.base_url}{page.url}#{correction.anchor}",
+            "updated": _timestamp(correction.date), "summary": correction.text})
+    return entries
 
 
 def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, set[str]] | None, list[Problem], str]:

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from .cache import Cache, joined_digest, stable_digest
 from .citations import CitedSource, number_citations
 from .content import Page, load_body
+from .corrections import Correction, last_change
 from .directives import (
     DIRECTIVES,
     EVENTS_LISTED,
@@ -31,14 +32,16 @@ from .directives import (
     Usage,
     directive_line,
     directives_of,
+    draw_blocks,
 )
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
+from .images import placed_pictures, prepare_pictures
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_words
 from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
 from .scan import scan_html
-from .site import Site
+from .site import Site, corrections_by_page
 from .templates import Layouts, UsedAssets, render_template
 
 _WORDS_PER_MINUTE = 200
@@ -70,6 +73,7 @@ class SiteView:
     home: PageHead | None
     special_urls: dict[str, str]
     assets: dict[str, str]
+    corrections: dict[str, tuple[Correction, ...]]  # page source -> its corrections, in the file's order
 
     @functools.cached_property
     def digest(self) -> str:
@@ -113,11 +117,15 @@ class PageRenderer:
         about = site.page_by_slug("about")
         if about is not None:
             special["about"] = about.url
-        sections = {event.section for event in site.data.events if event.section}
+        sections = {event.section for event in site.data.events if event.section} \
+            | {correction.page for correction in site.data.corrections}
+        # the pictures pages place, resized once here (the cache keeps the files) before any page renders
+        self.pictures = prepare_pictures(site.settings.root, site.data.pictures, *placed_pictures(site.pages), cache)
         self.body_env = BodyEnv(
             site.data, special,
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
-            {term.id: self._definition(term.definition) for term in site.data.glossary.values()})
+            {term.id: self._definition(term.definition) for term in site.data.glossary.values()},
+            self.pictures.sets)
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
         heads = {page.source: _head(page, site.rank(page)) for page in site.pages}
         self.view = SiteView(
@@ -125,7 +133,7 @@ class PageRenderer:
             {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
              for page in site.sections for previous, following in (site.neighbours(page),)},
             heads[site.home.source] if any(page.kind == "home" for page in site.pages) else None, special,
-            layouts.assets.hashed)
+            layouts.assets.hashed, corrections_by_page(site))
         self._inline: dict[str, Markup] = {}
         self._macros: dict[tuple[Any, ...], Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
@@ -211,9 +219,18 @@ class PageRenderer:
         context = {**values, "body": body.html, "cited": body.cited, "page": {
             **values["page"], "reading_minutes": max(1, math.ceil(body.word_count / _WORDS_PER_MINUTE)),
             "word_count": body.word_count, "headings": headings,
-            "show_toc": page.kind == "section" and len(headings) >= 3}}
+            "show_toc": page.kind == "section" and len(headings) >= 3, "share_image": self._share_image(page)}}
         return render_template(self.layouts.env, f"{page.layout}.html", context, page.source,
                                line=page.line_of("layout") if page.meta.layout else 1)
+
+    def _share_image(self, page: Page) -> dict[str, Any] | None:
+        """The link-preview image of a page whose first picture has one (a raster picture): its address
+        from the site's root, size and alt text."""
+        picture = self.body_env.pictures.get(page.pictures[0]) if page.pictures else None
+        if picture is None or picture.share is None:
+            return None
+        return {"path": picture.share.path, "width": picture.share.width, "height": picture.share.height,
+                "alt": picture.picture.alt}
 
     def values(self, page: Page, root: str) -> dict[str, Any]:
         """The template variables of a page that do not depend on its body (`root` prefixes every link);
@@ -229,12 +246,15 @@ class PageRenderer:
                     "order": target.order, "is_current": target.source == page.source}
 
         previous, following = view.neighbours.get(page.source, (None, None))
+        corrections = view.corrections.get(page.source, ())
         return {
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
                      "url": page.url, "canonical": settings.canonical_url + page.url, "updated": page.meta.updated,
                      "is_draft": page.meta.is_draft, "order": self.site.rank(page), "section_count": len(view.sections),
+                     "published": page.meta.published, "modified": last_change(page.meta.updated, corrections),
                      "change_note": page.meta.change_note},
+            "corrections": corrections,
             "root": root,
             "assets": UsedAssets(view.assets),
             "nav": [{"title": target.title, "url": root + target.url if target.url else root,
@@ -276,6 +296,14 @@ class PageRenderer:
             problems.extend(directive_problems)
             return text
 
+        def draw_block(name: str, args: str, inner: str, number: int, level: int) -> str:
+            context, block_problems = DIRECTIVES[name](page, args, root, self.body_env, usage)
+            problems.extend(block_problems)
+            extra = {"body": Markup(inner), "id": f"{name}-{number}", "level": level}
+            return "" if context is None else self.draw_partial(page, name, {**context, **extra}, root, problems)
+
+        html, block_problems = draw_blocks(html, page, draw_block)
+        problems += block_problems
         html = DIRECTIVE_MARKER.sub(draw, html)
         data = self.body_env.data
         numbered = number_citations(html, data.sources, page.source, page.body, page.body_line)
@@ -305,14 +333,18 @@ class PageRenderer:
         context, problems = DIRECTIVES[name](page, args, root, self.body_env, usage)
         if context is None:
             return "", problems
-        context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
-                   **context}
-        text, problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
-        if text is None:
-            return "", problems
-        if name not in LISTING_DIRECTIVES:  # those show the citations so far
+        text = self.draw_partial(page, name, context, root, problems)
+        if name not in LISTING_DIRECTIVES and not problems:  # those show the citations so far
             self._partials[memo_key] = text
         return text, problems
+
+    def draw_partial(self, page: Page, name: str, context: dict[str, Any], root: str, problems: list[Problem]) -> str:
+        """A directive's partial drawn with its context; a template problem goes into `problems`."""
+        context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
+                   **context}
+        text, template_problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
+        problems += template_problems
+        return text or ""
 
     # -- tools for templates ------------------------------------------------
 

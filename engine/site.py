@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .content import Page
+from .corrections import Correction, check_corrections
 from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData
 from .errors import BuildError, Problem, did_you_mean
 from .markup import scan_citations
@@ -104,6 +105,9 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
     if data.sources and "sources" not in special:
         problems.append(Problem("content/sources.yaml", 1, "there are sources but no page with 'layout: sources'",
                                 "add content/sources.md with layout: sources"))
+    dates = [page.meta.published for page in ordered if page.meta.published is not None]
+    problems += check_corrections(data.corrections, {page.slug: page.meta.published for page in ordered},
+                                  min(dates) if dates else None)
     if problems:
         raise BuildError(problems)
     first_by_slug: dict[str, Page] = {}
@@ -149,3 +153,13 @@ def _check_cited_ids(text: str, source: str, line: int, data: SiteData, problems
             if source_id not in data.sources:
                 problems.append(Problem(source, line, f"unknown source id '{source_id}'",
                                         did_you_mean(source_id, data.sources)))
+
+
+def corrections_by_page(site: Site) -> dict[str, tuple[Correction, ...]]:
+    """Each corrected page's source -> its corrections, in the file's order."""
+    by_page: dict[str, list[Correction]] = {}
+    for correction in site.data.corrections:
+        page = site.page_by_slug(correction.page)
+        if page is not None:
+            by_page.setdefault(page.source, []).append(correction)
+    return {source: tuple(corrections) for source, corrections in by_page.items()}

@@ -67,7 +67,10 @@ def test_sources_page_lists_each_citing_page_with_its_count(built_site: Path) ->
     assert count == f"{cited} citation{'s' if cited != 1 else ''}"
     assert any(text == "First section" for text, _, _ in uses["src-alpha"])
     details = page.select_one("#src-beta .source-details").get_text(" ", strip=True)
-    assert "government page" in details and "https://archive.example/beta" in details
+    assert "government page" in details
+    archived = page.select_one("#src-beta .source-access a.archive-link")
+    assert archived is not None and archived["href"] == "https://archive.example/beta"
+    assert archived.get_text(" ", strip=True) == "archived copy of “Beta page”"
 
 
 def test_a_term_first_used_in_the_sources_list_is_linked_there_and_not_after(make_site) -> None:  # type: ignore[no-untyped-def]
@@ -96,7 +99,8 @@ def test_timeline_is_ordered_grouped_by_year_with_machine_dates(built_site: Path
     page = soup(built_site / "timeline" / "index.html")
     years = [h.get_text() for h in page.select("h2.timeline-year")]
     assert years == ["2018", "2019"]
-    titles = [p.get_text() for p in page.select("li.event .event-title")]
+    # the title's own text (an event without a body carries its citation markers after it)
+    titles = ["".join(p.find_all(string=True, recursive=False)) for p in page.select("li.event .event-title")]
     assert titles == ["Earlier event", "Later event", "Same-day second event"]
     times = [t["datetime"] for t in page.select("li.event time")]
     assert times == ["2018", "2019-05-17", "2019-05-17"]
@@ -107,7 +111,7 @@ def test_timeline_is_ordered_grouped_by_year_with_machine_dates(built_site: Path
 
 def test_timeline_slice_embeds_only_the_matching_events(built_site: Path) -> None:
     page = soup(built_site / "first" / "index.html")
-    embedded = [p.get_text() for p in page.select(".timeline-slice .event-title")]
+    embedded = ["".join(p.find_all(string=True, recursive=False)) for p in page.select(".timeline-slice .event-title")]
     assert embedded == ["Later event", "Same-day second event"]
 
 
@@ -129,6 +133,19 @@ def test_first_use_of_a_term_links_with_an_accessible_definition(built_site: Pat
     assert tip.get_text() == "A small thing."
     explicit = soup(built_site / "second" / "index.html").select_one("a.term")
     assert explicit.get_text() == "linked gadget" and explicit["href"] == "../glossary/#term-gadget"
+
+
+def test_timeline_citations_follow_the_event_text_not_the_read_more_link(built_site: Path) -> None:
+    page = soup(built_site / "timeline" / "index.html")
+    no_body = page.select_one("#event-2019-05-17-2")
+    assert no_body.select_one(".event-body") is None
+    assert no_body.select_one(".event-title sup.cite a").get_text(strip=True).startswith("3")
+    for event in page.select(".event"):
+        meta = event.select_one(".event-meta")
+        # the only thing left under an event is its "Read more in" link, with no marker before it
+        assert meta is None or (meta.select("sup") == [] and meta.get_text(strip=True).startswith("Read more in")), meta
+    with_body = page.select_one("#event-2019-05-17-0")
+    assert with_body.select_one(".event-meta").get_text(strip=True) == "Read more in: First section"
 
 
 # -- charts ---------------------------------------------------------------------
@@ -168,15 +185,15 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
     ("file", "old", "new", "expected"),
     [
         ("content/first.md", "[@beta; @gamma]", "[@beta; @gamam]",
-         "content/first.md:13: unknown source id 'gamam' (did you mean 'gamma'?)"),
+         "content/first.md:14: unknown source id 'gamam' (did you mean 'gamma'?)"),
         ("content/sources.yaml", "gamma:\n", "alpha:\n",
-         "content/sources.yaml:16: duplicate key 'alpha' (first on line 1) (keep one: YAML would silently use the last)"),
+         "content/sources.yaml:18: duplicate key 'alpha' (first on line 1) (keep one: YAML would silently use the last)"),
         ("content/sources.yaml", "  publisher: Beta Agency\n", "",
-         "content/sources.yaml:9: missing required key 'publisher'"),
+         "content/sources.yaml:11: missing required key 'publisher'"),
         ("content/sources.yaml", 'date: "2019-05"', 'date: "2019-13"',
-         "content/sources.yaml:12: 'date': '2019-13' has no month 13"),
+         "content/sources.yaml:14: 'date': '2019-13' has no month 13"),
         ("content/sources.yaml", "url: https://gamma.example/data", "url: ftp://gamma.example/data",
-         "content/sources.yaml:20: 'url' must be an http or https address, not 'ftp://gamma.example/data'"),
+         "content/sources.yaml:22: 'url' must be an http or https address, not 'ftp://gamma.example/data'"),
         ("content/timeline.yaml", 'date: "2018"', 'date: "2018-02-30"',
          "content/timeline.yaml:12: 'date': '2018-02-30' is not a real day (February has no day 30)"),
         ("content/timeline.yaml", "category: one", "category: oen",
@@ -188,13 +205,18 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
         ("content/index.md", "::: chart counts", "::: chart count",
          "content/index.md:9: unknown chart 'count' (did you mean 'counts'?)"),
         ("content/first.md", "::: timeline category=two", "::: timeline category=tow",
-         "content/first.md:25: unknown timeline category 'tow' (did you mean 'two'?)"),
+         "content/first.md:26: unknown timeline category 'tow' (did you mean 'two'?)"),
         ("content/second.md", "(glossary:gadget)", "(glossary:gadgte)",
          "content/second.md:15: unknown glossary term 'gadgte' (did you mean 'gadget'?)"),
+        ("content/figures.yaml", "kind: hbar", "kind: hbars",
+         "content/figures.yaml:31: unknown chart kind 'hbars' (did you mean 'hbar'?)"),
+        ("content/figures.yaml", "kind: hbar", "kind: bar",
+         "content/figures.yaml:28: chart 'by-place': 3 bars with labels as long as these do not fit side by side "
+         "on a phone (write kind: hbar for horizontal bars, a line for each label, or shorten the labels)"),
     ],
     ids=["unknown-citation", "duplicate-source", "missing-field", "bad-date", "non-http-url", "impossible-day",
          "unknown-category", "unknown-section", "unknown-event-source", "unknown-chart", "unknown-slice-category",
-         "unknown-term"],
+         "unknown-term", "unknown-chart-kind", "bar-labels-too-long"],
 )
 def test_feature_errors_name_file_and_line(make_site, file: str, old: str, new: str, expected: str) -> None:
     site = make_site("features")
@@ -208,12 +230,13 @@ def test_uncited_source_is_a_warning_not_an_error(make_site) -> None:
     site = make_site("features")
     with (site / "content" / "sources.yaml").open("a", encoding="utf-8") as handle:
         handle.write("delta:\n  title: Delta\n  publisher: Delta Desk\n  date: \"2020\"\n"
-                     "  url: https://delta.example/\n  kind: news report\n")
+                     "  url: https://delta.example/\n  kind: news report\n"
+                     "  archive_url: https://archive.example/delta\n")
     code, lines = build_site(site)
     assert code == 0
-    assert lines == ["content/sources.yaml:22: warning: source 'delta' is cited nowhere"]
+    assert lines == ["content/sources.yaml:25: warning: source 'delta' is cited nowhere"]
     code, lines = build_site(site, "--strict")
-    assert code == 1 and lines[0] == "content/sources.yaml:22: source 'delta' is cited nowhere"
+    assert code == 1 and lines[0] == "content/sources.yaml:25: source 'delta' is cited nowhere"
 
 
 def test_apostrophes_survive_in_cited_titles_and_glossary_terms(make_site) -> None:  # type: ignore[no-untyped-def]
