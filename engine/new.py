@@ -57,6 +57,7 @@ first-source:
   publisher: The publisher
   date: "2024-01-15"
   url: https://www.example.com/first-source
+  archive_url: https://web.archive.org/web/2024/https://www.example.com/first-source
   kind: news report
   note: What this source supports on this site.
 """,
