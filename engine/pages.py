@@ -247,7 +247,10 @@ def _record(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: U
 
 
 def _loader(item: _Made) -> Callable[[], bytes]:
-    return lambda: _record(item.renderer, item.renderer.cache, item.page, item.key, item.usage).html
+    """The page's bytes on demand, from the cache: the loader holds the page's inputs, never its
+    rendered record (the dev server keeps one loader per page)."""
+    renderer, page, key, usage = item.renderer, item.page, item.key, item.usage
+    return lambda: _record(renderer, renderer.cache, page, key, usage).html
 
 
 class _Links(Mapping[str, PageLinks]):
