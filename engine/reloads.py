@@ -1,9 +1,11 @@
-"""The dev server's live reload: the websocket that tells open tabs to reload, and the script they run.
+"""The dev server's live reload: livereload's websocket and client script, with the checks a preview needs.
 
-Speaks the LiveReload protocol (hello, info, reload). Accepts a connection only for the host names
-the pages answer to and only from a page of the preview itself (or a client sending no Origin);
-ignores messages it cannot read. A tab says which build its page comes from and is told to reload at
-once when the server has a newer one, so no rebuild is missed while a tab reconnects.
+Speaks the LiveReload protocol (hello, info, reload) through livereload's handler and serves its
+livereload.js. Accepts a connection only for the host names the pages answer to and only from a page
+of the preview itself (or a client sending no Origin); ignores messages it cannot read. A page's
+script address carries the number of the build it comes from as the protocol's `snipver` option, which
+livereload.js sends back in its hello: a tab whose page is older than the server's build is told to
+reload at once, so no rebuild is missed while a tab reconnects.
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from tornado import web
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
+from tornado.websocket import WebSocketClosedError
 
 from .webapp import host_name
 
-CLIENT_SCRIPT = (Path(__file__).with_name("reload-client.js")).read_bytes()
-PROTOCOL = "http://livereload.com/protocols/official-7"
+# livereload.js reads its options from its own address: reconnect after 50 ms (doubling up to 2 s)
+# instead of its 1 s minimum, so a tab reloading for one rebuild is back before the next one.
+SCRIPT_OPTIONS = "mindelay=50&maxdelay=2000"
 
 
 class ReloadPolicy:
@@ -46,15 +48,15 @@ class ReloadPolicy:
                   file=self.err, flush=True)
 
 
-class ReloadSocket(WebSocketHandler):
-    """One tab's live-reload connection."""
-
-    tabs: ClassVar[set[ReloadSocket]] = set()  # the connected tabs of the process (one server runs at a time)
+class ReloadSocket(LiveReloadHandler):  # type: ignore[misc]
+    """One tab's live-reload connection: livereload's handler, its set of tabs (`waiters`) and its
+    messages, behind our host, origin and message checks."""
 
     def initialize(self, policy: ReloadPolicy) -> None:
         self.policy = policy
+        self.page_build: str | None = None
 
-    async def get(self, *args: str, **kwargs: str) -> None:
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         """Refuse other host names before the upgrade, as the pages do (DNS rebinding)."""
         if not self.policy.allows_host(self.request.headers.get("Host", "")):
             self.set_status(403)
@@ -75,35 +77,38 @@ class ReloadSocket(WebSocketHandler):
         if not isinstance(command, dict) or not isinstance(command.get("command"), str):
             self.policy.note_unreadable()
             return
-        if command["command"] == "hello":
-            self.write_message(json.dumps({"command": "hello", "protocols": [PROTOCOL],
-                                           "serverName": "explainer-dev-server"}))
-        elif command["command"] == "info":
-            ReloadSocket.tabs.add(self)
-            build = command.get("build")
-            if build is not None and str(build) != str(self.policy.current_build()):
-                self.send_reload()  # the site changed while this tab was loading or reconnecting
-
-    def on_close(self) -> None:
-        ReloadSocket.tabs.discard(self)
+        if command["command"] == "hello" and command.get("snipver") is not None:
+            self.page_build = str(command["snipver"])
+        super().on_message(json.dumps(command))
+        if command["command"] == "info" and self in LiveReloadHandler.waiters and self.page_build is not None \
+                and self.page_build != str(self.policy.current_build()):
+            self.send_reload()  # the site changed while this tab was loading or reconnecting
 
     def send_reload(self) -> None:
         try:
             self.write_message(json.dumps({"command": "reload", "path": "*", "liveCSS": False}))
         except WebSocketClosedError:
-            ReloadSocket.tabs.discard(self)
+            LiveReloadHandler.waiters.discard(self)
+
+    @classmethod
+    def tabs(cls) -> int:
+        """How many tabs are connected (livereload keeps them in one process-wide set)."""
+        return len(LiveReloadHandler.waiters)
+
+    @classmethod
+    def close_all(cls) -> None:
+        for tab in list(LiveReloadHandler.waiters):
+            tab.close()
 
     @classmethod
     def reload_all(cls) -> None:
-        """Tell every connected tab to reload now."""
-        for tab in list(cls.tabs):
+        """Tell every connected tab to reload now (livereload's own reload waits out a 3 s throttle)."""
+        for tab in list(LiveReloadHandler.waiters):
             tab.send_reload()
 
 
-class ReloadScript(web.RequestHandler):
-    """The client script, an external file (the site's Content-Security-Policy allows no inline script)."""
+class ReloadScript(LiveReloadJSHandler):  # type: ignore[misc]
+    """livereload.js, an external file (the site's Content-Security-Policy allows no inline script)."""
 
-    def get(self) -> None:
-        self.set_header("Content-Type", "application/javascript; charset=utf-8")
+    def set_default_headers(self) -> None:
         self.set_header("Cache-Control", "no-store")
-        self.finish(CLIENT_SCRIPT)

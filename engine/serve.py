@@ -24,7 +24,7 @@ from tornado.httpserver import HTTPServer
 
 from .errors import BuildError, UsageError
 from .live import LiveSite
-from .reloads import ReloadPolicy, ReloadScript, ReloadSocket
+from .reloads import SCRIPT_OPTIONS, ReloadPolicy, ReloadScript, ReloadSocket
 from .settings import Settings
 from .watch import InotifyWakeup, SourceWatcher
 from .webapp import LOOPBACK_NAMES, SiteApp, decoded_base, host_name
@@ -72,7 +72,7 @@ class _SiteHandler(web.RequestHandler):
 
 def reload_clients() -> int:
     """How many tabs are connected for live reload."""
-    return len(ReloadSocket.tabs)
+    return ReloadSocket.tabs()
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class DevServer:
         """Bind the port (UsageError when busy) and build the whole site once."""
         self._sockets = bind_port(self.host, self.port)
         self.port = self._sockets[0].getsockname()[1]
-        self.app.reload_script_src = RELOAD_SCRIPT_PATH
+        self.app.reload_script_src = f"{RELOAD_SCRIPT_PATH}?port={self.port}&{SCRIPT_OPTIONS}"
         self.rebuild(None)
 
     def rebuild(self, changed: tuple[str, ...] | None) -> None:
@@ -256,8 +256,7 @@ class DevServer:
                 loop.remove_reader(inotify.fd)
                 inotify.close()
             server.stop()
-            for tab in list(ReloadSocket.tabs):
-                tab.close()
+            ReloadSocket.close_all()
             # A stuck client must not keep the server alive; its socket dies with the loop.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.close_all_connections(), timeout=2)

@@ -128,7 +128,7 @@ class SiteApp:
         </body>, else at the end."""
         if not self.reload_script_src:
             return body
-        src = f"{self.reload_script_src}{'&' if '?' in self.reload_script_src else '?'}build={self.build}"
+        src = f"{self.reload_script_src}{'&' if '?' in self.reload_script_src else '?'}snipver={self.build}"
         tag = f'<script src="{html.escape(src)}"></script>'.encode()
         for pattern in (_HEAD_END, _BODY_END):
             match = pattern.search(body)

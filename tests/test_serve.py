@@ -34,7 +34,7 @@ FILES = {
     "feed.xml": b"<feed/>",
     "404.html": b"<!doctype html><html><head></head><body>site 404 page</body></html>",
 }
-SCRIPT = '<script src="/livereload.js?build=1"></script>'
+SCRIPT = '<script src="/livereload.js?snipver=1"></script>'
 
 
 def call(app: SiteApp, uri: str, method: str = "GET", host: str = "127.0.0.1:8000") -> tuple[str, dict[str, str], bytes]:
@@ -204,11 +204,11 @@ def test_error_page_is_served_for_every_html_request_while_broken() -> None:
         assert status.startswith("500")
         assert b"content/first.md:3: unknown front matter key &#x27;titel&#x27;" in body
         # each page shown gets the next number: a tab can tell which one it has
-        assert b"&lt;b&gt;" in body and SCRIPT.replace("build=1", "build=2").encode() in body
+        assert b"&lt;b&gt;" in body and SCRIPT.replace("snipver=1", "snipver=2").encode() in body
     assert call(app, "/sub/path/assets/style.css")[2] == b"body{color:red}"  # assets still load
     app.show_site(FILES)
     assert b"home page" in call(app, "/sub/path/")[2]
-    assert SCRIPT.replace("build=1", "build=3").encode() in call(app, "/sub/path/")[2]
+    assert SCRIPT.replace("snipver=1", "snipver=3").encode() in call(app, "/sub/path/")[2]
 
 
 # --- watching and debounce -----------------------------------------------------------------------
@@ -359,7 +359,8 @@ def test_server_serves_the_site_safely_from_memory(make_site: Callable[[str], Pa
         assert "(full build)" in out.getvalue(), err.getvalue()
         status, headers, body = fetch(server, "/sub/path/first/")
         assert status == 200 and b"First section" in body
-        assert re.search(rb'<script src="/livereload.js\?build=\d+"></script>', body)
+        assert re.search(rb'<script src="/livereload.js\?port=\d+&amp;mindelay=50&amp;maxdelay=2000&amp;snipver=\d+">'
+                         rb'</script>', body)
         assert fetch(server, "/")[1]["Location"] == "/sub/path/"
         for uri in ("/sub/path/../../site_config.yaml", "/sub/path/%2e%2e/%2e%2e/site_config.yaml",
                     "/sub/path/..%2f..%2fsite_config.yaml", "/sub/path/..%5c..%5csite_config.yaml",
@@ -369,7 +370,7 @@ def test_server_serves_the_site_safely_from_memory(make_site: Callable[[str], Pa
             assert b"root:" not in body and b"base_url" not in body
         assert fetch(server, "/sub/path/first/", host=f"rebound.example:{server.port}")[0] == 403
         status, headers, script = fetch(server, "/livereload.js")
-        assert status == 200 and b"new WebSocket(" in script and headers["Content-Type"].startswith("application/javascript")
+        assert status == 200 and b"new this.WebSocket(" in script and headers["Content-Type"].startswith("application/javascript")
     assert sorted(p.name for p in (site / "output").iterdir()) == ["leak"]  # serve writes nothing to output/
 
 
