@@ -203,10 +203,14 @@ def test_the_served_site_holds_no_rendered_page(tmp_path: Path) -> None:
 
     from engine.records import RenderedPage
 
+    def rendered_pages() -> set[int]:
+        gc.collect()
+        return {id(thing) for thing in gc.get_objects() if isinstance(thing, RenderedPage)}
+
+    before = rendered_pages()  # what earlier tests of the session may still hold
     live = _live(copy_site("features", tmp_path / "site"))
     live.rebuild()
-    gc.collect()
-    held = [thing for thing in gc.get_objects() if isinstance(thing, RenderedPage)]
+    held = rendered_pages() - before
     assert not held, f"{len(held)} rendered pages held after the rebuild"
     page = next(path for path in live.files if path.endswith("index.html"))
     assert live.files[page].startswith(b"<!doctype html>")
