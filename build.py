@@ -7,6 +7,7 @@ Exit status: 0 built, 1 problems in the content or settings, 2 usage errors.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -30,11 +31,15 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="build.py", description="Build the explainer site from content/ and layouts/.")
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve"],
-                        help="build (default), check the links of the built output, or serve with live reload")
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve", "new"],
+                        help="build (default), check the links of the built output, serve with live reload, "
+                             "or write a new explainer into FOLDER")
+    parser.add_argument("folder", nargs="?", metavar="FOLDER", help="new: the folder of the new explainer")
     parser.add_argument("--config", default="site_config.yaml", metavar="FILE", help="settings file (default: site_config.yaml)")
     parser.add_argument("--output", metavar="DIR", help="output folder (default: the settings' output, else output/)")
     parser.add_argument("--base-url", metavar="URL", help="override base_url, e.g. for a preview deploy")
+    parser.add_argument("--preview", action="store_true",
+                        help="a preview deploy: noindex everywhere, robots.txt disallows all, canonical stays base_url")
     parser.add_argument("--drafts", action="store_true", help="include pages marked draft: true")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the .cache/ folder")
     parser.add_argument("--jobs", type=int, metavar="N",
@@ -53,9 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         args = make_parser().parse_args(argv)
     except SystemExit as exit:  # --help, or a usage error already printed: return its status
         return exit.code if isinstance(exit.code, int) else 2
+    if (args.command == "new") != (args.folder is not None):
+        print("build.py: error: " + ("new needs a FOLDER (python build.py new ../my-explainer)" if args.folder is None
+                                     else f"unexpected argument '{args.folder}' (only new takes a FOLDER)"),
+              file=sys.stderr)
+        return 2
     try:
+        if args.command == "new":
+            return _new(Path(args.folder))
         settings = engine.load_settings(Path(args.config), base_url=args.base_url, output=args.output,
-                                        include_drafts=args.drafts or args.command == "serve")
+                                        include_drafts=args.drafts or args.command == "serve",
+                                        preview=args.preview)
         if args.command == "check":
             report = engine.check(settings)
             _print_problems(report.problems, "found")
@@ -91,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("build.py: interrupted; the previous output is unchanged", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed by its reader: run() ends quietly
+        raise
     except Exception as error:  # an engine bug, not bad input: say so plainly
         if args.debug:
             raise
@@ -102,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(f"built {result.pages} pages, {result.files} files in {result.seconds:.2f} s -> "
               f"{_display_path(result.output)}/")
+    return 0
+
+
+def _new(folder: Path) -> int:
+    from engine.new import write_skeleton
+    write_skeleton(folder, Path(__file__).resolve().parent / "layouts")
+    config = _display_path(folder.resolve() / "site_config.yaml")
+    print(f"wrote a new explainer in {_display_path(folder.resolve())}/; next:\n"
+          f"  python build.py serve --config {config}   # preview it while you write\n"
+          f"  python build.py --config {config}         # build it into its output/ folder")
     return 0
 
 
@@ -138,5 +163,17 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def run() -> int:
+    """main(), ending quietly when whoever reads stdout stops reading (`build.py | head -1`)."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

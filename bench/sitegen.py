@@ -256,10 +256,10 @@ def make_site(folder: Path, sections: int, shape: str = "explainer") -> Path:
         "title: Synthetic Explainer\n"
         "tagline: A benchmark site\n"
         "description: A synthetic explainer used to measure the generator's speed.\n"
-        "base_url: https://example.org/bench/\n"
+        "base_url: https://example.com/bench/\n"
         "author: Bench Author\n"
         "publisher: Bench Publisher\n"
-        "contact: bench@example.org\n"
+        "contact: bench@example.com\n"
         "nav: [section-00001, timeline, glossary, sources, about]\n", encoding="utf-8")
     if shape == "prose":
         _write_prose_site(folder, sections)

@@ -16,6 +16,7 @@ from .checks import CheckReport, check_links_of, check_output
 from .data import load_data as load_data  # re-exported: tests read the data files
 from .data import load_inputs
 from .errors import BuildError, Problem, UsageError, raise_if_errors
+from .locate import locate_link_problems
 from .pages import forget_unused, render_site
 from .settings import Settings, load_settings
 from .site import resolve_site
@@ -43,6 +44,7 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
     cache = Cache(settings.root / ".cache" if use_cache else None)
     pages, data, warnings = load_inputs(settings, cache)
     site = resolve_site(settings, pages, data)
+    warnings = warnings + site.warnings + ([] if settings.preview else list(settings.placeholders))
     layouts = load_layouts(settings.layouts_dir, cache, settings.root)
     with build_lock(output):
         remove_leftovers(output)
@@ -51,7 +53,8 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
             raise_if_errors(warnings + made.problems)
             links = check_links_of(made.links, made.keys, made.ids, set(staging.written), settings.output_dir.name,
                                    settings.base_url, cache, made.links.anchors, jobs)
-            problems = warnings + made.problems + links.problems()
+            problems = warnings + made.problems + locate_link_problems(links.problems(), settings.output_dir.name,
+                                                                       site, layouts)
             if strict:
                 problems = [replace(problem, is_warning=False) for problem in problems]
             warnings = raise_if_errors(problems)

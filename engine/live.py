@@ -19,6 +19,7 @@ from .cache import Cache
 from .checks import check_links_of
 from .data import load_inputs
 from .errors import BuildError, Problem, raise_if_errors
+from .locate import locate_link_problems
 from .pages import forget_unused, render_site
 from .records import OutputFile
 from .settings import Settings, load_settings
@@ -65,6 +66,7 @@ class LiveSite:
         settings = self.settings = self._load_settings()
         pages, data, warnings = load_inputs(settings, self.cache)
         site = resolve_site(settings, pages, data)
+        warnings = warnings + site.warnings
         layouts = load_layouts(settings.layouts_dir, self.cache, settings.root)
         files: dict[str, OutputFile] = {}
 
@@ -81,7 +83,8 @@ class LiveSite:
         raise_if_errors(warnings + made.problems)
         links = check_links_of(made.links, made.keys, made.ids, set(files), settings.output_dir.name, settings.base_url,
                                self.cache, made.links.anchors)
-        warnings = raise_if_errors(warnings + made.problems + links.problems())
+        warnings = raise_if_errors(warnings + made.problems + locate_link_problems(
+            links.problems(), settings.output_dir.name, site, layouts))
         # What this rebuild changed besides the pages it rendered: host files (the first rebuild of a
         # session counts them all as new) and pages whose bytes differ from those served before.
         changed = [path for path, file in files.items() if not path.startswith("assets/") and path not in made.rendered
@@ -96,7 +99,7 @@ class LiveSite:
         given = self.settings
         fresh = load_settings(given.root / given.config_source, include_drafts=given.include_drafts)
         if self._overrides is None:
-            self._overrides = {name: getattr(given, name) for name in ("base_url", "output")
+            self._overrides = {name: getattr(given, name) for name in ("base_url", "canonical_url", "output")
                                if getattr(given, name) != getattr(fresh, name)}
         return replace(fresh, **self._overrides)  # type: ignore[arg-type]
 

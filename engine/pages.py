@@ -94,7 +94,8 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     cited = output.cited | set(usage)
     del usage, pages, digests  # what sources lists showed: no later step needs it
     made = output.made
-    for source_id, source in site.data.sources.items():
+    # A page that failed cited nothing this build: warning about its sources would bury the real problem.
+    for source_id, source in site.data.sources.items() if not made.has_errors else ():
         if source_id not in cited:
             made.problems.append(Problem("content/sources.yaml", source.line, f"source '{source_id}' is cited nowhere",
                                          is_warning=True))

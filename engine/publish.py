@@ -57,7 +57,8 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
     config = frozenset({settings.config_source})
     page_sources = frozenset(p.source for p in site.pages) | config
     base = {"site": {"title": settings.title, "description": settings.description, "base_url": settings.base_url,
-                     "author": settings.author, "publisher": settings.publisher, "language": settings.language}}
+                     "author": settings.author, "publisher": settings.publisher, "language": settings.language,
+                     "is_preview": settings.preview}}
     host = urlsplit(settings.base_url).hostname or "localhost"
     entries = [{"id": _tag_uri(host, settings.base_path, p), "title": p.meta.title, "url": settings.base_url + p.url,
                 "updated": _timestamp(p.meta.updated), "summary": p.meta.change_note or p.meta.summary}

@@ -59,7 +59,7 @@ class PageHead(NamedTuple):
     url: str
     title: str
     summary: str
-    order: int | None
+    order: int | None  # a section's rank among the sections (1, 2, …), whatever numbers its `order` uses
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,8 +80,8 @@ class SiteView:
         return stable_digest(self)
 
 
-def _head(page: Page) -> PageHead:
-    return PageHead(page.source, page.url, page.meta.title, page.meta.summary, page.meta.order)
+def _head(page: Page, rank: int | None) -> PageHead:
+    return PageHead(page.source, page.url, page.meta.title, page.meta.summary, rank)
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class PageRenderer:
             {term.id: self._definition(term.definition) for term in site.data.glossary.values()},
             self.pictures.sets)
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
-        heads = {page.source: _head(page) for page in site.pages}
+        heads = {page.source: _head(page, site.rank(page)) for page in site.pages}
         self.view = SiteView(
             tuple(heads[page.source] for page in site.nav), tuple(heads[page.source] for page in site.sections),
             {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
@@ -250,8 +250,8 @@ class PageRenderer:
         return {
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
-                     "url": page.url, "canonical": settings.base_url + page.url, "updated": page.meta.updated,
-                     "is_draft": page.meta.is_draft, "order": page.meta.order, "section_count": len(view.sections),
+                     "url": page.url, "canonical": settings.canonical_url + page.url, "updated": page.meta.updated,
+                     "is_draft": page.meta.is_draft, "order": self.site.rank(page), "section_count": len(view.sections),
                      "published": page.meta.published, "modified": last_change(page.meta.updated, corrections),
                      "change_note": page.meta.change_note},
             "corrections": corrections,
@@ -275,7 +275,7 @@ class PageRenderer:
             self._shared_values.update(site={
                 "title": settings.title, "tagline": settings.tagline, "description": settings.description,
                 "language": settings.language, "author": settings.author, "publisher": settings.publisher,
-                "contact": settings.contact, "base_url": settings.base_url,
+                "contact": settings.contact, "base_url": settings.base_url, "is_preview": settings.preview,
                 "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}"},
                 categories=self.site.data.categories, highlights=list(self.highlights),
                 timeline_by_year=len(self.site.data.events) > EVENTS_LISTED)

@@ -1,7 +1,7 @@
 """Dev server: the site kept in memory by LiveSite, served by webapp.py, rebuilt on save.
 
 Rebuilds after each quiet burst of saves that watch.py reports, and reloads open tabs through
-livereload. Listens on 127.0.0.1 unless told otherwise; never writes output/.
+reloads.py. Listens on 127.0.0.1 unless told otherwise; never writes output/.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 from urllib.parse import quote, unquote
 
-from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import web
 from tornado.httpserver import HTTPServer
 
 from .errors import BuildError, UsageError
 from .live import LiveSite
+from .reloads import SCRIPT_OPTIONS, ReloadPolicy, ReloadScript, ReloadSocket
 from .settings import Settings
 from .watch import InotifyWakeup, SourceWatcher
 from .webapp import LOOPBACK_NAMES, SiteApp, decoded_base, host_name
@@ -70,20 +70,9 @@ class _SiteHandler(web.RequestHandler):
               "(a bug in the dev server; please report it)", file=sys.stderr, flush=True)
 
 
-class _ReloadSocket(LiveReloadHandler):  # type: ignore[misc]
-    """livereload's websocket, reloaded by us directly: its watcher polling (800 ms, 3 s throttle) is not used."""
-
-    watcher = type("NoWatcher", (), {"filepath": None})()
-
-
-def _reload_browsers() -> None:
-    """Tell every connected tab to reload now (bypasses livereload's DEFAULT_RELOAD_TIME throttle)."""
-    _ReloadSocket.reload_waiters("*")
-
-
 def reload_clients() -> int:
-    """How many tabs are connected for live reload (livereload keeps them in one process-wide set)."""
-    return len(LiveReloadHandler.waiters)
+    """How many tabs are connected for live reload."""
+    return ReloadSocket.tabs()
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -186,7 +175,7 @@ class DevServer:
         """Bind the port (UsageError when busy) and build the whole site once."""
         self._sockets = bind_port(self.host, self.port)
         self.port = self._sockets[0].getsockname()[1]
-        self.app.reload_script_src = f"{RELOAD_SCRIPT_PATH}?port={self.port}"
+        self.app.reload_script_src = f"{RELOAD_SCRIPT_PATH}?port={self.port}&{SCRIPT_OPTIONS}"
         self.rebuild(None)
 
     def rebuild(self, changed: tuple[str, ...] | None) -> None:
@@ -236,8 +225,9 @@ class DevServer:
 
     async def _serve(self) -> None:
         application = web.Application([
-            (r"/livereload", _ReloadSocket),
-            (re.escape(RELOAD_SCRIPT_PATH), LiveReloadJSHandler),
+            (r"/livereload", ReloadSocket, {"policy": ReloadPolicy(self.app.allowed_hosts, lambda: self.app.build,
+                                                                    self.err)}),
+            (re.escape(RELOAD_SCRIPT_PATH), ReloadScript),
             (r"/.*", _SiteHandler, {"site_app": self.app}),
         ], log_function=lambda handler: None)
         server = HTTPServer(application)
@@ -266,8 +256,7 @@ class DevServer:
                 loop.remove_reader(inotify.fd)
                 inotify.close()
             server.stop()
-            for waiter in list(LiveReloadHandler.waiters):
-                waiter.close()
+            ReloadSocket.close_all()
             # A stuck client must not keep the server alive; its socket dies with the loop.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.close_all_connections(), timeout=2)
@@ -298,7 +287,7 @@ class DevServer:
             return
         if changed:
             self.rebuild(changed)
-            _reload_browsers()
+            ReloadSocket.reload_all()
 
 
 def _allowed_hosts(host: str) -> frozenset[str] | None:

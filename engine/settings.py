@@ -19,6 +19,8 @@ SETTINGS_KEYS = (
     "title", "tagline", "description", "base_url", "language", "author",
     "publisher", "contact", "nav", "output", "layouts",
 )
+# The address the project ships with: a production build warns while base_url or contact still use it.
+PLACEHOLDER_HOST = "example.org"
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
 
 
@@ -41,6 +43,12 @@ class Settings:
     layouts: str = "layouts"
     include_drafts: bool = False
     nav_line: int = 0
+    # A preview deploy (--preview): pages say noindex, robots.txt disallows all, and canonical stays the
+    # production address, canonical_url (base_url from the settings file, whatever --base-url says).
+    preview: bool = False
+    canonical_url: str = ""
+    # Settings that still hold the project's placeholders: warnings for a production build.
+    placeholders: tuple[Problem, ...] = ()
 
     @property
     def base_path(self) -> str:
@@ -61,7 +69,7 @@ class Settings:
 
 
 def load_settings(config_file: Path, base_url: str | None = None, output: str | None = None,
-                  include_drafts: bool = False) -> Settings:
+                  include_drafts: bool = False, preview: bool = False) -> Settings:
     """Read and validate the settings file; command-line values override it."""
     config_file = config_file.resolve()
     if not config_file.is_file():
@@ -102,6 +110,7 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
         layouts=fields.text("layouts", default="layouts"),
         include_drafts=include_drafts,
         nav_line=fields.line("nav"),
+        preview=preview,
     )
     if not _LANGUAGE.match(settings.language):
         fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{settings.language}'")
@@ -112,13 +121,29 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
                                 f"there is no layouts folder at {settings.layouts}/"))
     if problems:
         raise BuildError(problems)
+    settings = replace(settings, canonical_url=settings.base_url)
     if base_url is not None:
         if not is_web_url(base_url):
             raise UsageError(f"--base-url must be an absolute http(s) address, not '{base_url}'")
         settings = replace(settings, base_url=_normalise_base_url(base_url))
+        if not preview:  # a production build at another address: that address is the canonical one
+            settings = replace(settings, canonical_url=settings.base_url)
+    settings = replace(settings, placeholders=tuple(
+        Problem(source, fields.line(key) if key == "contact" or base_url is None else 0,
+                f"'{key}' still holds the placeholder {PLACEHOLDER_HOST}",
+                f"set the site's real {'address' if key == 'base_url' else 'contact'}", is_warning=True)
+        for key, value in (("base_url", settings.canonical_url), ("contact", settings.contact))
+        if _holds_placeholder(value)))
     if output is not None:
         settings = replace(settings, output=output)
     return settings
+
+
+def _holds_placeholder(value: str) -> bool:
+    """True for an address or email at example.org, the host the project ships with (other reserved
+    example hosts are left to tests and samples)."""
+    host = (urlsplit(value).hostname or "") if "://" in value else value.rpartition("@")[2].lower()
+    return host == PLACEHOLDER_HOST
 
 
 def _read_base_url(fields: Fields) -> str:

@@ -1,6 +1,7 @@
 """Stage 4: resolve pages and data into a Site: order, navigation, neighbours, links.
 
-Refuses navigation entries and timeline sections that name no page, and
+Refuses navigation entries and timeline sections that name no page, two sections with one
+`order` (sections are numbered by rank, so the numbers need not run 1, 2, 3), and
 checks that data citations name known sources. Nothing is rendered here.
 """
 
@@ -31,6 +32,7 @@ class Site:
     # Lookups built once: a search per page would make large sites quadratic.
     by_slug: dict[str, Page] = field(default_factory=dict, compare=False, hash=False)
     section_index: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    warnings: list[Problem] = field(default_factory=list, compare=False, hash=False)
 
     @property
     def home(self) -> Page:
@@ -38,6 +40,11 @@ class Site:
 
     def page_by_slug(self, slug: str) -> Page | None:
         return self.by_slug.get(slug)
+
+    def rank(self, page: Page) -> int | None:
+        """A section's place in reading order, from 1 ("Part 2 of 5"); None for other pages."""
+        index = self.section_index.get(page.source)
+        return None if index is None else index + 1
 
     def neighbours(self, page: Page) -> tuple[Page | None, Page | None]:
         """The sections before and after a section, in reading order."""
@@ -55,6 +62,7 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
     sections = tuple(sorted((p for p in pages if p.kind == "section"),
                             key=lambda p: (p.meta.order or 0, p.source)))
     others = sorted((p for p in pages if p.kind == "page"), key=lambda p: (p.meta.title.lower(), p.source))
+    _check_orders(sections, problems)
     home = [p for p in pages if p.kind == "home"]
     ordered = (*home, *sections, *others)
     by_slug = {page.slug: page for page in ordered}
@@ -79,6 +87,7 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
                                     did_you_mean(slug, by_slug)))
     if not settings.nav:
         nav = [*sections, *(p for p in others)]
+    warnings = _missing_from_nav(settings, sections)
 
     for event in data.events:
         if event.section and event.section not in by_slug:
@@ -105,7 +114,37 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
     for page in ordered:
         first_by_slug.setdefault(page.slug, page)
     return Site(settings, ordered, sections, tuple(nav), data, special, first_by_slug,
-                {page.source: index for index, page in enumerate(sections)})
+                {page.source: index for index, page in enumerate(sections)}, warnings)
+
+
+# Sections a `nav` leaves out that get a warning each; the rest are counted in one line, so a large site
+# whose menu names only a few sections is not buried in warnings.
+_MISSING_LISTED = 5
+
+
+def _missing_from_nav(settings: Settings, sections: tuple[Page, ...]) -> list[Problem]:
+    """A warning for each section an explicit `nav` leaves out: it would silently stay out of the menu."""
+    missing = [page for page in sections if settings.nav and page.slug not in settings.nav]
+    warnings = [Problem(page.source, page.line_of("order"), f"section '{page.slug}' is not in the site's 'nav'",
+                        f"add it to 'nav' in {settings.config_source}", is_warning=True)
+                for page in missing[:_MISSING_LISTED]]
+    if len(missing) > _MISSING_LISTED:
+        warnings.append(Problem(settings.config_source, settings.nav_line,
+                                f"{len(missing) - _MISSING_LISTED} more sections are not in 'nav'", is_warning=True))
+    return warnings
+
+
+def _check_orders(sections: tuple[Page, ...], problems: list[Problem]) -> None:
+    """Two sections with the same `order` would have no reading order between them."""
+    first: dict[int, Page] = {}
+    for page in sections:
+        order = page.meta.order or 0
+        if order in first:
+            problems.append(Problem(page.source, page.line_of("order"),
+                                    f"order {order} is also the order of {first[order].source}",
+                                    "give each section its own order"))
+        else:
+            first[order] = page
 
 
 def _check_cited_ids(text: str, source: str, line: int, data: SiteData, problems: list[Problem]) -> None:

@@ -118,11 +118,11 @@ def _parse(env: jinja2.Environment, source: str, cache: Cache) -> tuple[frozense
     known = cache.get("templates", key)
     if isinstance(known, tuple):
         return known
-    try:
+    try:  # finding the variables compiles the template: an unknown filter fails there, not in parse()
         tree = env.parse(source)
+        found = frozenset(meta.find_referenced_templates(tree)), frozenset(meta.find_undeclared_variables(tree))
     except jinja2.TemplateSyntaxError:
         return frozenset(), frozenset()
-    found = frozenset(meta.find_referenced_templates(tree)), frozenset(meta.find_undeclared_variables(tree))
     cache.put("templates", key, found)
     return found
 

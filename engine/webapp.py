@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 _HEAD_END = re.compile(rb"</head\s*>", re.I)
 _BODY_END = re.compile(rb"</body\s*>", re.I)
 _ENCODED_FORBIDDEN = re.compile(r"%(2f|5c|00)", re.I)
+_PORT = re.compile(r"(:[0-9]{0,5})?")  # RFC 9110: the port may be empty
 
 WsgiStartResponse = Callable[..., Any]
 
@@ -45,17 +46,22 @@ class SiteApp:
         self.allowed_hosts = allowed_hosts
         self._files: Mapping[str, bytes] = {}
         self._problems: tuple[str, ...] = ()
+        # Counts what was shown (each site or error page); the reload script's address carries it, so a
+        # tab can tell the server which one it shows.
+        self.build = 0
 
     def show_site(self, files: Mapping[str, bytes], base_path: str | None = None) -> None:
         """Serve these files (under a new base path, when base_url changed) from now on; clear the error page."""
         self._files = files
         self._problems = ()
+        self.build += 1
         if base_path is not None:
             self.base_path = decoded_base(base_path)
 
     def show_problems(self, problems: Sequence[str]) -> None:
         """Answer HTML requests with an error page listing these lines until show_site() is called."""
         self._problems = tuple(problems)
+        self.build += 1
 
     def __call__(self, environ: Mapping[str, Any], start_response: WsgiStartResponse) -> list[bytes]:
         response = self.respond(environ)
@@ -118,10 +124,12 @@ class SiteApp:
                                  ("Cache-Control", "no-store")], body)
 
     def _inject(self, body: bytes) -> bytes:
-        """Add the external reload script before </head> (any case), else before </body>, else at the end."""
+        """Add the external reload script, with the build's number, before </head> (any case), else before
+        </body>, else at the end."""
         if not self.reload_script_src:
             return body
-        tag = f'<script src="{html.escape(self.reload_script_src)}"></script>'.encode()
+        src = f"{self.reload_script_src}{'&' if '?' in self.reload_script_src else '?'}snipver={self.build}"
+        tag = f'<script src="{html.escape(src)}"></script>'.encode()
         for pattern in (_HEAD_END, _BODY_END):
             match = pattern.search(body)
             if match:
@@ -154,11 +162,16 @@ LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def host_name(host_header: str) -> str:
-    """The name part of a Host header, lowercased: `[::1]:8000` -> `::1`, `Localhost:80` -> `localhost`."""
+    """The name part of a Host header, lowercased: `[::1]:8000` -> `::1`, `Localhost:80` -> `localhost`;
+    "" (no name allowed) when what follows the name is not a port (`[::1]evil.example`, `localhost:x`)."""
     host = host_header.strip().lower()
     if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        name, _, rest = host[1:].partition("]")
+        return name if _PORT.fullmatch(rest) else ""
+    if host.count(":") != 1:
+        return host
+    name, _, port = host.partition(":")
+    return name if _PORT.fullmatch(":" + port) else ""
 
 
 def decoded_base(base_path: str) -> str:

@@ -63,7 +63,12 @@ Term {part}
 
 
 def add_generated_pages(site: Path, count: int) -> None:
-    """Add `count` pages of about 600 words (every tenth a section) to a copy of the features fixture."""
+    """Add `count` pages of about 600 words (every tenth a section, added to the menu after 'second') to a
+    copy of the features fixture."""
+    config = site / "site_config.yaml"
+    sections = "".join(f", generated-{number:03d}" for number in range(0, count, 10))
+    config.write_text(config.read_text(encoding="utf-8").replace("nav: [first, second", "nav: [first, second" + sections),
+                      encoding="utf-8")
     for number in range(count):
         order = f"order: {10 + number}\n" if number % 10 == 0 else ""
         body = "\n".join(_GENERATED_PART.format(part=part, number=number) for part in range(4))

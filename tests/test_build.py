@@ -41,7 +41,7 @@ def test_pretty_urls_and_summary_line(make_site, capsys) -> None:
 
 def test_links_are_relative_and_canonical_is_absolute(built_site: Path) -> None:
     page = soup(built_site / "first" / "index.html")
-    assert page.find("link", rel="canonical")["href"] == "https://example.org/sub/path/first/"
+    assert page.find("link", rel="canonical")["href"] == "https://example.com/sub/path/first/"
     for tag, attribute in (("a", "href"), ("link", "href"), ("script", "src")):
         for element in page.find_all(tag):
             value = element.get(attribute)
@@ -221,3 +221,40 @@ def test_output_folder_that_holds_sources_is_refused(make_site) -> None:
     code, lines = build_site(site, "--output", str(site / "content"))
     assert code == 2
     assert "would overwrite the project's sources" in lines[0]
+
+
+@pytest.mark.parametrize("command", [[], ["check"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(make_site, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """`build.py | head -0`: stdout closes before the summary is printed; no traceback, no 'internal error'."""
+    site = make_site("features")
+    if command:
+        assert build_site(site)[0] == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command prints
+    try:
+        done = subprocess.run([sys.executable, str(ROOT / "build.py"), *command], cwd=site, stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.stderr == "" and done.returncode == 141, done.stderr
+    assert (site / "output" / "index.html").is_file()
+
+
+def test_sections_are_numbered_by_rank_and_one_missing_from_nav_is_a_warning(make_site) -> None:  # type: ignore[no-untyped-def]
+    """`order: 7` and `order: 30` among three sections read "Part 2 of 3" and "Part 3 of 3", on the
+    section and on the home page's cards; a section `nav` leaves out is built, with a warning at its `order`."""
+    site = make_site("features")
+    content = site / "content"
+    for name, old, new in [("first.md", "order: 1\n", "order: 3\n"), ("second.md", "order: 2\n", "order: 30\n")]:
+        path = content / name
+        path.write_text(path.read_text().replace(old, new, 1))
+    (content / "extra.md").write_text("---\ntitle: Extra section\nsummary: Not in the menu.\norder: 7\n---\nText.\n")
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert errors == ["content/extra.md:4: warning: section 'extra' is not in the site's 'nav' "
+                                   "(add it to 'nav' in site_config.yaml)"]
+    kickers = {name: soup(site / "output" / name / "index.html").select_one("p.kicker").get_text()
+               for name in ("first", "extra", "second")}
+    assert kickers == {"first": "Part 1 of 3", "extra": "Part 2 of 3", "second": "Part 3 of 3"}
+    cards = [kicker.get_text() for kicker in soup(site / "output" / "index.html").select("p.kicker")]
+    assert cards == ["Part 1", "Part 2", "Part 3"]

@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 from conftest import build_site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-BASE = "https://example.org/sub/path/"
+BASE = "https://example.com/sub/path/"
 
 
 def soup(path: Path) -> BeautifulSoup:
@@ -64,11 +64,11 @@ def test_the_feed_has_one_entry_per_correction_linking_to_it(built_site: Path) -
     entries = {entry.findtext(f"{ATOM}id"): entry for entry in feed.findall(f"{ATOM}entry")}
     correction_ids = sorted(entry_id for entry_id in entries if "#correction-" in entry_id)
     assert correction_ids == [
-        "tag:example.org,2020-01-03:/sub/path/first/#correction-2020-01-03-1",
-        "tag:example.org,2020-01-05:/sub/path/#correction-2020-01-05-1",
-        "tag:example.org,2020-01-05:/sub/path/first/#correction-2020-01-05-1",
+        "tag:example.com,2020-01-03:/sub/path/first/#correction-2020-01-03-1",
+        "tag:example.com,2020-01-05:/sub/path/#correction-2020-01-05-1",
+        "tag:example.com,2020-01-05:/sub/path/first/#correction-2020-01-05-1",
     ]
-    entry = entries["tag:example.org,2020-01-03:/sub/path/first/#correction-2020-01-03-1"]
+    entry = entries["tag:example.com,2020-01-03:/sub/path/first/#correction-2020-01-03-1"]
     assert entry.findtext(f"{ATOM}title") == "Correction: First section"
     assert entry.find(f"{ATOM}link").get("href") == BASE + "first/#correction-2020-01-03-1"
     assert entry.findtext(f"{ATOM}updated") == "2020-01-03T00:00:00Z"

@@ -161,7 +161,7 @@ def _check_site(browser: Browser, output: Path, tmp_path: Path, base_url: str) -
 
 
 def test_fixture_site_crawls_clean_under_a_subpath(browser: Browser, built_site: Path, tmp_path: Path) -> None:
-    _check_site(browser, built_site, tmp_path, "https://example.org/sub/path/")
+    _check_site(browser, built_site, tmp_path, "https://example.com/sub/path/")
 
 
 @pytest.mark.skipif(not (ROOT / "content").is_dir(), reason="the explainer's content/ is not written yet")

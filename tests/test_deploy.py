@@ -75,8 +75,8 @@ def test_sitemap_leaves_out_lastmod_for_undated_pages(built_site: Path) -> None:
     root = ET.parse(built_site / "sitemap.xml").getroot()
     lastmods = {url.findtext("sm:loc", namespaces=SITEMAP_NS): url.findtext("sm:lastmod", namespaces=SITEMAP_NS)
                 for url in root.findall("sm:url", SITEMAP_NS)}
-    assert lastmods["https://example.org/sub/path/first/"] == "2020-01-03"
-    assert lastmods["https://example.org/sub/path/about/"] is None
+    assert lastmods["https://example.com/sub/path/first/"] == "2020-01-03"
+    assert lastmods["https://example.com/sub/path/about/"] is None
     assert len(lastmods) == 7
 
 
@@ -291,14 +291,9 @@ def test_bad_links_fail_the_build_naming_page_and_link(make_site) -> None:  # ty
     expected = (FIXTURES / "invalid_links" / "expected.txt").read_text(encoding="utf-8").splitlines()
     assert code == 1
     assert not (site / "output").exists()
-    assert len(errors) == len(expected), errors
-    lines = []
-    for got, want in zip(errors, expected, strict=True):
-        pattern = re.escape(want).replace(re.escape("{line}"), r"(\d+)")
-        match = re.fullmatch(pattern, got)
-        assert match, f"{got!r} does not match {want!r}"
-        lines.extend(int(n) for n in match.groups())
-    assert lines == sorted(lines) and lines[0] > 0  # the lines of the links, in page order
+    assert errors == expected  # each at the Markdown line the link was written on
+    lines = [int(line.split(":")[1]) for line in errors[:-1]]
+    assert lines == sorted(lines) and lines[0] > 0
 
 
 def test_check_command_finds_a_broken_link_added_after_the_build(make_site, capsys) -> None:  # type: ignore[no-untyped-def]

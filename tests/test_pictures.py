@@ -121,8 +121,8 @@ def test_a_picture_is_published_in_sizes_with_webp_a_fallback_and_its_room_kept(
     assert len(published) == 3 * 2 + 1 + 2 + 1
 
     share = page.select_one('meta[property="og:image"]')["content"]
-    assert re.fullmatch(r"https://example\.org/sub/path/assets/pictures/crossing-1200\.[0-9a-f]{10}\.jpg", share)
-    with Image.open(output / share.removeprefix("https://example.org/sub/path/")) as image:
+    assert re.fullmatch(r"https://example\.com/sub/path/assets/pictures/crossing-1200\.[0-9a-f]{10}\.jpg", share)
+    with Image.open(output / share.removeprefix("https://example.com/sub/path/")) as image:
         assert image.size == (1200, 630)
     home_share = _soup(output / "index.html").select_one('meta[property="og:image"]')["content"]
     assert "/assets/share." in home_share  # a page without pictures keeps the site's image

@@ -1,5 +1,5 @@
 """The dev server (engine/serve.py, engine/watch.py): path safety, base path, 404, error page, script injection,
-debounce, busy port, the terminal line, and livereload's quirks pinned (STYLE "dev server")."""
+debounce, busy port, the terminal line, and the live-reload socket (STYLE "dev server")."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from conftest import ROOT, build_site, engine
 
 from engine.serve import DevServer, format_rebuild_line, reload_clients
@@ -33,7 +34,7 @@ FILES = {
     "feed.xml": b"<feed/>",
     "404.html": b"<!doctype html><html><head></head><body>site 404 page</body></html>",
 }
-SCRIPT = '<script src="/livereload.js?port=1234"></script>'
+SCRIPT = '<script src="/livereload.js?snipver=1"></script>'
 
 
 def call(app: SiteApp, uri: str, method: str = "GET", host: str = "127.0.0.1:8000") -> tuple[str, dict[str, str], bytes]:
@@ -50,7 +51,7 @@ def call(app: SiteApp, uri: str, method: str = "GET", host: str = "127.0.0.1:800
 
 
 def site_app(files: dict[str, bytes] | None = None) -> SiteApp:
-    app = SiteApp(BASE, "/livereload.js?port=1234")
+    app = SiteApp(BASE, "/livereload.js")
     app.show_site(FILES if files is None else files)
     return app
 
@@ -132,6 +133,7 @@ def test_content_types_and_no_caching() -> None:
 @pytest.mark.parametrize(("header", "name"), [
     ("127.0.0.1:8000", "127.0.0.1"), ("Localhost:80", "localhost"), ("[::1]:8000", "::1"), ("[::1]", "::1"),
     ("::1", "::1"), (" Example.ORG ", "example.org"), ("", ""),
+    ("[::1]evil.example", ""), ("[::1]:8000evil", ""), ("localhost:evil.example", ""), ("localhost:", "localhost"),
 ])
 def test_host_name_is_the_lowercased_name_part_of_a_host_header(header: str, name: str) -> None:
     assert host_name(header) == name
@@ -158,6 +160,7 @@ def test_request_path_decodes_and_refuses_encoded_separators(environ: dict[str, 
 @pytest.mark.parametrize("host, status", [
     ("127.0.0.1:8000", "200"), ("localhost:8000", "200"), ("LOCALHOST", "200"), ("[::1]:8000", "200"),
     ("evil.example:8000", "403"), ("evil.example", "403"), ("127.0.0.1.evil.example", "403"), ("", "403"),
+    ("[::1]evil.example", "403"), ("localhost:evil.example", "403"),
 ])
 def test_a_loopback_server_answers_only_to_loopback_names(host: str, status: str) -> None:
     """DNS rebinding: a page on another site must not read the preview (drafts included)."""
@@ -200,10 +203,12 @@ def test_error_page_is_served_for_every_html_request_while_broken() -> None:
         status, _, body = call(app, uri)
         assert status.startswith("500")
         assert b"content/first.md:3: unknown front matter key &#x27;titel&#x27;" in body
-        assert b"&lt;b&gt;" in body and SCRIPT.encode() in body
+        # each page shown gets the next number: a tab can tell which one it has
+        assert b"&lt;b&gt;" in body and SCRIPT.replace("snipver=1", "snipver=2").encode() in body
     assert call(app, "/sub/path/assets/style.css")[2] == b"body{color:red}"  # assets still load
     app.show_site(FILES)
     assert b"home page" in call(app, "/sub/path/")[2]
+    assert SCRIPT.replace("snipver=1", "snipver=3").encode() in call(app, "/sub/path/")[2]
 
 
 # --- watching and debounce -----------------------------------------------------------------------
@@ -354,7 +359,8 @@ def test_server_serves_the_site_safely_from_memory(make_site: Callable[[str], Pa
         assert "(full build)" in out.getvalue(), err.getvalue()
         status, headers, body = fetch(server, "/sub/path/first/")
         assert status == 200 and b"First section" in body
-        assert f'<script src="/livereload.js?port={server.port}"></script>'.encode() in body
+        assert re.search(rb'<script src="/livereload.js\?port=\d+&amp;mindelay=50&amp;maxdelay=2000&amp;snipver=\d+">'
+                         rb'</script>', body)
         assert fetch(server, "/")[1]["Location"] == "/sub/path/"
         for uri in ("/sub/path/../../site_config.yaml", "/sub/path/%2e%2e/%2e%2e/site_config.yaml",
                     "/sub/path/..%2f..%2fsite_config.yaml", "/sub/path/..%5c..%5csite_config.yaml",
@@ -364,7 +370,7 @@ def test_server_serves_the_site_safely_from_memory(make_site: Callable[[str], Pa
             assert b"root:" not in body and b"base_url" not in body
         assert fetch(server, "/sub/path/first/", host=f"rebound.example:{server.port}")[0] == 403
         status, headers, script = fetch(server, "/livereload.js")
-        assert status == 200 and b"LiveReload" in script
+        assert status == 200 and b"new this.WebSocket(" in script and headers["Content-Type"].startswith("application/javascript")
     assert sorted(p.name for p in (site / "output").iterdir()) == ["leak"]  # serve writes nothing to output/
 
 
@@ -447,7 +453,7 @@ def test_an_engine_bug_in_a_rebuild_is_caught_and_shown(make_site: Callable[[str
 def test_a_new_base_url_in_the_settings_moves_the_site(make_site: Callable[[str], Path]) -> None:
     site = make_site("features")
     with running(site) as (server, out, err):
-        edit(site / "site_config.yaml", "https://example.org/sub/path/", "https://example.org/moved/")
+        edit(site / "site_config.yaml", "https://example.com/sub/path/", "https://example.com/moved/")
         wait_for(lambda: fetch(server, "/moved/first/")[0] == 200)
         assert fetch(server, "/sub/path/first/")[0] == 404
         assert fetch(server, "/")[1]["Location"] == "/moved/"
@@ -591,6 +597,34 @@ def test_a_broken_template_is_shown_in_the_browser_too(make_site: Callable[[str]
         assert re.search(r"^rebuilt \d+ pages in \d+ ms \(layouts/base\.html\)$", out.getvalue(), re.M)
 
 
+def test_an_unknown_filter_in_base_html_is_shown_alone(make_site: Callable[[str], Path]) -> None:
+    """The sources the failed pages cite are not reported as cited nowhere, in the terminal or the browser."""
+    site = make_site("features")
+    layout = site / "layouts" / "base.html"
+    good = layout.read_text()
+    with running(site) as (server, out, err):
+        layout.write_text(good.replace("{{ page.title }}", "{{ page.title|shout }}", 1))
+        wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 500)
+        page = BeautifulSoup(fetch(server, "/sub/path/first/")[2], "html.parser")
+        items = [item.get_text() for item in page.select(".build-problems li")]
+        assert len(items) == 1 and re.match(r"layouts/base\.html:\d+: template syntax error: No filter named 'shout'",
+                                            items[0]), items
+        assert "cited nowhere" not in err.getvalue() and "internal error" not in err.getvalue(), err.getvalue()
+
+
+def test_a_broken_markdown_link_is_shown_at_its_markdown_line(make_site: Callable[[str], Path]) -> None:
+    site = make_site("features")
+    source = site / "content" / "first.md"
+    with running(site) as (server, out, err):
+        lines = source.read_text().split("\n")
+        lines.insert(9, "A [link to nowhere](../nowhere/).\n")
+        source.write_text("\n".join(lines))
+        wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 500)
+        page = BeautifulSoup(fetch(server, "/sub/path/first/")[2], "html.parser")
+        assert [item.get_text() for item in page.select(".build-problems li")] == [
+            "content/first.md:10: broken link '../nowhere/': there is no nowhere/index.html in the site"]
+
+
 def test_warnings_are_printed_when_they_change_not_after_every_save(make_site: Callable[[str], Path]) -> None:
     site = make_site("features")
     with (site / "content" / "sources.yaml").open("a") as sources:
@@ -642,3 +676,76 @@ def test_stopping_the_server_closes_every_connection(make_site: Callable[[str], 
         assert _read_until_closed(tab).startswith(b"\x88")  # a close frame, then the end of the connection
         _read_until_closed(keep_alive)
     assert reload_clients() == 0
+
+
+def _open_reload_socket(port: int, host: str, origin: str | None) -> tuple[socket.socket, bytes]:
+    """A raw websocket handshake on /livereload; the socket and the server's answer up to its blank line."""
+    tab = socket.create_connection(("127.0.0.1", port), timeout=5)
+    tab.sendall(f"GET /livereload HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                f"{f'Origin: {origin}' + chr(13) + chr(10) if origin else ''}\r\n".encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer and (chunk := tab.recv(4096)):
+        answer += chunk
+    return tab, answer
+
+
+@pytest.mark.parametrize("host, origin, status", [
+    ("127.0.0.1:{port}", None, 101),                        # no Origin: not a web page (editor plugins, curl)
+    ("127.0.0.1:{port}", "http://127.0.0.1:{port}", 101),   # a page of the preview itself
+    ("localhost:{port}", "http://localhost:{port}", 101),
+    ("127.0.0.1:{port}", "http://evil.example", 403),       # a page on another site
+    ("127.0.0.1:{port}", "http://127.0.0.1:9", 403),        # another server on this machine
+    ("127.0.0.1:{port}", "null", 403),                      # a sandboxed frame or a file:// page
+    ("evil.example:{port}", "http://evil.example:{port}", 403),  # DNS rebinding: the same origin, a foreign name
+    ("evil.example:{port}", None, 403),
+    ("[::1]evil.example", None, 403),
+])
+def test_the_reload_socket_accepts_only_the_preview_itself(make_site: Callable[[str], Path], host: str,
+                                                           origin: str | None, status: int) -> None:
+    site = make_site("features")
+    with running(site) as (server, out, err):
+        port = str(server.port)
+        tab, answer = _open_reload_socket(server.port, host.replace("{port}", port),
+                                          origin.replace("{port}", port) if origin else None)
+        with tab:
+            assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer
+            if status != 101:
+                return
+            tab.sendall(_masked_text_frame(json.dumps({"command": "info", "url": "http://x/"})))
+            wait_for(lambda: reload_clients() == 1)
+            edit(site / "content" / "first.md", "A claim", "An edited claim")
+            tab.settimeout(10)
+            assert b'"command": "reload"' in tab.recv(4096)
+
+
+def test_a_refused_reload_socket_hears_of_no_save(make_site: Callable[[str], Path]) -> None:
+    """The reproduction: a foreign page's socket is refused, so a save tells it nothing."""
+    site = make_site("features")
+    with running(site) as (server, out, err):
+        tab, answer = _open_reload_socket(server.port, f"evil.example:{server.port}",
+                                          f"http://evil.example:{server.port}")
+        with tab:
+            assert answer.startswith(b"HTTP/1.1 403 ")
+            edit(site / "content" / "first.md", "A claim", "An edited claim")
+            wait_for(lambda: b"An edited claim" in fetch(server, "/sub/path/first/")[2])
+            tab.settimeout(1)
+            with contextlib.suppress(TimeoutError):  # the refused request's connection may stay open, silent
+                assert b"reload" not in tab.recv(4096)
+        assert reload_clients() == 0
+
+
+def test_unreadable_reload_messages_are_ignored_with_one_quiet_line(make_site: Callable[[str], Path],
+                                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    site = make_site("features")
+    with running(site) as (server, out, err):
+        tab, answer = _open_reload_socket(server.port, f"127.0.0.1:{server.port}", None)
+        with tab:
+            assert answer.startswith(b"HTTP/1.1 101 ")
+            for message in ("this is not json", "[1, 2]", '{"command": 7}', "null"):
+                tab.sendall(_masked_text_frame(message))
+            tab.sendall(_masked_text_frame(json.dumps({"command": "hello", "protocols": []})))
+            assert b'"command": "hello"' in tab.recv(4096)  # the socket still works
+    terminal = capfd.readouterr()
+    assert err.getvalue() == ("live reload: ignored a message that is not LiveReload JSON (and will ignore any more)\n")
+    assert "Traceback" not in terminal.err + terminal.out
