@@ -8,10 +8,12 @@ mode and print; the data table beside it is what screen readers use.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from markupsafe import Markup, escape
 
 from .data import Figure
+from .languages import number_words
 
 _WIDTH = 640
 _HEIGHT = 360
@@ -21,11 +23,9 @@ _TOP = 28
 _BOTTOM = 64
 
 
-def format_number(value: float) -> str:
-    """13214.0 -> '13,214'; 2.5 -> '2.5'."""
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+def format_number(value: float, strings: Mapping[str, str] | None = None) -> str:
+    """13214.0 -> '13,214'; 2.5 -> '2.5', with the separators of a language's strings table."""
+    return number_words(value, strings or {})
 
 
 def nice_ticks(maximum: float, target: int = 5) -> list[float]:
@@ -39,13 +39,17 @@ def nice_ticks(maximum: float, target: int = 5) -> list[float]:
     return [step * i for i in range(count + 1)]
 
 
-def chart_label(figure: Figure) -> str:
-    """The chart's accessible name: its title and every value, e.g. 'Applications: 2008 13,214, ...'."""
-    values = ", ".join(f"{v.label} {format_number(v.value)}" for v in figure.values)
-    return f"{figure.title}: {values}"
+def chart_label(figure: Figure, strings: Mapping[str, str] | None = None) -> str:
+    """The chart's accessible name: its title and every value, e.g. 'Applications: 2008 13,214, ...', in the
+    words of a strings table (`chart_accessible_name`, `chart_value`, `list_separator`)."""
+    table = strings or {}
+    values = table.get("list_separator", ", ").join(
+        table.get("chart_value", "{label} {value}").format(label=v.label, value=format_number(v.value, table))
+        for v in figure.values)
+    return table.get("chart_accessible_name", "{title}: {values}").format(title=figure.title, values=values)
 
 
-def render_chart_svg(figure: Figure, element_id: str) -> Markup:
+def render_chart_svg(figure: Figure, element_id: str, strings: Mapping[str, str] | None = None) -> Markup:
     """A vertical bar chart with a title, labelled axes, gridlines and values on the bars."""
     ticks = nice_ticks(max(v.value for v in figure.values))
     top_value = ticks[-1]
@@ -57,13 +61,13 @@ def render_chart_svg(figure: Figure, element_id: str) -> Markup:
     parts = [
         f'<svg class="chart" viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" aria-labelledby="{title_id}" '
         f'xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{title_id}">{escape(chart_label(figure))}</title>',
+        f'<title id="{title_id}">{escape(chart_label(figure, strings))}</title>',
     ]
     for tick in ticks:
         y = _TOP + plot_height - plot_height * tick / top_value
         parts.append(f'<line class="chart-grid" x1="{_LEFT}" x2="{_WIDTH - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="chart-tick" x="{_LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">'
-                     f"{format_number(tick)}</text>")
+                     f"{format_number(tick, strings)}</text>")
     for index, value in enumerate(figure.values):
         height = plot_height * value.value / top_value
         x = _LEFT + slot * index + (slot - bar_width) / 2
@@ -71,7 +75,7 @@ def render_chart_svg(figure: Figure, element_id: str) -> Markup:
         parts.append(f'<rect class="chart-bar" x="{x:.1f}" y="{y:.1f}" width="{bar_width:.1f}" '
                      f'height="{height:.1f}"/>')
         parts.append(f'<text class="chart-value" x="{x + bar_width / 2:.1f}" y="{y - 8:.1f}" '
-                     f'text-anchor="middle">{escape(format_number(value.value))}</text>')
+                     f'text-anchor="middle">{escape(format_number(value.value, strings))}</text>')
         parts.append(f'<text class="chart-label" x="{x + bar_width / 2:.1f}" y="{_TOP + plot_height + 22:.1f}" '
                      f'text-anchor="middle">{escape(value.label)}</text>')
     axis_y = _TOP + plot_height

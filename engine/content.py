@@ -17,6 +17,7 @@ from pathlib import Path
 from .cache import Cache
 from .dates import PartialDate
 from .errors import BuildError, Problem
+from .languages import place_translations, translation_of
 from .settings import Settings
 from .yamlfile import Fields, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
 
@@ -62,6 +63,8 @@ class Page:
     digest: str  # sha256 of the file's bytes
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     directives: tuple[str, ...] = ()  # the names of the directives its body places (`::: name` lines), sorted
+    language: str = ""  # "" for the site's default language, else the code of the language it is written in
+    translates: str = ""  # for a translation, the source of the page it translates
 
     @property
     def out_path(self) -> str:
@@ -73,8 +76,15 @@ class Page:
 
     @property
     def slug(self) -> str:
-        """The name navigation and timeline events use for this page: its URL without slashes."""
-        return self.url.strip("/") or "home"
+        """The name navigation and timeline events use for this page: its URL without slashes (and
+        without the language folder of a translation)."""
+        url = self.url[len(self.language) + 1:] if self.language else self.url
+        return url.strip("/") or "home"
+
+    @property
+    def original(self) -> str:
+        """The source of the page in the default language: its own, or the one it translates."""
+        return self.translates or self.source
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -200,20 +210,31 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     known = known if isinstance(known, dict) else {}
     kept: dict[str, Page] = {}
     folder = str(content_dir)
+    translations: list[tuple[Page, str]] = []
+    parsed: set[str] = set()
     for name, is_symlink in markdown_files(content_dir):
         source = prefix + name
+        language, original_name = translation_of(name, settings, source, problems)
+        if language is None:
+            continue
         if content_inside and not is_symlink:
             raw = _read_bytes(os.path.join(folder, name), source, problems)
         else:
             raw = read_source_bytes(content_dir / name, settings.root, source, problems)
         if raw is None:
             continue
-        page, page_problems = _parse_once(raw, source, Path(name), known, kept)
+        page, page_problems = _parse_once(raw, source, Path(original_name), known, kept)
         problems.extend(page_problems)
+        if page is not None and not language:
+            parsed.add(source)
         if page is not None and (settings.include_drafts or not page.meta.is_draft):
-            pages.append(page)
+            if language:
+                translations.append((page, language))
+            else:
+                pages.append(page)
     if kept.keys() != known.keys():
         cache.put("parsed", "pages", kept)
+    pages += place_translations(translations, pages, parsed, prefix, settings, problems)
     _check_unique_urls(pages, problems)
     _check_single_home(pages, problems)
     if any(not p.is_warning for p in problems):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .cache import Cache, stable_digest
 from .content import Page, load_content, read_source_bytes
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
+from .languages import localized
 from .safety import unsafe_markup
 from .settings import Settings
 from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
@@ -98,6 +99,13 @@ class SiteData:
     glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     digest: str = ""  # of the data files' bytes: what the cache keeps these records by
+    # language -> the same records in that language (`title_es` in place of `title`), for each language
+    # besides the default
+    translations: dict[str, SiteData] = field(default_factory=dict)
+
+    def language(self, code: str) -> SiteData:
+        """The records as the pages of language `code` show them."""
+        return self.translations.get(code, self)
 
 
 SOURCES_FILE = "content/sources.yaml"
@@ -111,27 +119,42 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     records of files that loaded without a problem, by their bytes."""
     problems: list[Problem] = []
     raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
-    key = stable_digest([(name, hashlib.sha256(data).hexdigest()) for name, data in raw.items() if data is not None])
+    key = stable_digest([settings.languages, *((name, hashlib.sha256(data).hexdigest())
+                                               for name, data in raw.items() if data is not None)])
     known = cache.get("data", key) if cache is not None and not problems else None
     if isinstance(known, SiteData):
         return known, []
-    loaded = {name: _parse_file(name, data, problems) for name, data in raw.items()}
+    parsed = {name: _parse_file(name, data, problems) for name, data in raw.items()}
+    languages = settings.languages or (settings.language,)
+    data = _read_data({name: localized(tree, languages[0], languages) for name, tree in parsed.items()}, key, problems)
+    translations = {}
+    for language in languages[1:]:
+        # A translation that breaks a rule is reported once, at its own line, like any other field.
+        own: list[Problem] = []
+        translations[language] = _read_data({name: localized(tree, language, languages)
+                                             for name, tree in parsed.items()}, key, own)
+        problems += [problem for problem in own if problem not in problems]
+    if any(not p.is_warning for p in problems):
+        raise BuildError(problems)
+    data = replace(data, translations=translations)
+    if cache is not None and not problems:
+        cache.put("data", key, data)
+    return data, problems
+
+
+def _read_data(loaded: dict[str, Any], key: str, problems: list[Problem]) -> SiteData:
+    """The records of the parsed data files as one language reads them."""
     before = len(problems)
     sources = _read_sources(loaded[SOURCES_FILE], problems)
     # With sources.yaml unreadable, every citation elsewhere would look unknown: say it once.
-    sources_ok = not any(p.source == SOURCES_FILE and not p.is_warning for p in problems[:before]) \
+    sources_ok = not any(p.source == SOURCES_FILE and not p.is_warning for p in problems[before:]) \
         and not (loaded[SOURCES_FILE] is not None and not isinstance(loaded[SOURCES_FILE], YamlMap))
     if not sources_ok:
         sources = _AnySource(sources)
     categories, events = _read_timeline(loaded[TIMELINE_FILE], sources, problems)
     glossary = _read_glossary(loaded[GLOSSARY_FILE], problems)
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
-    if any(not p.is_warning for p in problems):
-        raise BuildError(problems)
-    data = SiteData(sources, categories, events, glossary, figures, key)
-    if cache is not None and not problems:
-        cache.put("data", key, data)
-    return data, problems
+    return SiteData(sources, categories, events, glossary, figures, key)
 
 
 def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:

@@ -12,7 +12,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .cache import stable_digest
@@ -22,6 +22,7 @@ from .data import SiteData, TimelineEvent
 from .dates import PartialDate, parse_date
 from .errors import Problem, did_you_mean
 from .glossary import term_pattern
+from .languages import collation_key
 from .markup import find_line
 
 
@@ -54,6 +55,7 @@ class BodyEnv:
     special_urls: dict[str, str]  # "timeline", "glossary", "sources", "about" -> URL from the site root
     section_links: dict[str, tuple[str, str]]  # slug -> (title, URL from the site root)
     definitions: dict[str, str]  # glossary term id -> its definition as plain text
+    strings: dict[str, str] = field(default_factory=dict)  # the interface strings of the page's language
 
     @functools.cached_property
     def digest(self) -> str:
@@ -81,7 +83,7 @@ def _chart(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) 
     if figure is None:
         return None, [Problem(page.source, directive_line(page, "chart"), f"unknown chart '{args.strip()}'",
                               did_you_mean(args.strip(), env.data.figures) or "name a figure from content/figures.yaml")]
-    return {"figure": figure, "svg": render_chart_svg(figure, f"chart-{figure.id}"), "sources": env.data.sources}, []
+    return {"figure": figure, "svg": render_chart_svg(figure, f"chart-{figure.id}", env.strings), "sources": env.data.sources}, []
 
 
 def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
@@ -98,7 +100,7 @@ def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | Non
 
 
 def _glossary(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
-    return {"terms": sorted(env.data.glossary.values(), key=lambda t: t.term.lower())}, []
+    return {"terms": sorted(env.data.glossary.values(), key=lambda t: collation_key(t.term, env.strings))}, []
 
 
 def _sources(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:

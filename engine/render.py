@@ -39,7 +39,8 @@ from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
 from .scan import scan_html
 from .site import Site
-from .templates import Layouts, UsedAssets, render_template
+from .languages import load_strings, strings_of
+from .templates import Layouts, UsedAssets, language_env, render_template
 
 _WORDS_PER_MINUTE = 200
 _TAGS = re.compile(r"<[^>]+>")
@@ -70,6 +71,7 @@ class SiteView:
     home: PageHead | None
     special_urls: dict[str, str]
     assets: dict[str, str]
+    alternates: dict[str, dict[str, str]]  # a page's source in the default language -> language -> its URL
 
     @functools.cached_property
     def digest(self) -> str:
@@ -109,6 +111,11 @@ class PageRenderer:
         self.layouts = layouts
         self.cache = cache
         self.converter = converter or MarkdownConverter()
+        self.tables, self.strings_problems = load_strings(layouts.sources, site.settings.languages)
+        tables = self.tables
+        self.strings = strings_of(tables, site.language)
+        self.env = language_env(layouts.env, site.language, self.strings)
+        self.languages = {code: strings_of(tables, code).get("language_name", code) for code in site.settings.languages}
         special = {layout: page.url for layout, page in site.special_pages.items()}
         about = site.page_by_slug("about")
         if about is not None:
@@ -117,7 +124,7 @@ class PageRenderer:
         self.body_env = BodyEnv(
             site.data, special,
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
-            {term.id: self._definition(term.definition) for term in site.data.glossary.values()})
+            {term.id: self._definition(term.definition) for term in site.data.glossary.values()}, self.strings)
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
         heads = {page.source: _head(page) for page in site.pages}
         self.view = SiteView(
@@ -125,7 +132,7 @@ class PageRenderer:
             {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
              for page in site.sections for previous, following in (site.neighbours(page),)},
             heads[site.home.source] if any(page.kind == "home" for page in site.pages) else None, special,
-            layouts.assets.hashed)
+            layouts.assets.hashed, site.alternates)
         self._inline: dict[str, Markup] = {}
         self._macros: dict[tuple[Any, ...], Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
@@ -212,7 +219,7 @@ class PageRenderer:
             **values["page"], "reading_minutes": max(1, math.ceil(body.word_count / _WORDS_PER_MINUTE)),
             "word_count": body.word_count, "headings": headings,
             "show_toc": page.kind == "section" and len(headings) >= 3}}
-        return render_template(self.layouts.env, f"{page.layout}.html", context, page.source,
+        return render_template(self.env, f"{page.layout}.html", context, page.source,
                                line=page.line_of("layout") if page.meta.layout else 1)
 
     def values(self, page: Page, root: str) -> dict[str, Any]:
@@ -244,9 +251,20 @@ class PageRenderer:
             "next": link(following),
             "breadcrumbs": [link(view.home)] if page.kind != "home" else [],
             "links": {name: root + url for name, url in view.special_urls.items()},
+            "translations": self.translations(page, root),
             "inline": self.inline,
             "cached": self.cached,
         }
+
+    def translations(self, page: Page, root: str) -> list[dict[str, Any]]:
+        """The page in every language of the site: its address there (`url` from this page, `absolute`), or
+        that language's home page when it has no translation (`exists` false)."""
+        settings, urls = self.site.settings, self.view.alternates.get(page.original, {})
+        homes = self.view.alternates.get(self.site.home.original, {}) if self.view.home else {}
+        return [{"language": code, "name": self.languages[code], "is_current": code == self.site.language,
+                 "exists": code in urls, "url": root + urls.get(code, homes.get(code, "")),
+                 "absolute": settings.base_url + urls[code] if code in urls else ""}
+                for code in settings.languages]
 
     def _shared(self) -> dict[str, Any]:
         """The template variables that are the same on every page, made (and hashed) once."""
@@ -256,7 +274,10 @@ class PageRenderer:
                 "title": settings.title, "tagline": settings.tagline, "description": settings.description,
                 "language": settings.language, "author": settings.author, "publisher": settings.publisher,
                 "contact": settings.contact, "base_url": settings.base_url,
-                "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}"},
+                "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}",
+                "locale": self.strings.get("locale", settings.language), "default_language": settings.default_language,
+                "locales": [strings_of(self.tables, code).get("locale", code) for code in settings.languages]},
+                strings=self.strings,
                 categories=self.site.data.categories, highlights=list(self.highlights),
                 timeline_by_year=len(self.site.data.events) > EVENTS_LISTED)
             self._shared_digest = stable_digest(self._shared_values)
@@ -307,7 +328,7 @@ class PageRenderer:
             return "", problems
         context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
                    **context}
-        text, problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
+        text, problems = render_template(self.env, f"partials/{name}.html", context, page.source)
         if text is None:
             return "", problems
         if name not in LISTING_DIRECTIVES:  # those show the citations so far

@@ -7,7 +7,7 @@ required keys and a base_url that is not an absolute http(s) address.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,8 +16,10 @@ from .yamlfile import Fields, YamlMap, decode_utf8, is_web_url, load_yaml
 
 SETTINGS_KEYS = (
     "title", "tagline", "description", "base_url", "language", "author",
-    "publisher", "contact", "nav", "output", "layouts",
+    "publisher", "contact", "nav", "output", "layouts", "languages",
 )
+# The settings a language other than the default may give in its own words, as `title_es`.
+TRANSLATED_KEYS = ("title", "tagline", "description")
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
 
 
@@ -40,6 +42,28 @@ class Settings:
     layouts: str = "layouts"
     include_drafts: bool = False
     nav_line: int = 0
+    # Every language of the site, the default (`language`) first; the others live under `<code>/`.
+    languages: tuple[str, ...] = ()
+    # language -> the TRANSLATED_KEYS it gives in its own words
+    translated: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0] if self.languages else self.language
+
+    @property
+    def other_languages(self) -> tuple[str, ...]:
+        """The languages besides the default, each published under `<code>/`."""
+        return tuple(code for code in self.languages if code != self.default_language)
+
+    @property
+    def url_prefix(self) -> str:
+        """Where this language's pages live under the site root: '' for the default, 'es/' for another."""
+        return "" if self.language == self.default_language else self.language + "/"
+
+    def edition(self, language: str) -> Settings:
+        """These settings as the pages of `language` see them: its title, tagline and description."""
+        return replace(self, language=language, **self.translated.get(language, {}))
 
     @property
     def base_path(self) -> str:
@@ -84,7 +108,9 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
         raise BuildError([Problem(source, 1, "the settings file must be a mapping of key: value lines")])
 
     fields = Fields(data, source, problems)
-    fields.check_unknown(SETTINGS_KEYS, "setting")
+    languages = _read_languages(fields)
+    translated_keys = [f"{key}_{code}" for code in languages[1:] for key in TRANSLATED_KEYS]
+    fields.check_unknown((*SETTINGS_KEYS, *translated_keys), "setting")
     settings = Settings(
         root=root,
         config_source=source,
@@ -92,7 +118,7 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
         description=fields.text("description", required=True),
         base_url=_read_base_url(fields),
         tagline=fields.text("tagline"),
-        language=fields.text("language", default="en"),
+        language=fields.text("language", default=languages[0] if languages else "en"),
         author=fields.text("author"),
         publisher=fields.text("publisher"),
         contact=fields.text("contact"),
@@ -101,7 +127,13 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
         layouts=fields.text("layouts", default="layouts"),
         include_drafts=include_drafts,
         nav_line=fields.line("nav"),
+        languages=languages,
+        translated={code: {key: fields.text(f"{key}_{code}") for key in TRANSLATED_KEYS if f"{key}_{code}" in data}
+                    for code in languages[1:]},
     )
+    if languages and settings.language != languages[0]:
+        fields.error("language", f"'language' is {settings.language}, but 'languages' starts with {languages[0]}",
+                     "the first of 'languages' is the default language: drop 'language' or make them agree")
     if not _LANGUAGE.match(settings.language):
         fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{settings.language}'")
     if settings.contact and not (is_web_url(settings.contact) or re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", settings.contact)):
@@ -111,6 +143,8 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
                                 f"there is no layouts folder at {settings.layouts}/"))
     if problems:
         raise BuildError(problems)
+    if not languages:
+        settings = replace(settings, languages=(settings.language,))
     if base_url is not None:
         if not is_web_url(base_url):
             raise UsageError(f"--base-url must be an absolute http(s) address, not '{base_url}'")
@@ -118,6 +152,17 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
     if output is not None:
         settings = replace(settings, output=output)
     return settings
+
+
+def _read_languages(fields: Fields) -> tuple[str, ...]:
+    """The `languages` list: language tags, each once, the default first."""
+    codes = fields.text_list("languages")
+    for code in codes:
+        if not _LANGUAGE.match(code) or "_" in code:
+            fields.error("languages", f"'{code}' is not a language tag such as en or es-MX")
+    if len(set(codes)) != len(codes):
+        fields.error("languages", "'languages' names a language twice")
+    return codes
 
 
 def _read_base_url(fields: Fields) -> str:

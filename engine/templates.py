@@ -21,6 +21,7 @@ from jinja2 import meta
 from .cache import Cache, stable_digest
 from .charts import format_number
 from .errors import Problem, did_you_mean
+from .languages import MissingString, date_words, number_words, translate
 
 ASSETS_FOLDER = "assets"
 
@@ -167,6 +168,16 @@ def _environment(folder: Path, sources: dict[str, str], cache: Cache) -> jinja2.
     return env
 
 
+def language_env(env: jinja2.Environment, language: str, strings: dict[str, str]) -> jinja2.Environment:
+    """The environment of the pages in one language: `t(key, **values)` gives one of its interface strings,
+    `date_text(date)` a date in its words and the `number` filter its separators."""
+    made = env.overlay(cache_size=400)  # a cache of its own: templates hold the globals they were loaded with
+    made.globals = {**env.globals, "t": lambda key, **values: translate(strings, language, key, values),
+                    "date_text": lambda date: date_words(date, strings)}
+    made.filters = {**env.filters, "number": lambda value: number_words(value, strings)}
+    return made
+
+
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any], rendering: str,
                     line: int = 1) -> tuple[str | None, list[Problem]]:
     """Render one template; on a template error, None and the problem at the template's line.
@@ -178,6 +189,10 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any],
         if error.name == name and "/" not in name:
             return None, [Problem(rendering, line, f"no layout '{name}' in layouts/", did_you_mean(name, env.list_templates()))]
         return None, [Problem(f"layouts/{name}", 0, f"template '{error.name}' not found (while rendering {rendering})")]
+    except MissingString as error:
+        where, at_line = _template_frame(name)
+        return None, [Problem(error.where, 0, f"{error.message} (asked for by {where}:{at_line} while rendering {rendering})",
+                              "add it to every strings table in layouts/i18n/")]
     except jinja2.TemplateSyntaxError as error:
         return None, [Problem(f"layouts/{error.name or name}", error.lineno or 0,
                               f"template syntax error: {error.message} (while rendering {rendering})")]
