@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from markupsafe import Markup, escape
+
 from .dates import PartialDate
 from .errors import Problem
 from .settings import Settings
@@ -166,13 +168,14 @@ class MissingString(LookupError):
         self.message = detail or f"no interface string '{key}'"
 
 
-def translate(table: Mapping[str, str], language: str, key: str, values: Mapping[str, Any]) -> str:
-    """The interface string `key` of a language's table with its {placeholders} filled in."""
+def translate(table: Mapping[str, str], language: str, key: str, values: Mapping[str, Any]) -> Markup:
+    """The interface string `key` of a language's table with its {placeholders} filled in, as HTML: the
+    table's text and the values are escaped, except values that already are HTML (Markup)."""
     text = table.get(key)
     if text is None:
         raise MissingString(key, language)
     try:
-        return text.format_map(dict(values))
+        return Markup(escape(text)).format_map(dict(values))
     except (KeyError, IndexError, ValueError) as error:
         raise MissingString(key, language, f"the interface string '{key}' has a placeholder {error} "
                                            "the template gives no value") from None

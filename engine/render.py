@@ -34,7 +34,7 @@ from .directives import (
 )
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
-from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_words
+from .markup import CITE_MARKER, DIRECTIVE_MARKER, FOOTNOTE_BACKLINK, PERMALINK_TITLE, MarkdownConverter, count_words
 from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
 from .scan import scan_html
@@ -262,9 +262,14 @@ class PageRenderer:
         settings, urls = self.site.settings, self.view.alternates.get(page.original, {})
         homes = self.view.alternates.get(self.site.home.original, {}) if self.view.home else {}
         return [{"language": code, "name": self.languages[code], "is_current": code == self.site.language,
+                 "locale": self.locale(code),
                  "exists": code in urls, "url": root + urls.get(code, homes.get(code, "")),
                  "absolute": settings.base_url + urls[code] if code in urls else ""}
                 for code in settings.languages]
+
+    def locale(self, language: str) -> str:
+        """A language's Open Graph locale (`es_MX`): the `locale` of its strings table."""
+        return strings_of(self.tables, language).get("locale", language.replace("-", "_"))
 
     def _shared(self) -> dict[str, Any]:
         """The template variables that are the same on every page, made (and hashed) once."""
@@ -275,8 +280,8 @@ class PageRenderer:
                 "language": settings.language, "author": settings.author, "publisher": settings.publisher,
                 "contact": settings.contact, "base_url": settings.base_url,
                 "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}",
-                "locale": self.strings.get("locale", settings.language), "default_language": settings.default_language,
-                "locales": [strings_of(self.tables, code).get("locale", code) for code in settings.languages]},
+                "locale": self.locale(settings.language), "default_language": settings.default_language,
+                "prefix": settings.url_prefix},
                 strings=self.strings,
                 categories=self.site.data.categories, highlights=list(self.highlights),
                 timeline_by_year=len(self.site.data.events) > EVENTS_LISTED)
@@ -288,6 +293,9 @@ class PageRenderer:
         """Draw the directives, number the citations and link the glossary terms of one page's body."""
         problems: list[Problem] = []
         html = converted.html
+        for english, key in ((PERMALINK_TITLE, "permalink_title"), (FOOTNOTE_BACKLINK, "footnote_backlink")):
+            if key in self.strings and f'title="{english}"' in html:
+                html = html.replace(f'title="{english}"', f'title="{html_module.escape(self.strings[key])}"')
         if page.layout in LAYOUT_DIRECTIVES and f'<x-directive name="{page.layout}"' not in html:
             html += f'<x-directive name="{page.layout}" args=""></x-directive>'
         root = relative_root(page.url)

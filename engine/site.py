@@ -77,6 +77,7 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
     for edition in (site, *editions):
         for page in edition.pages:
             alternates.setdefault(page.original, {})[edition.language] = page.url
+    editions = [replace(edition, alternates=alternates) for edition in editions]
     return replace(site, editions=tuple(editions), alternates=alternates)
 
 
