@@ -12,7 +12,7 @@ import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -24,7 +24,6 @@ from .yamlfile import YamlList, YamlMap, load_yaml
 # `background.es.md`: a translation of `background.md` into the language `es`.
 _TRANSLATION_NAME = re.compile(r"^(.+)\.([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.md$")
 STRINGS_FOLDER = "i18n"
-PageT = TypeVar("PageT")  # content.Page, which imports this module
 
 
 def translation_of(name: str, settings: Settings, source: str,
@@ -55,12 +54,12 @@ def translation_of(name: str, settings: Settings, source: str,
     return "", name
 
 
-def place_translations(translations: list[tuple[PageT, str]], pages: list[PageT], parsed: set[str], prefix: str,
-                       settings: Settings, problems: list[Problem]) -> list[PageT]:
+def place_translations(translations: list[tuple[Any, str]], pages: list[Any], parsed: set[str], prefix: str,
+                       settings: Settings, problems: list[Problem]) -> list[Any]:
     """Each translation at its language's folder plus the address of the page it translates; a page
     without a translation into some language is a warning."""
     by_source: dict[str, Any] = {page.source: page for page in pages}
-    placed: list[PageT] = []
+    placed: list[Any] = []  # content.Page, which imports this module
     done: set[tuple[str, str]] = set()
     for page, language in translations:
         original_source = prefix + translation_of(page.source[len(prefix):], settings, page.source, [])[1]

@@ -60,7 +60,8 @@ class _ExplainerExtension(Extension):
         md.preprocessors.register(_DirectivePreprocessor(md), "directive", 22)
 
 
-# The converter's own words, in English: render.py gives each page those of its language (the strings `permalink_title` and `footnote_backlink`).
+# The converter's own words, in English: render.py gives each page those of its language (the
+# strings `permalink_title` and `footnote_backlink`).
 PERMALINK_TITLE = "Link to this part"
 FOOTNOTE_BACKLINK = "Back to the text"
 

@@ -34,12 +34,12 @@ from .directives import (
 )
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
+from .languages import load_strings, strings_of
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, FOOTNOTE_BACKLINK, PERMALINK_TITLE, MarkdownConverter, count_words
 from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
 from .scan import scan_html
 from .site import Site
-from .languages import load_strings, strings_of
 from .templates import Layouts, UsedAssets, language_env, render_template
 
 _WORDS_PER_MINUTE = 200

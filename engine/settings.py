@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import BuildError, Problem, UsageError
@@ -63,7 +64,8 @@ class Settings:
 
     def edition(self, language: str) -> Settings:
         """These settings as the pages of `language` see them: its title, tagline and description."""
-        return replace(self, language=language, **self.translated.get(language, {}))
+        own: dict[str, Any] = dict(self.translated.get(language, {}))
+        return replace(self, language=language, **own)
 
     @property
     def base_path(self) -> str:
