@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make audit: Lighthouse (mobile preset) on the home page and a section page of the real explainer,
-# built into a temporary folder and served gzip-compressed on 127.0.0.1. Prints the four scores per
-# page, keeps the JSON reports in tests/artifacts/, and fails unless every score is 100.
+# make audit: Lighthouse (mobile preset) on the home page and a section page of the real explainer, in
+# each language (English at the root, Spanish under es/), built into a temporary folder and served
+# gzip-compressed on 127.0.0.1. Prints the four scores per page, keeps the JSON reports in tests/artifacts/, and fails unless every score is 100.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
@@ -30,8 +30,8 @@ origin="http://127.0.0.1:$(cat "$work/port")"
 mkdir -p tests/artifacts
 flags="--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run"
 status=0
-for page in "" "$section"; do
-  name=${page%/}; name=${name:-home}
+for page in "" "$section" "es/" "es/$section"; do  # each language: its home and a section
+  name=${page%/}; name=${name:-home}; name=${name//\//-}
   report="tests/artifacts/lighthouse-$name.json"
   CHROME_PATH=/usr/bin/chromium "$NODE" "$LIGHTHOUSE" "$origin$base_path$page" --quiet \
     --only-categories=performance,accessibility,best-practices,seo \
