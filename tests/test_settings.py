@@ -36,6 +36,15 @@ def test_good_settings_and_defaults(tmp_path: Path) -> None:
     assert (settings.language, settings.output, settings.nav) == ("en", "output", ())
 
 
+def test_languages_the_default_first_and_each_ones_own_title(tmp_path: Path) -> None:
+    settings = engine.load_settings(write_config(tmp_path, GOOD + "languages: [en, es]\ntitle_es: Un sitio\n"))
+    assert (settings.language, settings.languages, settings.other_languages) == ("en", ("en", "es"), ("es",))
+    spanish = settings.edition("es")
+    assert (spanish.language, spanish.title, spanish.description, spanish.url_prefix) == \
+        ("es", "Un sitio", "What it is.", "es/")
+    assert settings.url_prefix == "" and engine.load_settings(write_config(tmp_path, GOOD)).languages == ("en",)
+
+
 def test_base_url_override_from_command_line(tmp_path: Path) -> None:
     settings = engine.load_settings(write_config(tmp_path, GOOD), base_url="https://preview.example.net/pr-4")
     assert settings.base_url == "https://preview.example.net/pr-4/"
@@ -47,6 +56,14 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         (GOOD + "titel: x\n", ["site_config.yaml:4: unknown setting key 'titel' (did you mean 'title'?)"]),
+        (GOOD + "languages: [en, es]\ntitle_fr: Un site\n",
+         ["site_config.yaml:5: unknown setting key 'title_fr' (did you mean 'title_es'?)"]),
+        (GOOD + "language: es\nlanguages: [en, es]\n",
+         ["site_config.yaml:4: 'language' is es, but 'languages' starts with en (the first of 'languages' is the "
+          "default language: drop 'language' or make them agree)"]),
+        (GOOD + "languages: [en, es, en, x_y]\n",
+         ["site_config.yaml:4: 'x_y' is not a language tag such as en or es-MX",
+          "site_config.yaml:4: 'languages' names a language twice"]),
         ("description: d\nbase_url: https://e.org/\n", ["site_config.yaml:1: missing required key 'title'"]),
         (GOOD + "nav: background\nlanguage: 12\n",
          ["site_config.yaml:5: 'language' must be text, but YAML read 12 as a number (put it in quotes: language: \"12\")"]),
