@@ -112,7 +112,14 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
     fields = Fields(data, source, problems)
     languages = _read_languages(fields)
     translated_keys = [f"{key}_{code}" for code in languages[1:] for key in TRANSLATED_KEYS]
-    fields.check_unknown((*SETTINGS_KEYS, *translated_keys), "setting")
+    for name in data:
+        key, _, code = str(name).partition("_")
+        if key in TRANSLATED_KEYS and code and name not in translated_keys:
+            fields.error(str(name), f"'{name}' is in '{code}', which is not one of the site's other languages "
+                                    f"({', '.join(languages[1:]) or 'none'})", f"add {code} to 'languages'")
+    fields.check_unknown((*SETTINGS_KEYS, *translated_keys, *(name for name in data if "_" in str(name)
+                                                            and str(name).partition("_")[0] in TRANSLATED_KEYS)),
+                         "setting")
     settings = Settings(
         root=root,
         config_source=source,

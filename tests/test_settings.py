@@ -57,13 +57,14 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
     [
         (GOOD + "titel: x\n", ["site_config.yaml:4: unknown setting key 'titel' (did you mean 'title'?)"]),
         (GOOD + "languages: [en, es]\ntitle_fr: Un site\n",
-         ["site_config.yaml:5: unknown setting key 'title_fr' (did you mean 'title_es'?)"]),
+         ["site_config.yaml:5: 'title_fr' is in 'fr', which is not one of the site's other languages (es) "
+          "(add fr to 'languages')"]),
         (GOOD + "language: es\nlanguages: [en, es]\n",
          ["site_config.yaml:4: 'language' is es, but 'languages' starts with en (the first of 'languages' is the "
           "default language: drop 'language' or make them agree)"]),
         (GOOD + "languages: [en, es, en, x_y]\n",
-         ["site_config.yaml:4: 'x_y' is not a language tag such as en or es-MX",
-          "site_config.yaml:4: 'languages' names a language twice"]),
+         ["site_config.yaml:4: 'languages' names a language twice",
+          "site_config.yaml:4: 'x_y' is not a language tag such as en or es-MX"]),
         ("description: d\nbase_url: https://e.org/\n", ["site_config.yaml:1: missing required key 'title'"]),
         (GOOD + "nav: background\nlanguage: 12\n",
          ["site_config.yaml:5: 'language' must be text, but YAML read 12 as a number (put it in quotes: language: \"12\")"]),
@@ -76,7 +77,7 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
                                 "(the '[' on this line is never closed with ']')"]),
         ("- a\n- b\n", ["site_config.yaml:1: the settings file must be a mapping of key: value lines"]),
     ],
-    ids=["unknown-key", "missing-title", "wrong-type", "bad-base-url", "bad-contact", "duplicate-key",
+    ids=["unknown-key", "unknown-language-key", "language-disagrees", "bad-languages", "missing-title", "wrong-type", "bad-base-url", "bad-contact", "duplicate-key",
          "yaml-syntax", "not-a-mapping"],
 )
 def test_settings_problems(tmp_path: Path, text: str, expected: list[str]) -> None:
