@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from .data import Source
 from .errors import Problem, did_you_mean
@@ -34,8 +34,10 @@ class NumberedCitations:
 
 
 def number_citations(html: str, sources: dict[str, Source], page_source: str, body: str,
-                     body_line: int) -> NumberedCitations:
-    """Replace every <cite-marker> with numbered links; report unknown ids with their line."""
+                     body_line: int, language: str = "", default_language: str = "") -> NumberedCitations:
+    """Replace every <cite-marker> with numbered links; report unknown ids with their line. A source whose
+    title is in another language than the page's (`language`; a source without one is in `default_language`)
+    has its title marked with its own."""
     numbers: dict[str, int] = {}
     backlinks: dict[str, list[str]] = {}
     problems: list[Problem] = []
@@ -52,7 +54,11 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
             number = numbers.setdefault(source_id, len(numbers) + 1)
             anchor = f"cite-{number}-{len(backlinks.setdefault(source_id, [])) + 1}"
             backlinks[source_id].append(anchor)
-            label = escape(f": {source.publisher}, “{source.title}”")
+            title = escape(f"“{source.title}”")
+            own = source.language or default_language
+            if own != language:
+                title = Markup(f'<span lang="{escape(own)}">{title}</span>')
+            label = escape(f": {source.publisher}, ") + title
             links.append(f'<a id="{anchor}" href="#source-{number}">{number}'
                          f'<span class="visually-hidden">{label}</span></a>')
         if not links:

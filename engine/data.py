@@ -22,6 +22,7 @@ from .settings import Settings
 from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Source:
     archive_url: str = field(default="", metadata=from_yaml(read=Fields.url))
     kind: str = field(default="", metadata=from_yaml(required=True))
     note: str = ""
+    language: str = ""  # of its title, when not the site's default language
     line: int = 0
 
 
@@ -227,8 +229,15 @@ def _check_source_ids(ids: tuple[str, ...], sources: dict[str, Source], fields: 
 
 
 def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
-    return {source_id: read_record(Source, Fields(entry, SOURCES_FILE, problems), "source", id=source_id, line=line)
-            for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems)}
+    sources = {}
+    for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems):
+        fields = Fields(entry, SOURCES_FILE, problems)
+        sources[source_id] = source = read_record(Source, fields, "source", id=source_id, line=line)
+        _check_inline_markup(source.note, fields, "note")
+        _check_inline_markup(source.url_note, fields, "url_note")
+        if source.language and not _LANGUAGE_TAG.match(source.language):
+            fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{source.language}'")
+    return sources
 
 
 def _read_timeline(data: Any, sources: dict[str, Source], problems: list[Problem]

@@ -114,7 +114,8 @@ class PageRenderer:
         self.tables, self.strings_problems = load_strings(layouts.sources, site.settings.languages)
         tables = self.tables
         self.strings = strings_of(tables, site.language)
-        self.env = language_env(layouts.env, site.language, self.strings)
+        self.env = language_env(layouts.env, site.language, self.strings, site.settings.default_language)
+        self.env.globals["inline"] = self.inline  # for the macros of partials, which see only globals
         self.languages = {code: strings_of(tables, code).get("language_name", code) for code in site.settings.languages}
         special = {layout: page.url for layout, page in site.special_pages.items()}
         about = site.page_by_slug("about")
@@ -307,7 +308,9 @@ class PageRenderer:
 
         html = DIRECTIVE_MARKER.sub(draw, html)
         data = self.body_env.data
-        numbered = number_citations(html, data.sources, page.source, page.body, page.body_line)
+        settings = self.site.settings
+        numbered = number_citations(html, data.sources, page.source, page.body, page.body_line, settings.language,
+                                    settings.default_language)
         problems += numbered.problems
         html = numbered.html
         if page.layout != "glossary":

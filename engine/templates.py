@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
+from markupsafe import Markup
 
 from .cache import Cache, stable_digest
 from .charts import format_number
@@ -168,12 +169,20 @@ def _environment(folder: Path, sources: dict[str, str], cache: Cache) -> jinja2.
     return env
 
 
-def language_env(env: jinja2.Environment, language: str, strings: dict[str, str]) -> jinja2.Environment:
+def language_env(env: jinja2.Environment, language: str, strings: dict[str, str],
+                 default_language: str) -> jinja2.Environment:
     """The environment of the pages in one language: `t(key, **values)` gives one of its interface strings,
-    `date_text(date)` a date in its words and the `number` filter its separators."""
+    `date_text(date)` a date in its words, `lang_attr(code)` a ` lang="…"` attribute for words in
+    another language ("" when the words are in the page's; `code` "" is the site's default language)
+    and the `number` filter its separators."""
     made = env.overlay(cache_size=400)  # a cache of its own: templates hold the globals they were loaded with
+
+    def lang_attr(code: str) -> Markup:
+        code = code or default_language
+        return Markup("") if code == language else Markup(' lang="{}"').format(code)
+
     made.globals = {**env.globals, "t": lambda key, **values: translate(strings, language, key, values),
-                    "date_text": lambda date: date_words(date, strings)}
+                    "date_text": lambda date: date_words(date, strings), "lang_attr": lang_attr}
     made.filters = {**env.filters, "number": lambda value: number_words(value, strings)}
     return made
 

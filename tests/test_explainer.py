@@ -14,6 +14,7 @@ from conftest import ROOT, build_site
 import engine
 
 SECTIONS = ["background", "proposal", "mexican-politics", "legal-framework"]
+QUOTATION = re.compile(r"“([^”]*)”")
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,29 @@ def test_every_spanish_page_cites_the_same_sources_and_numbers(explainer: Path, 
     # Mexican newsrooms write 119,144 and 2.5, as English does: the same digits, grouped the same way.
     numbers = [sorted(re.findall(r"\d{1,3}(?:,\d{3})+", page.find("main").get_text())) for page in (english, spanish)]
     assert numbers[0] == numbers[1]
+
+
+def _quotation_languages(page: BeautifulSoup) -> dict[str, str]:
+    """Each quotation of a page's main text (“…”) -> the language it is marked with (its nearest `lang`)."""
+    found = {}
+    for text in page.find("main").find_all(string=QUOTATION):
+        holder = text.parent if text.parent.get("lang") else text.find_parent(lang=True)
+        for quoted in QUOTATION.findall(text):
+            if re.search(r"\b[^\W\d_]{2,}\b", quoted):  # words, not a fragment of an address (“34e68f72-”)
+                found[quoted] = holder.get("lang") if holder else ""
+    return found
+
+
+@pytest.mark.parametrize("prefix", ["", "background/", "proposal/", "mexican-politics/", "legal-framework/",
+                                    "timeline/", "glossary/", "sources/", "about/"])
+def test_quotations_keep_their_language_in_the_spanish_edition(explainer: Path, prefix: str) -> None:
+    """A quotation both editions give in the same words (English quotes, source titles) is marked with the
+    same language on the Spanish page as on the English one: lang="en" inside Spanish text."""
+    english = _quotation_languages(soup(explainer / "output" / prefix / "index.html"))
+    spanish = _quotation_languages(soup(explainer / "output" / "es" / prefix / "index.html"))
+    shared = {quoted: language for quoted, language in spanish.items() if quoted in english}
+    assert shared == {quoted: english[quoted] for quoted in shared}
+    assert "en" in shared.values() or prefix == "glossary/", "the Spanish pages keep their English quotations"
 
 
 def test_mexican_institutions_are_named_in_spanish_with_their_acronym_first(explainer: Path) -> None:
@@ -159,7 +183,6 @@ def test_every_source_says_what_it_supports(explainer: Path) -> None:
     assert "cut" in data.sources["wapo"].url_note
 
 
-QUOTATION = re.compile(r"“([^”]*)”")
 
 
 @pytest.mark.parametrize("slug", SECTIONS)

@@ -151,6 +151,30 @@ def test_data_interface_and_dates_in_each_language(built: tuple[Path, list[str]]
     assert first.text_in("kicker") == ["Parte 1 de 2"] and "Siguiente" in first.text_in("pager-label")
 
 
+def test_a_source_title_in_another_language_than_the_page_is_marked_with_its_own(
+        built: tuple[Path, list[str]]) -> None:
+    output, _ = built
+    expected = {"": ({"class": "source-title", "lang": "es"}, '<span lang="es">“Página beta”</span>'),
+                "es/": ({"class": "source-title"}, "Beta Office, “Página beta”"),
+                "fr/": ({"class": "source-title", "lang": "es"}, '<span lang="es">“Página beta”</span>')}
+    for prefix, (cite, label) in expected.items():
+        html = (output / prefix / "first" / "index.html").read_text(encoding="utf-8")
+        titles = parse(output / prefix / "first" / "index.html").find("cite")
+        assert titles[1] == cite and label in html, prefix
+        # alpha has no `language`: its title is in the site's default language, English
+        assert titles[0] == ({"class": "source-title"} if not prefix else {"class": "source-title", "lang": "en"})
+
+
+def test_source_notes_follow_the_raw_html_rules(tmp_path: Path) -> None:
+    site = three_languages(tmp_path)
+    sources = site / "content" / "sources.yaml"
+    sources.write_text(sources.read_text(encoding="utf-8").replace(
+        "  note_es: Respalda la primera afirmación.", '  note_es: "Respalda <script>x()</script> la primera."'),
+        encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1 and any(line.startswith("content/sources.yaml:10: raw <script>") for line in lines), lines
+
+
 def test_glossary_sorts_by_each_languages_collation(built: tuple[Path, list[str]]) -> None:
     output, _ = built
     terms = {prefix: [text for text in parse(output / prefix / "glossary" / "index.html").texts
