@@ -77,7 +77,8 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
                                 "(the '[' on this line is never closed with ']')"]),
         ("- a\n- b\n", ["site_config.yaml:1: the settings file must be a mapping of key: value lines"]),
     ],
-    ids=["unknown-key", "unknown-language-key", "language-disagrees", "bad-languages", "missing-title", "wrong-type", "bad-base-url", "bad-contact", "duplicate-key",
+    ids=["unknown-key", "unknown-language-key", "language-disagrees", "bad-languages", "missing-title", "wrong-type",
+         "bad-base-url", "bad-contact", "duplicate-key",
          "yaml-syntax", "not-a-mapping"],
 )
 def test_settings_problems(tmp_path: Path, text: str, expected: list[str]) -> None:
