@@ -111,7 +111,7 @@ def _render_edition(renderer: PageRenderer, output: _Output, cache: Cache, write
     usage, digests = _usage(output.citing, cache)
     output.citing = []
     pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
-    pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(edition, usage)]
+    pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(edition, usage, renderer.strings)]
     output.place(_pages(renderer, pages, cache, output.known, jobs, digests), write, edition)
     cited = output.cited | set(usage)
     output.cited = set()
@@ -184,14 +184,15 @@ def _usage(citing: list[tuple[Page, PageFacts]], cache: Cache) -> tuple[Usage, d
     return made
 
 
-def _source_pages(site: Site, usage: Usage) -> list[tuple[Page, str]]:
+def _source_pages(site: Site, usage: Usage, strings: dict[str, str]) -> list[tuple[Page, str]]:
     """A page for each source cited on more than PLACES_LISTED pages, under the sources page, with the
     source's id."""
     sources_page = site.special_pages.get("sources")
     if sources_page is None:
         return []
+    summary = strings.get("source_page_summary", "Every page of this site that cites this source.")
     return [(Page(source="content/sources.yaml", body_line=source.line, kind="page",
-                  meta=PageMeta(title=source.title, summary="Every page of this site that cites this source."),
+                  meta=PageMeta(title=source.title, summary=summary), language=sources_page.language,
                   body=f"::: source {source_id}\n", url=f"{sources_page.url}{source_id}/", digest=stable_digest(source),
                   directives=("source",)),
              source_id)
@@ -204,7 +205,7 @@ def _year_pages(site: Site) -> list[Page]:
     if timeline is None or len(site.data.events) <= EVENTS_LISTED:
         return []
     return [Page(source="content/timeline.yaml", body_line=1, kind="page", url=f"{timeline.url}{year}/",
-                 meta=PageMeta(title=f"{timeline.meta.title}: {year}", summary=timeline.meta.summary, layout="timeline"),
+                 language=timeline.language, meta=PageMeta(title=f"{timeline.meta.title}: {year}", summary=timeline.meta.summary, layout="timeline"),
                  body=f"::: timeline from={year} to={year}\n", digest=stable_digest(year), directives=("timeline",))
             for year in sorted({event.date.year for event in site.data.events})]
 
