@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import engine
+from engine.settings import Settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,16 +64,18 @@ def main(argv: list[str] | None = None) -> int:
                       f"{sum(report.external.values())} external links to {len(report.external)} addresses")
                 for address, count in sorted(report.external.items(), key=lambda item: (-item[1], item[0])):
                     print(f"{count:6d}  {address}")
-            failures = []
+            failures: list[tuple[str, str]] = []
+            source_problems: list[engine.Problem] = []
             if args.online:
-                from engine.checks import check_online
-                failures = check_online(list(report.external))
+                failures, source_problems = _check_online(settings, list(report.external), args.quiet)
             for address, failure in failures:
                 print(f"{address}: {failure}", file=sys.stderr)
             if failures:
                 print(f"{len(failures)} external address{'es' if len(failures) != 1 else ''} did not answer",
                       file=sys.stderr)
-            return 1 if report.problems or failures else 0
+            _print_problems(source_problems, "found among the sources")
+            errors = [problem for problem in source_problems if not problem.is_warning]
+            return 1 if report.problems or failures or errors else 0
         if args.command == "serve":
             from engine.serve import serve
             return int(serve(settings, host=args.host, port=args.port))
@@ -100,6 +103,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"built {result.pages} pages, {result.files} files in {result.seconds:.2f} s -> "
               f"{_display_path(result.output)}/")
     return 0
+
+
+def _check_online(settings: Settings, addresses: list[str],
+                  quiet: bool) -> tuple[list[tuple[str, str]], list[engine.Problem]]:
+    """Ask the external addresses and each source (with its archived copy when it is dead): the addresses
+    that failed, less those of sources whose archived copy answers, and the sources' problems."""
+    from engine.checks import check_online
+    from engine.online import check_sources
+
+    reports = check_sources(engine.load_data(settings)[0].sources.values())
+    if not quiet:
+        print(f"asked {len(reports)} sources online:")
+        for source_report in reports:
+            print(f"  {source_report.line()}")
+    problems = [problem for source_report in reports if (problem := source_report.problem()) is not None]
+    rescued = {source_report.source.url for source_report in reports
+               if (problem := source_report.problem()) is not None and problem.is_warning}
+    return [(address, failure) for address, failure in check_online(addresses) if address not in rescued], problems
 
 
 def _print_problems(problems: list[engine.Problem], outcome: str = "found; nothing was written") -> None:

@@ -23,8 +23,10 @@ WORK = ROOT / "bench" / ".work"
 TRASH = WORK / "trash"
 PY = sys.executable
 IDLE, LOADED = "idle", "loaded"
-# The CPU-bound neighbour of the loaded mode: it says when its loop is about to run, then spins.
-_BURNER = "import sys\nsys.stdout.write('spinning\\n')\nsys.stdout.flush()\nwhile True:\n    pass\n"
+# The CPU-bound neighbour of the loaded mode: it says when its loop is about to run, then spins until
+# the bench that started it is gone (a killed bench leaves no spinner behind).
+_BURNER = ("import os, sys\nparent = os.getppid()\nsys.stdout.write('spinning\\n')\nsys.stdout.flush()\n"
+           "while os.getppid() == parent:\n    for _ in range(200_000):\n        pass\n")
 _TRASHED = itertools.count()
 
 

@@ -42,6 +42,7 @@ class PageMeta:
     order: int | None = None
     slug: str = ""
     updated: PartialDate | None = None
+    published: PartialDate | None = None
     is_draft: bool = field(default=False, metadata=from_yaml("draft"))
     layout: str = ""
     change_note: str = ""

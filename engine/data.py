@@ -1,4 +1,4 @@
-"""Stage 2b: content/{sources,timeline,glossary,figures}.yaml -> typed records.
+"""Stage 2b: content/{sources,timeline,glossary,figures,corrections}.yaml -> typed records.
 
 Each file is optional. Refuses missing required fields, bad or impossible
 dates, non-http(s) URLs, empty titles, duplicate ids and references to
@@ -11,9 +11,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from .cache import Cache, stable_digest
 from .content import Page, load_content, read_source_bytes
+from .corrections import CORRECTIONS_FILE, Correction, read_corrections
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
 from .languages import localized
@@ -23,6 +25,9 @@ from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_ya
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
+# Web archives whose addresses need no archived copy of their own, and where to look for one.
+ARCHIVE_HOSTS = ("web.archive.org", "archive.org", "archive.today", "archive.ph")
+ARCHIVE_SEARCH = "https://web.archive.org/web/*/"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class Source:
     url: str = field(default="", metadata=from_yaml(required=True, read=Fields.url))
     url_note: str = ""
     archive_url: str = field(default="", metadata=from_yaml(read=Fields.url))
+    accessed: PartialDate | None = None
     kind: str = field(default="", metadata=from_yaml(required=True))
     note: str = ""
     language: str = ""  # of its title, when not the site's default language
@@ -100,6 +106,7 @@ class SiteData:
     events: tuple[TimelineEvent, ...] = ()
     glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    corrections: tuple[Correction, ...] = ()
     digest: str = ""  # of the data files' bytes: what the cache keeps these records by
     # language -> the same records in that language (`title_es` in place of `title`), for each language
     # besides the default
@@ -120,7 +127,8 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     """Load every data file that exists; raise BuildError with all problems. The cache keeps the
     records of files that loaded without a problem, by their bytes."""
     problems: list[Problem] = []
-    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE)}
+    raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE,
+                                                                    CORRECTIONS_FILE)}
     key = stable_digest([settings.languages, *((name, hashlib.sha256(data).hexdigest())
                                                for name, data in raw.items() if data is not None)])
     known = cache.get("data", key) if cache is not None and not problems else None
@@ -156,7 +164,8 @@ def _read_data(loaded: dict[str, Any], key: str, problems: list[Problem]) -> Sit
     categories, events = _read_timeline(loaded[TIMELINE_FILE], sources, problems)
     glossary = _read_glossary(loaded[GLOSSARY_FILE], problems)
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
-    return SiteData(sources, categories, events, glossary, figures, key)
+    corrections = read_corrections(loaded[CORRECTIONS_FILE], problems)
+    return SiteData(sources, categories, events, glossary, figures, corrections, key)
 
 
 def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:
@@ -237,6 +246,12 @@ def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
         _check_inline_markup(source.url_note, fields, "url_note")
         if source.language and not _LANGUAGE_TAG.match(source.language):
             fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{source.language}'")
+        if source.accessed and source.date and source.accessed.last_day() < source.date.first_day():
+            fields.error("accessed", f"accessed {source.accessed.iso()}, before the source's date ({source.date.iso()})")
+        # Web pages move and vanish: each keeps an archived copy, unless its address is one already.
+        if source.url and not source.archive_url and urlsplit(source.url).hostname not in ARCHIVE_HOSTS:
+            problems.append(Problem(SOURCES_FILE, line, f"source '{source_id}' has no archive_url",
+                                    f"look for a copy at {ARCHIVE_SEARCH}{source.url}", is_warning=True))
     return sources
 
 

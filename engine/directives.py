@@ -9,6 +9,7 @@ then draws the context.
 from __future__ import annotations
 
 import functools
+import html as html_module
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -17,13 +18,13 @@ from typing import Any, NamedTuple
 
 from .cache import stable_digest
 from .charts import render_chart_svg
-from .content import Page
+from .content import Page, lines_outside_code
 from .data import SiteData, TimelineEvent
 from .dates import PartialDate, parse_date
 from .errors import Problem, did_you_mean
 from .glossary import term_pattern
 from .languages import collation_key
-from .markup import find_line
+from .markup import BLOCK_DIRECTIVES, BLOCK_END, BLOCK_MARKER, DIRECTIVE_LINE, find_line
 
 
 class Place(NamedTuple):
@@ -53,7 +54,7 @@ class BodyEnv:
 
     data: SiteData
     special_urls: dict[str, str]  # "timeline", "glossary", "sources", "about" -> URL from the site root
-    section_links: dict[str, tuple[str, str]]  # slug -> (title, URL from the site root)
+    section_links: dict[str, tuple[str, str]]  # slug of a page events or corrections name -> (title, URL from the root)
     definitions: dict[str, str]  # glossary term id -> its definition as plain text
     strings: dict[str, str] = field(default_factory=dict)  # the interface strings of the page's language
 
@@ -123,8 +124,32 @@ def _source(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None)
     return {"source": source, "places": [Place(*place) for place in usage.get(source.id, ())]}, []
 
 
+def _corrections(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
+    items = [{"correction": correction, "title": env.section_links[correction.page][0],
+              "url": root + env.section_links[correction.page][1]}
+             for correction in sorted(env.data.corrections, key=lambda c: (-c.date.first_day().toordinal(), c.position))
+             if correction.page in env.section_links]
+    return {"corrections": items}, []
+
+
+# A callout's kinds and the heading each gets when its line names none (`::: callout unknown Own heading`),
+# in English; a language's strings table gives its own as callout_known, callout_unknown, callout_note.
+CALLOUT_HEADINGS = {"known": "What we know", "unknown": "What we don’t know", "note": "Note"}
+
+
+def _callout(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
+    kind, _, heading = args.strip().partition(" ")
+    if kind not in CALLOUT_HEADINGS:
+        pattern = r"^:::\s+callout\s+" + re.escape(kind) + r"(\s|$)" if kind else r"^:::\s+callout\s*$"
+        line = find_line(page.body, page.body_line, pattern)
+        return None, [Problem(page.source, line, f"unknown callout kind '{kind}'" if kind else "a callout needs a kind",
+                              did_you_mean(kind, CALLOUT_HEADINGS) or f"write ::: callout {' or '.join(CALLOUT_HEADINGS)}")]
+    return {"kind": kind, "heading": heading.strip() or env.strings.get(f"callout_{kind}", CALLOUT_HEADINGS[kind])}, []
+
+
 DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, Usage | None], DirectiveResult]] = {
     "chart": _chart, "timeline": _timeline, "glossary": _glossary, "sources": _sources, "source": _source,
+    "corrections": _corrections, "callout": _callout,
 }
 # Directives that show where sources are cited: their pages are drawn after every other page.
 LISTING_DIRECTIVES = ("sources", "source")
@@ -138,6 +163,52 @@ def directives_of(page: Page) -> tuple[str, ...]:
     if page.layout in LAYOUT_DIRECTIVES:
         names.add(page.layout)
     return tuple(sorted(names))
+
+
+_HEADING_OPEN = re.compile(r"<h([1-6])[\s>]")
+
+
+def draw_blocks(html: str, page: Page, draw: Callable[[str, str, str, int, int], str]) -> tuple[str, list[Problem]]:
+    """Each block directive in a body's HTML drawn by `draw(name, args, inner HTML, its number in the page,
+    its heading's level: one below the heading before it)`; an unclosed block or a stray `:::` is a problem."""
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        levels = _HEADING_OPEN.findall(html, 0, match.start())
+        level = min(int(levels[-1]) + 1, 6) if levels else 2
+        return draw(match.group(1), html_module.unescape(match.group(2)), match.group(3), count, level)
+
+    if "x-block" not in html:  # most bodies hold no block: skip the pattern's search
+        return html, []
+    drawn = BLOCK_MARKER.sub(replace, html)
+    if "<x-block" not in drawn and "</x-block>" not in drawn:
+        return drawn, []
+    return re.sub(r"(?:<p>)?</?x-block[^>]*>(?:</p>)?", "", drawn), _unpaired_blocks(page)
+
+
+def _unpaired_blocks(page: Page) -> list[Problem]:
+    """A problem for each block directive line without its `:::`, and each `:::` line that closes none."""
+    problems = []
+    opened: tuple[int, str] | None = None
+    for index, line in lines_outside_code(page.body):
+        match = DIRECTIVE_LINE.match(line)
+        if (match and match.group(1) in BLOCK_DIRECTIVES) or (BLOCK_END.match(line) and opened is None):
+            if opened is not None:
+                problems.append(Problem(page.source, page.body_line + opened[0], f"'::: {opened[1]}' is never closed",
+                                        "end it with a line ':::' of its own; blocks cannot hold blocks"))
+            if match:
+                opened = (index, match.group(1))
+            else:
+                problems.append(Problem(page.source, page.body_line + index, "a ':::' line closes no block",
+                                        "start the block with a line such as '::: callout unknown'"))
+        elif BLOCK_END.match(line):
+            opened = None
+    if opened is not None:
+        problems.append(Problem(page.source, page.body_line + opened[0], f"'::: {opened[1]}' is never closed",
+                                "end it with a line ':::' of its own"))
+    return problems
 
 
 def _timeline_slice(args: str, data: SiteData) -> tuple[list[TimelineEvent], tuple[str, str | None] | None]:

@@ -158,6 +158,11 @@ def strings_of(tables: Mapping[str, dict[str, str]], language: str) -> dict[str,
     return tables.get(language, {})
 
 
+def locale_of(tables: Mapping[str, dict[str, str]], language: str) -> str:
+    """A language's Open Graph locale (`es_MX`): the `locale` of its strings table."""
+    return strings_of(tables, language).get("locale", language.replace("-", "_"))
+
+
 class MissingString(LookupError):
     """A template asked for an interface string its language's table does not have."""
 

@@ -2,7 +2,8 @@
 
 One configured Python-Markdown converter plus our syntax: citations
 `[@id; @id]` become <cite-marker> elements and `::: name args` lines become
-<x-directive> elements, both resolved later against the site's data. The
+<x-directive> elements (a block directive's lines, <x-block> markers around its
+Markdown), all resolved later against the site's data. The
 conversion depends on the body text alone, so its result can be cached.
 """
 
@@ -24,6 +25,12 @@ from .records import ConvertedBody, Heading
 
 CITATION_PATTERN = r"\[(@[\w-]+(?:\s*;\s*@[\w-]+)*)\]"
 DIRECTIVE_LINE = re.compile(r"^:::[ \t]+([A-Za-z][\w-]*)[ \t]*(.*?)[ \t]*$")
+# Directives that hold Markdown, from their `::: name args` line to a line `:::` of its own.
+BLOCK_DIRECTIVES = ("callout",)
+BLOCK_END = re.compile(r"^:::[ \t]*$")
+# A block directive's markers around its converted Markdown (each may stand in a paragraph of its own).
+BLOCK_MARKER = re.compile(r'<(?:p><)?x-block name="([^"]*)" args="([^"]*)">(?:</p>)?(.*?)<(?:p><)?/x-block>(?:</p>)?',
+                          re.S)
 CITE_MARKER = re.compile(r'<cite-marker ids="([^"]*)"></cite-marker>')
 # Written `<(?:p><)?x-directive`, not `(?:<p>)?<x-directive`: the same matches, but a pattern that
 # starts with a literal `<` is searched for quickly, not tried at every character.
@@ -38,15 +45,22 @@ class _CitationProcessor(InlineProcessor):
 
 
 class _DirectivePreprocessor(Preprocessor):
-    """Turns a `::: name args` line into a stashed marker, after fenced code is stashed."""
+    """Turns a `::: name args` line into a stashed marker, after fenced code is stashed. A block
+    directive's line and the `:::` line that ends it become an opening and a closing marker, with the
+    Markdown between them converted as usual."""
 
     def run(self, lines: list[str]) -> list[str]:
         result = []
         for line in lines:
             match = DIRECTIVE_LINE.match(line)
-            if match:
+            if match and match.group(1) in BLOCK_DIRECTIVES:
+                marker = f'<x-block name="{html.escape(match.group(1))}" args="{html.escape(match.group(2))}">'
+                result.extend(["", self.md.htmlStash.store(marker), ""])
+            elif match:
                 marker = f'<x-directive name="{html.escape(match.group(1))}" args="{html.escape(match.group(2))}"></x-directive>'
                 result.extend(["", self.md.htmlStash.store(marker), ""])
+            elif BLOCK_END.match(line):
+                result.extend(["", self.md.htmlStash.store("</x-block>"), ""])
             else:
                 result.append(line)
         return result

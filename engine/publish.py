@@ -62,7 +62,7 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
                      "author": settings.author, "publisher": settings.publisher, "language": settings.language},
             "strings": renderer.strings}
     made: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
-        ("feed.xml", prefix + FEED_PATH, {**base, "feed": _feed(edition)}, page_sources)]
+        ("feed.xml", prefix + FEED_PATH, {**base, "feed": _feed(edition, renderer.strings)}, page_sources)]
     if not prefix:
         html_paths = ["/" + p.url for p in every_page] + [
             f"/{each.settings.url_prefix}{name}" for each in site.every_edition for name in (NOT_FOUND_PATH, FEED_PATH)]
@@ -106,7 +106,7 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
     return HostFiles(files, links, used, keys, problems)
 
 
-def _feed(edition: Site) -> dict[str, Any]:
+def _feed(edition: Site, strings: dict[str, str]) -> dict[str, Any]:
     """The Atom feed of one language: its pages' updates, the most recent first."""
     settings = edition.settings
     dated = sorted((p for p in edition.pages if p.meta.updated is not None),
@@ -115,6 +115,8 @@ def _feed(edition: Site) -> dict[str, Any]:
     entries = [{"id": _tag_uri(host, settings.base_path, p), "title": p.meta.title, "url": settings.base_url + p.url,
                 "updated": _timestamp(p.meta.updated), "summary": p.meta.change_note or p.meta.summary}
                for p in dated[:FEED_ENTRIES]]
+    entries = sorted(entries + _correction_entries(edition, host, strings), key=lambda entry: entry["updated"],
+                     reverse=True)[:FEED_ENTRIES]
     return {"id": settings.base_url + settings.url_prefix, "url": settings.base_url + settings.url_prefix + FEED_PATH,
             "home": settings.base_url + settings.url_prefix,
             "updated": entries[0]["updated"] if entries else _NO_UPDATES, "entries": entries}
@@ -134,6 +136,23 @@ def _sitemap_urls(site: Site) -> list[dict[str, Any]]:
             urls.append({"loc": base_url + page.url, "lastmod": page.meta.updated.iso() if page.meta.updated else "",
                          "alternates": alternates})
     return urls
+
+
+def _correction_entries(site: Site, host: str, strings: dict[str, str]) -> list[dict[str, str]]:
+    """A feed entry per correction, linking to it at the foot of its page (the newest FEED_ENTRIES)."""
+    settings = site.settings
+    entries = []
+    for correction in sorted(site.data.corrections, key=lambda c: (c.date, c.position), reverse=True)[:FEED_ENTRIES]:
+        page = site.page_by_slug(correction.page)
+        if page is None:
+            continue
+        entries.append({
+            "id": f"tag:{host},{correction.date.iso()}:{settings.base_path}{page.url}#{correction.anchor}",
+            "title": f"{strings.get('correction_kind_' + correction.kind, correction.kind.capitalize())}: "
+                     f"{page.meta.title}",
+            "url": f"{settings.base_url}{page.url}#{correction.anchor}",
+            "updated": _timestamp(correction.date), "summary": correction.text(strings)})
+    return entries
 
 
 def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, set[str]] | None, list[Problem], str]:

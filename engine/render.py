@@ -22,6 +22,7 @@ from markupsafe import Markup
 from .cache import Cache, joined_digest, stable_digest
 from .citations import CitedSource, number_citations
 from .content import Page, load_body
+from .corrections import Correction, last_change
 from .directives import (
     DIRECTIVES,
     EVENTS_LISTED,
@@ -31,15 +32,16 @@ from .directives import (
     Usage,
     directive_line,
     directives_of,
+    draw_blocks,
 )
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
-from .languages import load_strings, strings_of
+from .languages import load_strings, locale_of, strings_of
 from .markup import CITE_MARKER, DIRECTIVE_MARKER, FOOTNOTE_BACKLINK, PERMALINK_TITLE, MarkdownConverter, count_words
 from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
 from .scan import scan_html
-from .site import Site
+from .site import Site, corrections_by_page
 from .templates import Layouts, UsedAssets, language_env, render_template
 
 _WORDS_PER_MINUTE = 200
@@ -72,6 +74,7 @@ class SiteView:
     special_urls: dict[str, str]
     assets: dict[str, str]
     alternates: dict[str, dict[str, str]]  # a page's source in the default language -> language -> its URL
+    corrections: dict[str, tuple[Correction, ...]]  # page source -> its corrections, in the file's order
 
     @functools.cached_property
     def digest(self) -> str:
@@ -112,16 +115,15 @@ class PageRenderer:
         self.cache = cache
         self.converter = converter or MarkdownConverter()
         self.tables, self.strings_problems = load_strings(layouts.sources, site.settings.languages)
-        tables = self.tables
-        self.strings = strings_of(tables, site.language)
+        self.strings = strings_of(self.tables, site.language)
         self.env = language_env(layouts.env, site.language, self.strings, site.settings.default_language)
         self.env.globals["inline"] = self.inline  # for the macros of partials, which see only globals
-        self.languages = {code: strings_of(tables, code).get("language_name", code) for code in site.settings.languages}
         special = {layout: page.url for layout, page in site.special_pages.items()}
         about = site.page_by_slug("about")
         if about is not None:
             special["about"] = about.url
-        sections = {event.section for event in site.data.events if event.section}
+        sections = {event.section for event in site.data.events if event.section} \
+            | {correction.page for correction in site.data.corrections}
         self.body_env = BodyEnv(
             site.data, special,
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
@@ -133,7 +135,7 @@ class PageRenderer:
             {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
              for page in site.sections for previous, following in (site.neighbours(page),)},
             heads[site.home.source] if any(page.kind == "home" for page in site.pages) else None, special,
-            layouts.assets.hashed, site.alternates)
+            layouts.assets.hashed, site.alternates, corrections_by_page(site))
         self._inline: dict[str, Markup] = {}
         self._macros: dict[tuple[Any, ...], Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
@@ -237,12 +239,15 @@ class PageRenderer:
                     "order": target.order, "is_current": target.source == page.source}
 
         previous, following = view.neighbours.get(page.source, (None, None))
+        corrections = view.corrections.get(page.source, ())
         return {
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
                      "url": page.url, "canonical": settings.base_url + page.url, "updated": page.meta.updated,
                      "is_draft": page.meta.is_draft, "order": page.meta.order, "section_count": len(view.sections),
+                     "published": page.meta.published, "modified": last_change(page.meta.updated, corrections),
                      "change_note": page.meta.change_note},
+            "corrections": corrections,
             "root": root,
             "assets": UsedAssets(view.assets),
             "nav": [{"title": target.title, "url": root + target.url if target.url else root,
@@ -262,15 +267,11 @@ class PageRenderer:
         that language's home page when it has no translation (`exists` false)."""
         settings, urls = self.site.settings, self.view.alternates.get(page.original, {})
         homes = self.view.alternates.get(self.site.home.original, {}) if self.view.home else {}
-        return [{"language": code, "name": self.languages[code], "is_current": code == self.site.language,
-                 "locale": self.locale(code),
+        return [{"language": code, "name": strings_of(self.tables, code).get("language_name", code),
+                 "is_current": code == self.site.language, "locale": locale_of(self.tables, code),
                  "exists": code in urls, "url": root + urls.get(code, homes.get(code, "")),
                  "absolute": settings.base_url + urls[code] if code in urls else ""}
                 for code in settings.languages]
-
-    def locale(self, language: str) -> str:
-        """A language's Open Graph locale (`es_MX`): the `locale` of its strings table."""
-        return strings_of(self.tables, language).get("locale", language.replace("-", "_"))
 
     def _shared(self) -> dict[str, Any]:
         """The template variables that are the same on every page, made (and hashed) once."""
@@ -281,7 +282,7 @@ class PageRenderer:
                 "language": settings.language, "author": settings.author, "publisher": settings.publisher,
                 "contact": settings.contact, "base_url": settings.base_url,
                 "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}",
-                "locale": self.locale(settings.language), "default_language": settings.default_language,
+                "locale": locale_of(self.tables, settings.language), "default_language": settings.default_language,
                 "prefix": settings.url_prefix},
                 strings=self.strings,
                 categories=self.site.data.categories, highlights=list(self.highlights),
@@ -306,6 +307,14 @@ class PageRenderer:
             problems.extend(directive_problems)
             return text
 
+        def draw_block(name: str, args: str, inner: str, number: int, level: int) -> str:
+            context, block_problems = DIRECTIVES[name](page, args, root, self.body_env, usage)
+            problems.extend(block_problems)
+            extra = {"body": Markup(inner), "id": f"{name}-{number}", "level": level}
+            return "" if context is None else self.draw_partial(page, name, {**context, **extra}, root, problems)
+
+        html, block_problems = draw_blocks(html, page, draw_block)
+        problems += block_problems
         html = DIRECTIVE_MARKER.sub(draw, html)
         data = self.body_env.data
         settings = self.site.settings
@@ -337,14 +346,18 @@ class PageRenderer:
         context, problems = DIRECTIVES[name](page, args, root, self.body_env, usage)
         if context is None:
             return "", problems
-        context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
-                   **context}
-        text, problems = render_template(self.env, f"partials/{name}.html", context, page.source)
-        if text is None:
-            return "", problems
-        if name not in LISTING_DIRECTIVES:  # those show the citations so far
+        text = self.draw_partial(page, name, context, root, problems)
+        if name not in LISTING_DIRECTIVES and not problems:  # those show the citations so far
             self._partials[memo_key] = text
         return text, problems
+
+    def draw_partial(self, page: Page, name: str, context: dict[str, Any], root: str, problems: list[Problem]) -> str:
+        """A directive's partial drawn with its context; a template problem goes into `problems`."""
+        context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
+                   **context}
+        text, template_problems = render_template(self.env, f"partials/{name}.html", context, page.source)
+        problems += template_problems
+        return text or ""
 
     # -- tools for templates ------------------------------------------------
 

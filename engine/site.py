@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .content import Page
+from .corrections import Correction, check_corrections
 from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData
 from .errors import BuildError, Problem, did_you_mean
 from .markup import scan_citations
@@ -113,6 +114,14 @@ def _resolve_edition(settings: Settings, pages: list[Page], data: SiteData, prob
     if not settings.nav:
         nav = [*sections, *(p for p in others)]
     _check_data_references(data, by_slug if is_default else None, special, problems)
+    # A correction belongs to the language of the text it corrects: a translation made from the corrected
+    # text never said what the correction takes back.
+    data = replace(data, corrections=tuple(correction for correction in data.corrections
+                                           if (correction.language or settings.default_language) == settings.language))
+    dates = [page.meta.published for page in ordered if page.meta.published is not None]
+    problems += [problem for problem in check_corrections(data.corrections, {page.slug: page.meta.published
+                                                                             for page in ordered},
+                                                          min(dates) if dates else None) if problem not in problems]
     first_by_slug: dict[str, Page] = {}
     for page in ordered:
         first_by_slug.setdefault(page.slug, page)
@@ -152,3 +161,13 @@ def _check_cited_ids(text: str, source: str, line: int, data: SiteData, problems
             problem = Problem(source, line, f"unknown source id '{source_id}'", did_you_mean(source_id, data.sources))
             if problem not in problems:
                 problems.append(problem)
+
+
+def corrections_by_page(site: Site) -> dict[str, tuple[Correction, ...]]:
+    """Each corrected page's source -> its corrections, in the file's order."""
+    by_page: dict[str, list[Correction]] = {}
+    for correction in site.data.corrections:
+        page = site.page_by_slug(correction.page)
+        if page is not None:
+            by_page.setdefault(page.source, []).append(correction)
+    return {source: tuple(corrections) for source, corrections in by_page.items()}

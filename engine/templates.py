@@ -182,7 +182,8 @@ def language_env(env: jinja2.Environment, language: str, strings: dict[str, str]
         return Markup("") if code == language else Markup(' lang="{}"').format(code)
 
     made.globals = {**env.globals, "t": lambda key, **values: translate(strings, language, key, values),
-                    "date_text": lambda date: date_words(date, strings), "lang_attr": lang_attr}
+                    "date_text": lambda date: date_words(date, strings), "lang_attr": lang_attr,
+                    "corrections_ld": lambda corrections: [item.json_ld(strings) for item in corrections]}
     made.filters = {**env.filters, "number": lambda value: number_words(value, strings)}
     return made
 

@@ -109,7 +109,8 @@ def test_every_error_class_has_a_fixture() -> None:
         "footnote_undefined", "unknown_directive_targets", "deep_nesting", "raw_html", "impossible_dates",
         "bad_dates", "dates_out_of_order", "urls", "empty_titles", "template_syntax", "template_undefined",
         "template_expression", "cli_unknown_option", "cli_missing_config", "cli_output_over_sources",
-        "timeline_references", "timeline_sections", "uncited_source", "many_files",
+        "timeline_references", "timeline_sections", "uncited_source", "many_files", "corrections",
+        "correction_pages", "callouts",
     }
     assert {f"invalid_{name}" for name in classes} <= set(INVALID)
 
@@ -126,7 +127,7 @@ def test_uncited_source_is_only_a_warning_without_strict(tmp_path: Path) -> None
     site = copy_site("invalid_uncited_source", tmp_path)
     code, lines = build_site(site, "--quiet")
     assert code == 0
-    assert lines == ["content/sources.yaml:7: warning: source 'cndh' is cited nowhere"]
+    assert lines == ["content/sources.yaml:8: warning: source 'cndh' is cited nowhere"]
 
 
 def test_yaml_11_surprises_keep_the_writers_text(tmp_path: Path) -> None:

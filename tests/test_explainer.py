@@ -135,7 +135,7 @@ def test_sections_are_in_reading_order(explainer: Path) -> None:
 @pytest.mark.parametrize("slug", SECTIONS)
 def test_every_factual_paragraph_cites_a_source(explainer: Path, slug: str) -> None:
     article = soup(explainer / "output" / slug / "index.html").find("article")
-    for section in article.select(".page-sources, .timeline, figure, nav"):
+    for section in article.select(".page-sources, .corrections, .timeline, figure, nav"):
         section.decompose()
     for paragraph in article.find_all("p"):
         if paragraph.find_parent(class_="page-header"):
@@ -226,3 +226,29 @@ def test_about_explains_method_time_frame_and_how_to_report_an_error(explainer: 
     headings = [h.get_text(" ", strip=True).rstrip("#").strip().lower() for h in about.select("main h2")]
     assert {"method", "time frame", "report an error"} <= set(headings)
     assert about.select_one(f'main a[href="mailto:{settings.contact}"]') is not None
+
+
+def test_what_the_reporting_left_open_is_set_apart_where_it_matters(explainer: Path) -> None:
+    """The outcome of the talks, the new government's position and the May meeting, in callouts."""
+    expected = {"index.html": ["The outcome of the talks", "The new government's position", "Whether the May meeting"],
+                "proposal/index.html": ["Whether the May meeting", "The outcome of the talks"],
+                "mexican-politics/index.html": ["The new government's position", "The outcome of the talks"]}
+    for path, topics in expected.items():
+        callouts = soup(explainer / "output" / path).select("main aside.callout-unknown")
+        assert len(callouts) == 1, path
+        text = callouts[0].get_text(" ").replace("’", "'")
+        assert [topic for topic in topics if topic not in text] == [], path
+        assert callouts[0].select("sup.cite"), path
+
+
+def test_every_correction_is_at_its_page_foot_and_in_the_feed(explainer: Path) -> None:
+    settings = engine.load_settings(explainer / "site_config.yaml")
+    data, _ = engine.load_data(settings)
+    assert len(data.corrections) >= 10
+    feed = (explainer / "output" / "feed.xml").read_text(encoding="utf-8")
+    for correction in data.corrections:
+        path = "index.html" if correction.page == "home" else f"{correction.page}/index.html"
+        item = soup(explainer / "output" / path).find(id=correction.anchor)
+        assert item is not None and item.find_parent(class_="corrections") is not None, correction
+        url = "" if correction.page == "home" else f"{correction.page}/"
+        assert f"{settings.base_path}{url}#{correction.anchor}</id>" in feed, correction

@@ -67,7 +67,10 @@ def test_sources_page_lists_each_citing_page_with_its_count(built_site: Path) ->
     assert count == f"{cited} citation{'s' if cited != 1 else ''}"
     assert any(text == "First section" for text, _, _ in uses["src-alpha"])
     details = page.select_one("#src-beta .source-details").get_text(" ", strip=True)
-    assert "government page" in details and "https://archive.example/beta" in details
+    assert "government page" in details
+    archived = page.select_one("#src-beta .source-access a.archive-link")
+    assert archived is not None and archived["href"] == "https://archive.example/beta"
+    assert archived.get_text(" ", strip=True) == "archived copy of “Beta page”"
 
 
 def test_a_term_first_used_in_the_sources_list_is_linked_there_and_not_after(make_site) -> None:  # type: ignore[no-untyped-def]
@@ -168,15 +171,15 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
     ("file", "old", "new", "expected"),
     [
         ("content/first.md", "[@beta; @gamma]", "[@beta; @gamam]",
-         "content/first.md:13: unknown source id 'gamam' (did you mean 'gamma'?)"),
+         "content/first.md:14: unknown source id 'gamam' (did you mean 'gamma'?)"),
         ("content/sources.yaml", "gamma:\n", "alpha:\n",
-         "content/sources.yaml:16: duplicate key 'alpha' (first on line 1) (keep one: YAML would silently use the last)"),
+         "content/sources.yaml:18: duplicate key 'alpha' (first on line 1) (keep one: YAML would silently use the last)"),
         ("content/sources.yaml", "  publisher: Beta Agency\n", "",
-         "content/sources.yaml:9: missing required key 'publisher'"),
+         "content/sources.yaml:11: missing required key 'publisher'"),
         ("content/sources.yaml", 'date: "2019-05"', 'date: "2019-13"',
-         "content/sources.yaml:12: 'date': '2019-13' has no month 13"),
+         "content/sources.yaml:14: 'date': '2019-13' has no month 13"),
         ("content/sources.yaml", "url: https://gamma.example/data", "url: ftp://gamma.example/data",
-         "content/sources.yaml:20: 'url' must be an http or https address, not 'ftp://gamma.example/data'"),
+         "content/sources.yaml:22: 'url' must be an http or https address, not 'ftp://gamma.example/data'"),
         ("content/timeline.yaml", 'date: "2018"', 'date: "2018-02-30"',
          "content/timeline.yaml:12: 'date': '2018-02-30' is not a real day (February has no day 30)"),
         ("content/timeline.yaml", "category: one", "category: oen",
@@ -188,7 +191,7 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
         ("content/index.md", "::: chart counts", "::: chart count",
          "content/index.md:9: unknown chart 'count' (did you mean 'counts'?)"),
         ("content/first.md", "::: timeline category=two", "::: timeline category=tow",
-         "content/first.md:25: unknown timeline category 'tow' (did you mean 'two'?)"),
+         "content/first.md:26: unknown timeline category 'tow' (did you mean 'two'?)"),
         ("content/second.md", "(glossary:gadget)", "(glossary:gadgte)",
          "content/second.md:15: unknown glossary term 'gadgte' (did you mean 'gadget'?)"),
     ],
@@ -208,12 +211,13 @@ def test_uncited_source_is_a_warning_not_an_error(make_site) -> None:
     site = make_site("features")
     with (site / "content" / "sources.yaml").open("a", encoding="utf-8") as handle:
         handle.write("delta:\n  title: Delta\n  publisher: Delta Desk\n  date: \"2020\"\n"
-                     "  url: https://delta.example/\n  kind: news report\n")
+                     "  url: https://delta.example/\n  kind: news report\n"
+                     "  archive_url: https://archive.example/delta\n")
     code, lines = build_site(site)
     assert code == 0
-    assert lines == ["content/sources.yaml:22: warning: source 'delta' is cited nowhere"]
+    assert lines == ["content/sources.yaml:25: warning: source 'delta' is cited nowhere"]
     code, lines = build_site(site, "--strict")
-    assert code == 1 and lines[0] == "content/sources.yaml:22: source 'delta' is cited nowhere"
+    assert code == 1 and lines[0] == "content/sources.yaml:25: source 'delta' is cited nowhere"
 
 
 def test_apostrophes_survive_in_cited_titles_and_glossary_terms(make_site) -> None:  # type: ignore[no-untyped-def]
