@@ -172,7 +172,24 @@ def test_source_notes_follow_the_raw_html_rules(tmp_path: Path) -> None:
         "  note_es: Respalda la primera afirmación.", '  note_es: "Respalda <script>x()</script> la primera."'),
         encoding="utf-8")
     code, lines = build_site(site)
-    assert code == 1 and any(line.startswith("content/sources.yaml:10: raw <script>") for line in lines), lines
+    assert code == 1 and any(line.startswith("content/sources.yaml:11: raw <script>") for line in lines), lines
+
+
+def test_a_correction_shows_in_the_edition_whose_text_it_corrects(tmp_path: Path) -> None:
+    site = three_languages(tmp_path)
+    (site / "content" / "corrections.yaml").write_text(
+        '- date: "2018-07-13"\n  page: first\n  kind: correction\n  was: "Un error."\n  now: "Lo correcto."\n'
+        '  language: es\n', encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 0, lines
+    spanish = parse(site / "output" / "es" / "first" / "index.html")
+    assert spanish.text_in("correction-label") == ["Esta página decía:", "Ahora dice:"]
+    assert "Corrección" in spanish.text_in("correction-head")
+    for prefix in ("", "fr/"):
+        assert parse(site / "output" / prefix / "first" / "index.html").text_in("correction-label") == []
+    feed = (site / "output" / "es" / "feed.xml").read_text(encoding="utf-8")
+    assert "<summary>Esta página decía: Un error. Ahora dice: Lo correcto.</summary>" in feed
+    assert "Un error" not in (site / "output" / "feed.xml").read_text(encoding="utf-8")
 
 
 def test_glossary_sorts_by_each_languages_collation(built: tuple[Path, list[str]]) -> None:
