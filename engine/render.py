@@ -318,8 +318,9 @@ class PageRenderer:
         html = DIRECTIVE_MARKER.sub(draw, html)
         data = self.body_env.data
         settings = self.site.settings
+        label = self.strings.get("citation_hidden_label", ": {publisher}, “{title}”")
         numbered = number_citations(html, data.sources, page.source, page.body, page.body_line, settings.language,
-                                    settings.default_language)
+                                    settings.default_language, label)
         problems += numbered.problems
         html = numbered.html
         if page.layout != "glossary":

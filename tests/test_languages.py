@@ -154,9 +154,9 @@ def test_data_interface_and_dates_in_each_language(built: tuple[Path, list[str]]
 def test_a_source_title_in_another_language_than_the_page_is_marked_with_its_own(
         built: tuple[Path, list[str]]) -> None:
     output, _ = built
-    expected = {"": ({"class": "source-title", "lang": "es"}, '<span lang="es">“Página beta”</span>'),
+    expected = {"": ({"class": "source-title", "lang": "es"}, '“<span lang="es">Página beta</span>”'),
                 "es/": ({"class": "source-title"}, "Beta Office, “Página beta”"),
-                "fr/": ({"class": "source-title", "lang": "es"}, '<span lang="es">“Página beta”</span>')}
+                "fr/": ({"class": "source-title", "lang": "es"}, '« <span lang="es">Página beta</span> »')}
     for prefix, (cite, label) in expected.items():
         html = (output / prefix / "first" / "index.html").read_text(encoding="utf-8")
         titles = parse(output / prefix / "first" / "index.html").find("cite")
