@@ -227,6 +227,9 @@ def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes]
             target = "index.html"
         if target not in files and target + "/index.html" in files:
             return f"link '{link}' needs a trailing slash ('{parts.path}/')"
+        if target not in files and target.lower().endswith(_PICTURE_ENDINGS) and not target.startswith("assets/"):
+            return (f"broken link '{link}': there is no {target} in the site (a picture goes in content/images/, "
+                    f"is described in content/pictures.yaml and is placed with a line '::: picture ID')")
         if target not in files:
             return f"broken link '{link}': there is no {target} in the site"
     if parts.fragment:
@@ -234,6 +237,11 @@ def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes]
         if ids is not None and not ids.has_id(unquote(parts.fragment)):
             return f"broken link '{link}': {target} has no id '{unquote(parts.fragment)}'"
     return None
+
+
+# A missing file with one of these endings, outside the engine's assets/, is a writer's picture placed the
+# Markdown way: its problem says where pictures go.
+_PICTURE_ENDINGS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".svg", ".avif")
 
 
 def check_output(folder: Path, base_url: str) -> CheckReport:

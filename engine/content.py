@@ -66,6 +66,7 @@ class Page:
     directives: tuple[str, ...] = ()  # the names of the directives its body places (`::: name` lines), sorted
     language: str = ""  # "" for the site's default language, else the code of the language it is written in
     translates: str = ""  # for a translation, the source of the page it translates
+    pictures: tuple[str, ...] = ()  # the ids of the pictures its body places (`::: picture ID`), in order
 
     @property
     def out_path(self) -> str:
@@ -77,10 +78,8 @@ class Page:
 
     @property
     def slug(self) -> str:
-        """The name navigation and timeline events use for this page: its URL without slashes (and
-        without the language folder of a translation)."""
-        url = self.url[len(self.language) + 1:] if self.language else self.url
-        return url.strip("/") or "home"
+        """The name navigation and timeline events use: its URL without slashes or language folder."""
+        return (self.url[len(self.language) + 1:] if self.language else self.url).strip("/") or "home"
 
     @property
     def original(self) -> str:
@@ -151,6 +150,15 @@ def has_deep_prefix(body: str) -> bool:
 
 
 _DIRECTIVE_START = re.compile(r":::[ \t]+([A-Za-z][\w-]*)")
+
+
+# A line placing a picture; its first use on a page is the page's lead picture (its link preview).
+PICTURE_LINE = re.compile(r"^:::[ \t]+picture[ \t]+(\S+)", re.M)
+
+
+def picture_ids(body: str) -> tuple[str, ...]:
+    """The ids of the pictures a body places, each once, in order."""
+    return tuple(dict.fromkeys(match.group(1) for match in PICTURE_LINE.finditer(body)))
 
 
 def directive_names(body: str) -> tuple[str, ...]:
@@ -237,7 +245,8 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
         cache.put("parsed", "pages", kept)
     pages += place_translations(translations, pages, parsed, prefix, settings, problems)
     _check_unique_urls(pages, problems)
-    _check_single_home(pages, problems)
+    if pages and not any(page.kind == "home" for page in pages):
+        problems.append(Problem("content", 0, "there is no home page: add content/index.md"))
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
     return pages, problems
@@ -353,7 +362,7 @@ def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Pag
         return None, problems
     key_lines = {str(name): data.line_of(name) for name in data}
     return Page(source, meta, front.body, front.body_line, _page_kind(relative, meta), _page_url(relative, meta),
-                digest, key_lines, directive_names(front.body)), problems
+                digest, key_lines, directive_names(front.body), pictures=picture_ids(front.body)), problems
 
 
 def _normalise_newlines(text: str) -> str:
@@ -389,8 +398,3 @@ def _check_unique_urls(pages: list[Page], problems: list[Problem]) -> None:
             ))
         else:
             first_by_url[page.url] = page
-
-
-def _check_single_home(pages: list[Page], problems: list[Problem]) -> None:
-    if pages and not any(page.kind == "home" for page in pages):
-        problems.append(Problem("content", 0, "there is no home page: add content/index.md"))

@@ -1,4 +1,4 @@
-"""Stage 2b: content/{sources,timeline,glossary,figures,corrections}.yaml -> typed records.
+"""Stage 2b: content/{sources,timeline,glossary,figures,corrections,pictures}.yaml -> typed records.
 
 Each file is optional. Refuses missing required fields, bad or impossible
 dates, non-http(s) URLs, empty titles, duplicate ids and references to
@@ -95,6 +95,23 @@ class Figure:
     line: int = 0
     note: str = ""
     axis_label: str = ""
+    kind: str = field(default="bar", metadata=from_yaml(read=lambda *args: _figure_kind(*args)))
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A writer's picture: its file under content/, and the words every use of it must carry."""
+
+    id: str
+    file: str = field(metadata=from_yaml(required=True))  # relative to content/, e.g. images/crossing.jpg
+    alt: str = field(metadata=from_yaml(required=True))
+    caption: str = field(metadata=from_yaml(required=True))
+    credit: str = field(metadata=from_yaml(required=True))
+    line: int = 0
+
+
+# How a figure is drawn: "bar" vertical bars, "hbar" horizontal bars (long labels), "line" a series over time.
+CHART_KINDS = ("bar", "hbar", "line")
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,7 @@ class SiteData:
     glossary: dict[str, GlossaryTerm] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     corrections: tuple[Correction, ...] = ()
+    pictures: dict[str, Picture] = field(default_factory=dict)
     digest: str = ""  # of the data files' bytes: what the cache keeps these records by
     # language -> the same records in that language (`title_es` in place of `title`), for each language
     # besides the default
@@ -121,6 +139,7 @@ SOURCES_FILE = "content/sources.yaml"
 TIMELINE_FILE = "content/timeline.yaml"
 GLOSSARY_FILE = "content/glossary.yaml"
 FIGURES_FILE = "content/figures.yaml"
+PICTURES_FILE = "content/pictures.yaml"
 
 
 def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData, list[Problem]]:
@@ -128,7 +147,7 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     records of files that loaded without a problem, by their bytes."""
     problems: list[Problem] = []
     raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE,
-                                                                    CORRECTIONS_FILE)}
+                                                                    CORRECTIONS_FILE, PICTURES_FILE)}
     key = stable_digest([settings.languages, *((name, hashlib.sha256(data).hexdigest())
                                                for name, data in raw.items() if data is not None)])
     known = cache.get("data", key) if cache is not None and not problems else None
@@ -165,7 +184,9 @@ def _read_data(loaded: dict[str, Any], key: str, problems: list[Problem]) -> Sit
     glossary = _read_glossary(loaded[GLOSSARY_FILE], problems)
     figures = _read_figures(loaded[FIGURES_FILE], sources, problems)
     corrections = read_corrections(loaded[CORRECTIONS_FILE], problems)
-    return SiteData(sources, categories, events, glossary, figures, corrections, key)
+    pictures = {picture_id: read_record(Picture, Fields(entry, PICTURES_FILE, problems), "picture", id=picture_id, line=line)
+                for picture_id, entry, line in _mapping_of_ids(loaded[PICTURES_FILE], PICTURES_FILE, "picture", problems)}
+    return SiteData(sources, categories, events, glossary, figures, corrections, pictures, key)
 
 
 def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:
@@ -348,6 +369,15 @@ def _read_figures(data: Any, sources: dict[str, Source], problems: list[Problem]
         figures[figure_id] = read_record(Figure, fields, "figure", id=figure_id, line=line)
         _check_source_ids(figures[figure_id].sources, sources, fields, "sources")
     return figures
+
+
+def _figure_kind(fields: Fields, name: str, required: bool) -> str:
+    kind = fields.text(name, default="bar")
+    if kind not in CHART_KINDS:
+        fields.error(name, f"unknown chart kind '{kind}'",
+                     did_you_mean(kind, CHART_KINDS) or f"write one of {', '.join(CHART_KINDS)}")
+        return "bar"
+    return kind
 
 
 def _figure_values(fields: Fields, name: str, required: bool) -> tuple[FigureValue, ...]:

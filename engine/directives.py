@@ -18,11 +18,12 @@ from typing import Any, NamedTuple
 
 from .cache import stable_digest
 from .charts import render_chart_svg
-from .content import Page, lines_outside_code
+from .content import PICTURE_LINE, Page, lines_outside_code
 from .data import SiteData, TimelineEvent
 from .dates import PartialDate, parse_date
 from .errors import Problem, did_you_mean
 from .glossary import term_pattern
+from .images import PictureSet
 from .languages import collation_key
 from .markup import BLOCK_DIRECTIVES, BLOCK_END, BLOCK_MARKER, DIRECTIVE_LINE, find_line
 
@@ -56,6 +57,7 @@ class BodyEnv:
     special_urls: dict[str, str]  # "timeline", "glossary", "sources", "about" -> URL from the site root
     section_links: dict[str, tuple[str, str]]  # slug of a page events or corrections name -> (title, URL from the root)
     definitions: dict[str, str]  # glossary term id -> its definition as plain text
+    pictures: dict[str, PictureSet] = field(default_factory=dict)  # the pictures pages place, with their files
     strings: dict[str, str] = field(default_factory=dict)  # the interface strings of the page's language
 
     @functools.cached_property
@@ -84,7 +86,22 @@ def _chart(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) 
     if figure is None:
         return None, [Problem(page.source, directive_line(page, "chart"), f"unknown chart '{args.strip()}'",
                               did_you_mean(args.strip(), env.data.figures) or "name a figure from content/figures.yaml")]
-    return {"figure": figure, "svg": render_chart_svg(figure, f"chart-{figure.id}", env.strings), "sources": env.data.sources}, []
+    svg, problems = render_chart_svg(figure, f"chart-{figure.id}", env.strings)
+    return {"figure": figure, "svg": svg, "sources": env.data.sources}, problems
+
+
+def _picture(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
+    picture = env.pictures.get(args.strip())
+    if picture is None:
+        if args.strip() in env.data.pictures:  # its file has a problem, reported on its line of pictures.yaml
+            return None, []
+        line = find_line(page.body, page.body_line, r"^:::\s+picture\s+" + re.escape(args.strip()) + r"\s*$")
+        return None, [Problem(page.source, line, f"unknown picture '{args.strip()}'",
+                              did_you_mean(args.strip(), env.data.pictures) or "name a picture from content/pictures.yaml")]
+    # The page's first picture loads at once when it comes before the first heading (on the first screen).
+    first = PICTURE_LINE.search(page.body)
+    eager = first is not None and first.group(1) == args.strip() and not re.search(r"^##", page.body[:first.start()], re.M)
+    return {"picture": picture, "lazy": not eager}, []
 
 
 def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
@@ -148,8 +165,8 @@ def _callout(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None
 
 
 DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, Usage | None], DirectiveResult]] = {
-    "chart": _chart, "timeline": _timeline, "glossary": _glossary, "sources": _sources, "source": _source,
-    "corrections": _corrections, "callout": _callout,
+    "chart": _chart, "picture": _picture, "timeline": _timeline, "glossary": _glossary, "sources": _sources,
+    "source": _source, "corrections": _corrections, "callout": _callout,
 }
 # Directives that show where sources are cited: their pages are drawn after every other page.
 LISTING_DIRECTIVES = ("sources", "source")

@@ -163,6 +163,19 @@ def locale_of(tables: Mapping[str, dict[str, str]], language: str) -> str:
     return strings_of(tables, language).get("locale", language.replace("-", "_"))
 
 
+def translations_of(alternates: Mapping[str, dict[str, str]], original: str, home: str, settings: Settings,
+                    tables: Mapping[str, dict[str, str]], root: str) -> list[dict[str, Any]]:
+    """A page (by the source of its default-language original) in every language of the site: its address
+    there (`url` from the page, `absolute`), or that language's home page (the original `home`) when it
+    has no translation (`exists` false)."""
+    urls, homes = alternates.get(original, {}), alternates.get(home, {})
+    return [{"language": code, "name": strings_of(tables, code).get("language_name", code),
+             "is_current": code == settings.language, "locale": locale_of(tables, code), "exists": code in urls,
+             "url": root + urls.get(code, homes.get(code, "")),
+             "absolute": settings.base_url + urls[code] if code in urls else ""}
+            for code in settings.languages]
+
+
 class MissingString(LookupError):
     """A template asked for an interface string its language's table does not have."""
 

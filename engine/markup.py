@@ -80,6 +80,14 @@ PERMALINK_TITLE = "Link to this part"
 FOOTNOTE_BACKLINK = "Back to the text"
 
 
+def in_language(text: str, strings: dict[str, str]) -> str:
+    """Converted HTML with the converter's own words in a page's language (the strings table's)."""
+    for english, key in ((PERMALINK_TITLE, "permalink_title"), (FOOTNOTE_BACKLINK, "footnote_backlink")):
+        if key in strings and f'title="{english}"' in text:
+            text = text.replace(f'title="{english}"', f'title="{html.escape(strings[key])}"')
+    return text
+
+
 def markdown_settings() -> dict[str, Any]:
     """The converter's extensions and their settings (bench/floor.py builds its stock converter from them)."""
     return {

@@ -41,6 +41,7 @@ class SiteOutput:
     rendered: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     host_keys: list[str] = field(default_factory=list)
+    picture_keys: list[str] = field(default_factory=list)
     body_keys: set[str] = field(default_factory=set)
 
     def add_problems(self, problems: list[Problem]) -> None:
@@ -83,6 +84,9 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     made.add_problems(renderers[0].strings_problems)
     if made.has_errors:
         return made  # every page would fail on the same missing strings
+    for renderer in renderers:  # each language's pages place pictures (with their words in that language)
+        made.add_problems([problem for problem in renderer.pictures.problems if problem not in made.problems])
+        made.picture_keys += [key for key in renderer.pictures.keys if key not in made.picture_keys]
     cited: set[str] = set()
     for renderer in renderers:
         cited |= _render_edition(renderer, output, cache, write, jobs, site)
@@ -95,6 +99,9 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     values_used = {key: digest for renderer in renderers for key, digest in renderer.values_used.items()}
     if values_used != renderers[0].values_known:
         cache.put("values", "index", values_used)
+    # A picture both languages place has the same files (its words are in the pages): each is written once.
+    for file in {file.out_path: file for renderer in renderers for file in renderer.pictures.files}.values():
+        write(file)
     for name in sorted(output.assets):
         write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
     return made
@@ -262,7 +269,10 @@ def _record(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: U
 
 
 def _loader(item: _Made) -> Callable[[], bytes]:
-    return lambda: _record(item.renderer, item.renderer.cache, item.page, item.key, item.usage).html
+    """The page's bytes on demand, from the cache: the loader holds the page's inputs, never its
+    rendered record (the dev server keeps one loader per page)."""
+    renderer, page, key, usage = item.renderer, item.page, item.key, item.usage
+    return lambda: _record(renderer, renderer.cache, page, key, usage).html
 
 
 class _Links(Mapping[str, PageLinks]):
@@ -340,6 +350,7 @@ def forget_unused(cache: Cache, site: Site, made: SiteOutput, layouts: Layouts, 
     cache.prune("pages", lambda: keys, len(keys), on_disk)
     cache.prune("markdown", lambda: made.body_keys, len(made.body_keys), on_disk)
     cache.prune("host", lambda: made.host_keys, len(made.host_keys), on_disk)
+    cache.prune("pictures", lambda: made.picture_keys, len(made.picture_keys), on_disk)
     cache.prune("data", lambda: [site.data.digest], 1, on_disk)
     cache.prune("jinja", lambda: layouts.compiled, len(layouts.compiled), on_disk)
     cache.prune("templates", lambda: (stable_digest(source) for source in layouts.sources.values()), len(layouts.sources),

@@ -36,8 +36,9 @@ from .directives import (
 )
 from .errors import Problem, did_you_mean
 from .glossary import link_terms
-from .languages import load_strings, locale_of, strings_of
-from .markup import CITE_MARKER, DIRECTIVE_MARKER, FOOTNOTE_BACKLINK, PERMALINK_TITLE, MarkdownConverter, count_words
+from .images import placed_pictures, prepare_pictures
+from .languages import load_strings, locale_of, strings_of, translations_of
+from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_words, in_language
 from .records import Citation, ConvertedBody, Heading, RenderedPage
 from .safety import check_body_safety
 from .scan import scan_html
@@ -124,10 +125,13 @@ class PageRenderer:
             special["about"] = about.url
         sections = {event.section for event in site.data.events if event.section} \
             | {correction.page for correction in site.data.corrections}
+        # the pictures pages place, resized once here (the cache keeps the files) before any page renders
+        self.pictures = prepare_pictures(site.settings.root, site.data.pictures, *placed_pictures(site.pages), cache)
         self.body_env = BodyEnv(
             site.data, special,
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
-            {term.id: self._definition(term.definition) for term in site.data.glossary.values()}, self.strings)
+            {term.id: self._definition(term.definition) for term in site.data.glossary.values()},
+            self.pictures.sets, self.strings)
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
         heads = {page.source: _head(page) for page in site.pages}
         self.view = SiteView(
@@ -221,9 +225,18 @@ class PageRenderer:
         context = {**values, "body": body.html, "cited": body.cited, "page": {
             **values["page"], "reading_minutes": max(1, math.ceil(body.word_count / _WORDS_PER_MINUTE)),
             "word_count": body.word_count, "headings": headings,
-            "show_toc": page.kind == "section" and len(headings) >= 3}}
+            "show_toc": page.kind == "section" and len(headings) >= 3, "share_image": self._share_image(page)}}
         return render_template(self.env, f"{page.layout}.html", context, page.source,
                                line=page.line_of("layout") if page.meta.layout else 1)
+
+    def _share_image(self, page: Page) -> dict[str, Any] | None:
+        """The link-preview image of a page whose first picture has one (a raster picture): its address
+        from the site's root, size and alt text."""
+        picture = self.body_env.pictures.get(page.pictures[0]) if page.pictures else None
+        if picture is None or picture.share is None:
+            return None
+        return {"path": picture.share.path, "width": picture.share.width, "height": picture.share.height,
+                "alt": picture.picture.alt}
 
     def values(self, page: Page, root: str) -> dict[str, Any]:
         """The template variables of a page that do not depend on its body (`root` prefixes every link);
@@ -257,21 +270,12 @@ class PageRenderer:
             "next": link(following),
             "breadcrumbs": [link(view.home)] if page.kind != "home" else [],
             "links": {name: root + url for name, url in view.special_urls.items()},
-            "translations": self.translations(page, root),
+            "translations": translations_of(self.view.alternates, page.original,
+                                            self.site.home.original if view.home else "", self.site.settings,
+                                            self.tables, root),
             "inline": self.inline,
             "cached": self.cached,
         }
-
-    def translations(self, page: Page, root: str) -> list[dict[str, Any]]:
-        """The page in every language of the site: its address there (`url` from this page, `absolute`), or
-        that language's home page when it has no translation (`exists` false)."""
-        settings, urls = self.site.settings, self.view.alternates.get(page.original, {})
-        homes = self.view.alternates.get(self.site.home.original, {}) if self.view.home else {}
-        return [{"language": code, "name": strings_of(self.tables, code).get("language_name", code),
-                 "is_current": code == self.site.language, "locale": locale_of(self.tables, code),
-                 "exists": code in urls, "url": root + urls.get(code, homes.get(code, "")),
-                 "absolute": settings.base_url + urls[code] if code in urls else ""}
-                for code in settings.languages]
 
     def _shared(self) -> dict[str, Any]:
         """The template variables that are the same on every page, made (and hashed) once."""
@@ -294,10 +298,7 @@ class PageRenderer:
                     usage: Usage | None) -> tuple[PageBody, list[Problem]]:
         """Draw the directives, number the citations and link the glossary terms of one page's body."""
         problems: list[Problem] = []
-        html = converted.html
-        for english, key in ((PERMALINK_TITLE, "permalink_title"), (FOOTNOTE_BACKLINK, "footnote_backlink")):
-            if key in self.strings and f'title="{english}"' in html:
-                html = html.replace(f'title="{english}"', f'title="{html_module.escape(self.strings[key])}"')
+        html = in_language(converted.html, self.strings)
         if page.layout in LAYOUT_DIRECTIVES and f'<x-directive name="{page.layout}"' not in html:
             html += f'<x-directive name="{page.layout}" args=""></x-directive>'
         root = relative_root(page.url)

@@ -141,9 +141,12 @@ class SiteApp:
         items = "\n".join(f"<li><code>{html.escape(line)}</code></li>" for line in self._problems)
         return (
             "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             "<title>Build error</title>\n"
-            "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-            "h1{color:#b00020}li{margin:.5rem 0}code{white-space:pre-wrap}</style>\n</head>\n<body>\n"
+            # a phone's width: long paths and messages wrap anywhere rather than widen the page
+            "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem}"
+            "h1{color:#b00020;font-size:1.5rem}ul{padding-left:1.2rem}li{margin:.5rem 0}"
+            "code{white-space:pre-wrap;overflow-wrap:anywhere}</style>\n</head>\n<body>\n"
             "<h1>The site could not be rebuilt</h1>\n"
             f"<ul class=\"build-problems\">\n{items}\n</ul>\n"
             "<p>Fix the file and save it: this page reloads by itself.</p>\n</body>\n</html>\n"

@@ -99,7 +99,8 @@ def test_timeline_is_ordered_grouped_by_year_with_machine_dates(built_site: Path
     page = soup(built_site / "timeline" / "index.html")
     years = [h.get_text() for h in page.select("h2.timeline-year")]
     assert years == ["2018", "2019"]
-    titles = [p.get_text() for p in page.select("li.event .event-title")]
+    # the title's own text (an event without a body carries its citation markers after it)
+    titles = ["".join(p.find_all(string=True, recursive=False)) for p in page.select("li.event .event-title")]
     assert titles == ["Earlier event", "Later event", "Same-day second event"]
     times = [t["datetime"] for t in page.select("li.event time")]
     assert times == ["2018", "2019-05-17", "2019-05-17"]
@@ -110,7 +111,7 @@ def test_timeline_is_ordered_grouped_by_year_with_machine_dates(built_site: Path
 
 def test_timeline_slice_embeds_only_the_matching_events(built_site: Path) -> None:
     page = soup(built_site / "first" / "index.html")
-    embedded = [p.get_text() for p in page.select(".timeline-slice .event-title")]
+    embedded = ["".join(p.find_all(string=True, recursive=False)) for p in page.select(".timeline-slice .event-title")]
     assert embedded == ["Later event", "Same-day second event"]
 
 
@@ -132,6 +133,19 @@ def test_first_use_of_a_term_links_with_an_accessible_definition(built_site: Pat
     assert tip.get_text() == "A small thing."
     explicit = soup(built_site / "second" / "index.html").select_one("a.term")
     assert explicit.get_text() == "linked gadget" and explicit["href"] == "../glossary/#term-gadget"
+
+
+def test_timeline_citations_follow_the_event_text_not_the_read_more_link(built_site: Path) -> None:
+    page = soup(built_site / "timeline" / "index.html")
+    no_body = page.select_one("#event-2019-05-17-2")
+    assert no_body.select_one(".event-body") is None
+    assert no_body.select_one(".event-title sup.cite a").get_text(strip=True).startswith("3")
+    for event in page.select(".event"):
+        meta = event.select_one(".event-meta")
+        # the only thing left under an event is its "Read more in" link, with no marker before it
+        assert meta is None or (meta.select("sup") == [] and meta.get_text(strip=True).startswith("Read more in")), meta
+    with_body = page.select_one("#event-2019-05-17-0")
+    assert with_body.select_one(".event-meta").get_text(strip=True) == "Read more in: First section"
 
 
 # -- charts ---------------------------------------------------------------------
@@ -194,10 +208,15 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
          "content/first.md:26: unknown timeline category 'tow' (did you mean 'two'?)"),
         ("content/second.md", "(glossary:gadget)", "(glossary:gadgte)",
          "content/second.md:15: unknown glossary term 'gadgte' (did you mean 'gadget'?)"),
+        ("content/figures.yaml", "kind: hbar", "kind: hbars",
+         "content/figures.yaml:31: unknown chart kind 'hbars' (did you mean 'hbar'?)"),
+        ("content/figures.yaml", "kind: hbar", "kind: bar",
+         "content/figures.yaml:28: chart 'by-place': 3 bars with labels as long as these do not fit side by side "
+         "on a phone (write kind: hbar for horizontal bars, a line for each label, or shorten the labels)"),
     ],
     ids=["unknown-citation", "duplicate-source", "missing-field", "bad-date", "non-http-url", "impossible-day",
          "unknown-category", "unknown-section", "unknown-event-source", "unknown-chart", "unknown-slice-category",
-         "unknown-term"],
+         "unknown-term", "unknown-chart-kind", "bar-labels-too-long"],
 )
 def test_feature_errors_name_file_and_line(make_site, file: str, old: str, new: str, expected: str) -> None:
     site = make_site("features")

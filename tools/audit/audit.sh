@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make audit: Lighthouse (mobile preset) on the home page and a section page of the real explainer, in
-# each language (English at the root, Spanish under es/), built into a temporary folder and served
-# gzip-compressed on 127.0.0.1. Prints the four scores per page, keeps the JSON reports in tests/artifacts/, and fails unless every score is 100.
+# make audit: Lighthouse (mobile preset) on the home page, a section page, the timeline and a page with
+# a picture of the real explainer, and on the Spanish home and a Spanish section (under es/), built into a
+# temporary folder and served gzip-compressed on 127.0.0.1. Prints the four scores per page, keeps the
+# JSON reports in tests/artifacts/, and fails unless every score is 100.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
@@ -22,6 +23,14 @@ pages = sorted(pathlib.Path(sys.argv[1]).glob("*/index.html"))
 print(next(p.parent.name + "/" for p in pages if 'class="layout-section"' in p.read_text(encoding="utf-8")))
 PY
 )
+extra=$("$PY" - "$work/site" <<'PY'
+import pathlib, sys
+pages = sorted(pathlib.Path(sys.argv[1]).glob("*/index.html"))
+timeline = [p.parent.name + "/" for p in pages if 'class="layout-timeline"' in p.read_text(encoding="utf-8")][:1]
+picture = [p.parent.name + "/" for p in pages if 'class="picture"' in p.read_text(encoding="utf-8")][:1]
+print(" ".join(timeline + picture))
+PY
+)
 "$PY" tools/audit/serve_gzip.py "$work/site" "$base_path" "$work/port" &
 server=$!
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
@@ -30,7 +39,7 @@ origin="http://127.0.0.1:$(cat "$work/port")"
 mkdir -p tests/artifacts
 flags="--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run"
 status=0
-for page in "" "$section" "es/" "es/$section"; do  # each language: its home and a section
+for page in "" "$section" $extra "es/" "es/$section"; do  # the Spanish home and a Spanish section too
   name=${page%/}; name=${name:-home}; name=${name//\//-}
   report="tests/artifacts/lighthouse-$name.json"
   CHROME_PATH=/usr/bin/chromium "$NODE" "$LIGHTHOUSE" "$origin$base_path$page" --quiet \
