@@ -20,11 +20,10 @@ from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
 from .languages import localized
 from .safety import unsafe_markup
-from .settings import Settings
+from .settings import LANGUAGE_TAG, Settings
 from .yamlfile import Fields, YamlList, YamlMap, decode_utf8, from_yaml, load_yaml, read_record
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
 # Web archives whose addresses need no archived copy of their own, and where to look for one.
 ARCHIVE_HOSTS = ("web.archive.org", "archive.org", "archive.today", "archive.ph")
 ARCHIVE_SEARCH = "https://web.archive.org/web/*/"
@@ -265,7 +264,7 @@ def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
         sources[source_id] = source = read_record(Source, fields, "source", id=source_id, line=line)
         _check_inline_markup(source.note, fields, "note")
         _check_inline_markup(source.url_note, fields, "url_note")
-        if source.language and not _LANGUAGE_TAG.match(source.language):
+        if source.language and not LANGUAGE_TAG.match(source.language):
             fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{source.language}'")
         if source.accessed and source.date and source.accessed.last_day() < source.date.first_day():
             fields.error("accessed", f"accessed {source.accessed.iso()}, before the source's date ({source.date.iso()})")

@@ -21,7 +21,7 @@ SETTINGS_KEYS = (
 )
 # The settings a language other than the default may give in its own words, as `title_es`.
 TRANSLATED_KEYS = ("title", "tagline", "description")
-_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
+LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
     if languages and settings.language != languages[0]:
         fields.error("language", f"'language' is {settings.language}, but 'languages' starts with {languages[0]}",
                      "the first of 'languages' is the default language: drop 'language' or make them agree")
-    if not _LANGUAGE.match(settings.language):
+    if not LANGUAGE_TAG.match(settings.language):
         fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{settings.language}'")
     if settings.contact and not (is_web_url(settings.contact) or re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", settings.contact)):
         fields.error("contact", "'contact' must be an email address or an http(s) address")
@@ -167,7 +167,7 @@ def _read_languages(fields: Fields) -> tuple[str, ...]:
     """The `languages` list: language tags, each once, the default first."""
     codes = fields.text_list("languages")
     for code in codes:
-        if not _LANGUAGE.match(code) or "_" in code:
+        if not LANGUAGE_TAG.match(code) or "_" in code:
             fields.error("languages", f"'{code}' is not a language tag such as en or es-MX")
     if len(set(codes)) != len(codes):
         fields.error("languages", "'languages' names a language twice")
