@@ -62,8 +62,9 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
     forget_unused(cache, site, made, layouts)
     if cache.note:
         warnings.append(Problem(".cache", 0, cache.note, is_warning=True))
-    return BuildResult(len(made.links) - ("404.html" in made.links), files, time.perf_counter() - started, output,
-                       warnings, len(made.rendered))
+    not_found = sum(path.endswith("404.html") for path in made.links)  # one per language, not pages
+    return BuildResult(len(made.links) - not_found, files, time.perf_counter() - started, output, warnings,
+                       len(made.rendered))
 
 
 def check(settings: Settings) -> CheckReport:

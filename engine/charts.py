@@ -10,11 +10,13 @@ the chart follows dark mode and print; the data table beside it is what screen r
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 
 from markupsafe import Markup, escape
 
 from .data import FIGURES_FILE, Figure
 from .errors import Problem
+from .languages import number_words
 
 # The narrowest a chart is drawn, in CSS px: on a 320 px screen the figure spans the screen (style.css)
 # and leaves 296 px inside its padding.
@@ -27,11 +29,9 @@ _GAP = 4  # px kept between neighbouring texts
 _LEFT = "2"  # px: where left-aligned text starts, clear of the edge for glyphs that reach left of their origin
 
 
-def format_number(value: float) -> str:
-    """13214.0 -> '13,214'; 2.5 -> '2.5'."""
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+def format_number(value: float, strings: Mapping[str, str] | None = None) -> str:
+    """13214.0 -> '13,214'; 2.5 -> '2.5', with the separators of a language's strings table."""
+    return number_words(value, strings or {})
 
 
 def nice_ticks(maximum: float, target: int = 5) -> list[float]:
@@ -45,10 +45,14 @@ def nice_ticks(maximum: float, target: int = 5) -> list[float]:
     return [step * i for i in range(count + 1)]
 
 
-def chart_label(figure: Figure) -> str:
-    """The chart's accessible name: its title and every value, e.g. 'Applications: 2008 13,214, ...'."""
-    values = ", ".join(f"{v.label} {format_number(v.value)}" for v in figure.values)
-    return f"{figure.title}: {values}"
+def chart_label(figure: Figure, strings: Mapping[str, str] | None = None) -> str:
+    """The chart's accessible name: its title and every value, e.g. 'Applications: 2008 13,214, ...', in the
+    words of a strings table (`chart_accessible_name`, `chart_value`, `list_separator`)."""
+    table = strings or {}
+    values = table.get("list_separator", ", ").join(
+        table.get("chart_value", "{label} {value}").format(label=v.label, value=format_number(v.value, table))
+        for v in figure.values)
+    return table.get("chart_accessible_name", "{title}: {values}").format(title=figure.title, values=values)
 
 
 def text_width(text: str, bold: bool = False) -> float:
@@ -96,26 +100,32 @@ def _text(css: str, x: str, y: float, text: str, anchor: str = "start") -> str:
     return f'<text class="{css}" x="{x}" y="{y:.1f}"{anchor_attr}>{escape(text)}</text>'
 
 
-def render_chart_svg(figure: Figure, element_id: str) -> tuple[Markup, list[Problem]]:
-    """The figure drawn as its kind asks, and the problems that keep it from being drawn legibly."""
+def render_chart_svg(figure: Figure, element_id: str,
+                     strings: Mapping[str, str] | None = None) -> tuple[Markup, list[Problem]]:
+    """The figure drawn as its kind asks (its numbers as the language of `strings` writes them), and the
+    problems that keep it from being drawn legibly."""
     title_id = f"{element_id}-title"
     problems: list[Problem] = []
+
+    def number(value: float) -> str:
+        return format_number(value, strings)
+
     if figure.kind == "hbar":
-        height, parts = _horizontal_bars(figure)
+        height, parts = _horizontal_bars(figure, number)
     else:
-        height, parts = _vertical(figure, problems)
+        height, parts = _vertical(figure, problems, number)
     head = (f'<svg class="chart chart-kind-{figure.kind}" width="100%" height="{height:.0f}" font-size="{FONT}" '
             f'role="img" aria-labelledby="{title_id}" xmlns="http://www.w3.org/2000/svg">'
-            f'<title id="{title_id}">{escape(chart_label(figure))}</title>')
+            f'<title id="{title_id}">{escape(chart_label(figure, strings))}</title>')
     return Markup(head + "".join(parts) + "</svg>"), problems
 
 
-def _vertical(figure: Figure, problems: list[Problem]) -> tuple[float, list[str]]:
+def _vertical(figure: Figure, problems: list[Problem], number: Callable[[float], str]) -> tuple[float, list[str]]:
     """Bars standing on a value axis, or a line through the values; tick values sit left of the plot."""
     ticks = nice_ticks(max(v.value for v in figure.values))
     top_value = ticks[-1]
     bottom = _PLOT_TOP + _PLOT_HEIGHT
-    tick_labels = [format_number(tick) for tick in ticks]
+    tick_labels = [number(tick) for tick in ticks]
     gutter = max(text_width(label) for label in tick_labels) + 2 * _GAP + int(_LEFT)  # px left of the gridlines
     start = math.ceil(gutter / MIN_WIDTH * 100)  # % where the first slot begins: past the gutter at any width
     count = len(figure.values)
@@ -145,14 +155,14 @@ def _vertical(figure: Figure, problems: list[Problem]) -> tuple[float, list[str]
                                 f"chart '{figure.id}': {count} bars with labels as long as these do not fit side by side "
                                 "on a phone",
                                 "write kind: hbar for horizontal bars, a line for each label, or shorten the labels"))
-    values_fit = max(text_width(format_number(v.value), bold=True) for v in figure.values) + _GAP <= slot_px
+    values_fit = max(text_width(number(v.value), bold=True) for v in figure.values) + _GAP <= slot_px
     points = [(centre, bottom - _PLOT_HEIGHT * value.value / top_value)
               for centre, value in zip(centres, figure.values, strict=True)]
     if figure.kind == "line":
         for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False):
             parts.append(f'<line class="chart-line" x1="{_pct(x1)}" y1="{y1:.1f}" x2="{_pct(x2)}" y2="{y2:.1f}"/>')
         parts += [f'<circle class="chart-point" cx="{_pct(x)}" cy="{y:.1f}" r="4"/>' for x, y in points]
-        last_value = format_number(figure.values[-1].value)
+        last_value = number(figure.values[-1].value)
         # The newest value is written above its point, ending there; only when it clears the tick values.
         if centres[-1] / 100 * MIN_WIDTH - text_width(last_value, bold=True) >= gutter:
             parts.append(_text("chart-value", _pct(centres[-1]), points[-1][1] - 10, last_value, "end"))
@@ -162,7 +172,7 @@ def _vertical(figure: Figure, problems: list[Problem]) -> tuple[float, list[str]
             parts.append(f'<rect class="chart-bar" x="{_pct(centre - bar / 2)}" y="{y:.1f}" width="{_pct(bar)}" '
                          f'height="{bottom - y:.1f}"/>')
             if values_fit:
-                parts.append(_text("chart-value", _pct(centre), y - 6, format_number(value.value), "middle"))
+                parts.append(_text("chart-value", _pct(centre), y - 6, number(value.value), "middle"))
     for index, (centre, value) in enumerate(zip(centres, figure.values, strict=True)):
         if staggered:
             parts.append(_text("chart-label", _pct(centre), bottom + 20 + 18 * (index % 2), value.label, "middle"))
@@ -177,19 +187,19 @@ def _vertical(figure: Figure, problems: list[Problem]) -> tuple[float, list[str]
     return height, parts
 
 
-def _horizontal_bars(figure: Figure) -> tuple[float, list[str]]:
+def _horizontal_bars(figure: Figure, number: Callable[[float], str]) -> tuple[float, list[str]]:
     """A row per value: its label (wrapped onto lines) on the left, its value on the right, the bar beneath."""
     top_value = max(v.value for v in figure.values) or 1.0
-    value_width = max(text_width(format_number(v.value), bold=True) for v in figure.values)
+    value_width = max(text_width(number(v.value), bold=True) for v in figure.values)
     parts = [_text("chart-axis-title", _LEFT, _TITLE_Y, figure.unit.capitalize())]
     y = _TITLE_Y + 8
     for value in figure.values:
         lines = wrap_words(value.label, MIN_WIDTH - value_width - 3 * _GAP)
-        for number, line in enumerate(lines):
+        for index, line in enumerate(lines):
             y += FONT + 6
             parts.append(_text("chart-label", _LEFT, y, line))
-            if number == 0:
-                parts.append(_text("chart-value", "100%", y, format_number(value.value), "end"))
+            if index == 0:
+                parts.append(_text("chart-value", "100%", y, number(value.value), "end"))
         parts.append(f'<rect class="chart-bar" x="0" y="{y + 7:.1f}" width="{_pct(100 * value.value / top_value)}" '
                      f'height="14"/>')
         y += 7 + 14 + 6

@@ -124,7 +124,7 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
                 continue
             if base_url and link.startswith(base_url):
                 message = _check_link("index.html", "./" + link[len(base_url):], all_paths, anchors, external)
-            elif path == _NOT_FOUND_PAGE and link.startswith("/") and not link.startswith("//"):
+            elif posixpath.basename(path) == _NOT_FOUND_PAGE and link.startswith("/") and not link.startswith("//"):
                 if not base_url:
                     continue
                 message = (f"link '{link}' is outside the site's path {base_path}" if not link.startswith(base_path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from .data import Source
 from .errors import Problem, did_you_mean
@@ -34,8 +34,11 @@ class NumberedCitations:
 
 
 def number_citations(html: str, sources: dict[str, Source], page_source: str, body: str,
-                     body_line: int) -> NumberedCitations:
-    """Replace every <cite-marker> with numbered links; report unknown ids with their line."""
+                     body_line: int, language: str = "", default_language: str = "",
+                     label: str = ": {publisher}, “{title}”") -> NumberedCitations:
+    """Replace every <cite-marker> with numbered links; report unknown ids with their line. A source whose
+    title is in another language than the page's (`language`; a source without one is in `default_language`)
+    has its title marked with its own; `label` is the hidden text after the number, in the page's language."""
     numbers: dict[str, int] = {}
     backlinks: dict[str, list[str]] = {}
     problems: list[Problem] = []
@@ -52,9 +55,13 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
             number = numbers.setdefault(source_id, len(numbers) + 1)
             anchor = f"cite-{number}-{len(backlinks.setdefault(source_id, [])) + 1}"
             backlinks[source_id].append(anchor)
-            label = escape(f": {source.publisher}, “{source.title}”")
+            title: Markup | str = source.title
+            own = source.language or default_language
+            if own != language:
+                title = Markup('<span lang="{}">{}</span>').format(own, source.title)
+            hidden = Markup(escape(label)).format(publisher=source.publisher, title=title)
             links.append(f'<a id="{anchor}" href="#source-{number}">{number}'
-                         f'<span class="visually-hidden">{label}</span></a>')
+                         f'<span class="visually-hidden">{hidden}</span></a>')
         if not links:
             return ""
         return '<sup class="cite">[' + ", ".join(links) + "]</sup>"

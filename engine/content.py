@@ -18,7 +18,8 @@ from .cache import Cache
 from .dates import PartialDate
 from .errors import BuildError, Problem
 from .fields import Fields, from_yaml, read_record
-from .limits import costly_markdown
+from .languages import place_translations, translation_of
+from .limits import MAX_NESTING, costly_markdown, has_deep_prefix, nesting_depth
 from .settings import Settings
 from .yamlfile import YamlMap, decode_utf8, load_yaml
 
@@ -28,10 +29,6 @@ _FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _SLUG_SAFE = re.compile(r"[^\w-]+", re.UNICODE)
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_NESTING_MARK = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
-# Python-Markdown recurses once per level of list or quote: a few hundred levels exhaust the
-# stack (and take seconds first), while no readable page needs more than a handful.
-MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
@@ -65,6 +62,8 @@ class Page:
     digest: str  # sha256 of the file's bytes
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     directives: tuple[str, ...] = ()  # the names of the directives its body places (`::: name` lines), sorted
+    language: str = ""  # "" for the site's default language, else the code of the language it is written in
+    translates: str = ""  # for a translation, the source of the page it translates
     pictures: tuple[str, ...] = ()  # the ids of the pictures its body places (`::: picture ID`), in order
 
     @property
@@ -77,8 +76,13 @@ class Page:
 
     @property
     def slug(self) -> str:
-        """The name navigation and timeline events use for this page: its URL without slashes."""
-        return self.url.strip("/") or "home"
+        """The name navigation and timeline events use: its URL without slashes or language folder."""
+        return (self.url[len(self.language) + 1:] if self.language else self.url).strip("/") or "home"
+
+    @property
+    def original(self) -> str:
+        """The source of the page in the default language: its own, or the one it translates."""
+        return self.translates or self.source
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -131,18 +135,6 @@ def lines_outside_code(body: str) -> list[tuple[int, str]]:
     return lines
 
 
-# A line can only be nested MAX_NESTING + 1 deep if it starts with that many indent, quote or
-# list-marker characters: bodies without such a line skip the line-by-line check. Written as two
-# patterns, not one `^` under re.M, which the regex engine would try at every character.
-_DEEP_FIRST_LINE = re.compile(rf"[ \t>*+\-\d.)]{{{MAX_NESTING + 1}}}")
-_DEEP_LATER_LINE = re.compile(rf"\n[ \t>*+\-\d.)]{{{MAX_NESTING + 1}}}")
-
-
-def has_deep_prefix(body: str) -> bool:
-    """Whether some line of body starts with more than MAX_NESTING indent, quote or list-marker characters."""
-    return _DEEP_FIRST_LINE.match(body) is not None or _DEEP_LATER_LINE.search(body) is not None
-
-
 _DIRECTIVE_START = re.compile(r":::[ \t]+([A-Za-z][\w-]*)")
 
 
@@ -159,17 +151,6 @@ def directive_names(body: str) -> tuple[str, ...]:
     """The sorted names of a body's `::: name` lines."""
     return tuple(sorted({match.group(1) for match in _DIRECTIVE_START.finditer(body)
                          if match.start() == 0 or body[match.start() - 1] == "\n"}))
-
-
-def nesting_depth(line: str) -> int:
-    """How many lists and quotes a line opens or sits in: its '>' and list markers plus its indent / 4."""
-    indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
-    depth = 0
-    position = 0
-    while match := _NESTING_MARK.match(line, position):
-        depth += 1
-        position = match.end()
-    return depth + indent // 4
 
 
 def _check_nesting(body: str, body_line: int, source: str, problems: list[Problem]) -> bool:
@@ -217,11 +198,16 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
                          "in '.md' are pages", "rename it to end in '.md'", is_warning=True)  # '.MD', '.Md'
                  for folder, _, names in sorted(os.walk(content_dir)) for name in sorted(names)
                  if name.lower().endswith(".md") and not name.endswith(".md")]
+    translations: list[tuple[Page, str]] = []
+    parsed: set[str] = set()
     for name, is_symlink in markdown_files(content_dir):
         source = prefix + name
         if any(part.startswith(".") for part in name.split("/")):
             problems.append(Problem(source, 0, "not published: its name, or a folder's, starts with '.', which hides it",
                                     "rename it without the leading '.' to publish it", is_warning=True))
+            continue
+        language, original_name = translation_of(name, settings, source, problems)
+        if language is None:
             continue
         if content_inside and not is_symlink:
             raw = _read_bytes(os.path.join(folder, name), source, problems)
@@ -229,14 +215,21 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
             raw = read_source_bytes(content_dir / name, settings.root, source, problems)
         if raw is None:
             continue
-        page, page_problems = _parse_once(raw, source, Path(name), known, kept)
+        page, page_problems = _parse_once(raw, source, Path(original_name), known, kept)
         problems.extend(page_problems)
+        if page is not None and not language:
+            parsed.add(source)
         if page is not None and (settings.include_drafts or not page.meta.is_draft):
-            pages.append(page)
+            if language:
+                translations.append((page, language))
+            else:
+                pages.append(page)
     if kept.keys() != known.keys():
         cache.put("parsed", "pages", kept)
+    pages += place_translations(translations, pages, parsed, prefix, settings, problems)
     _check_unique_urls(pages, problems)
-    _check_single_home(pages, problems)
+    if pages and not any(page.kind == "home" for page in pages):
+        problems.append(Problem("content", 0, "there is no home page: add content/index.md"))
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
     return pages, problems
@@ -354,7 +347,7 @@ def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Pag
         return None, [Problem(source, front.body_line + front.body.count("\n", 0, costly[0]), *costly[1:])]
     key_lines = {str(name): data.line_of(name) for name in data}
     return Page(source, meta, front.body, front.body_line, _page_kind(relative, meta), _page_url(relative, meta),
-                digest, key_lines, directive_names(front.body), picture_ids(front.body)), problems
+                digest, key_lines, directive_names(front.body), pictures=picture_ids(front.body)), problems
 
 
 def _normalise_newlines(text: str) -> str:
@@ -390,8 +383,3 @@ def _check_unique_urls(pages: list[Page], problems: list[Problem]) -> None:
             ))
         else:
             first_by_url[page.url] = page
-
-
-def _check_single_home(pages: list[Page], problems: list[Problem]) -> None:
-    if pages and not any(page.kind == "home" for page in pages):
-        problems.append(Problem("content", 0, "there is no home page: add content/index.md"))

@@ -9,6 +9,7 @@ then is checked against the pages (site.py).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +32,7 @@ class Correction:
     was: str = field(default="", metadata=from_yaml(required=True))
     now: str = field(default="", metadata=from_yaml(required=True))
     kind: str = field(default="", metadata=from_yaml(required=True))
+    language: str = ""  # of the page text it corrects, when not the site's default language
     line: int = 0
     page_line: int = 0
     date_line: int = 0
@@ -41,15 +43,13 @@ class Correction:
         """The id of the correction at the page's foot; part of its feed entry's id, so it must not change."""
         return f"correction-{self.date.iso()}-{self.number}"
 
-    @property
-    def text(self) -> str:
-        """The correction in one sentence of plain text (JSON-LD and the feed)."""
-        return f"This page said: {self.was} It now says: {self.now}"
+    def text(self, strings: Mapping[str, str]) -> str:
+        """The correction in one sentence of plain text (JSON-LD and the feed), in the words of a strings table."""
+        return f"{strings.get('page_said', 'This page said:')} {self.was} {strings.get('now_says', 'It now says:')} {self.now}"
 
-    @property
-    def json_ld(self) -> dict[str, str]:
+    def json_ld(self, strings: Mapping[str, str]) -> dict[str, str]:
         """The schema.org CorrectionComment a page's `correction` lists."""
-        return {"@type": "CorrectionComment", "datePublished": self.date.iso(), "text": self.text}
+        return {"@type": "CorrectionComment", "datePublished": self.date.iso(), "text": self.text(strings)}
 
 
 def read_corrections(data: Any, problems: list[Problem]) -> tuple[Correction, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,9 +19,10 @@ from .corrections import CORRECTIONS_FILE, Correction, read_corrections
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
 from .fields import Fields, from_yaml, read_record
+from .languages import localized
 from .limits import costly_markdown
 from .safety import unsafe_markup
-from .settings import Settings
+from .settings import LANGUAGE_TAG, Settings
 from .yamlfile import YamlList, YamlMap, decode_utf8, load_yaml
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -45,6 +46,7 @@ class Source:
     accessed: PartialDate | None = None
     kind: str = field(default="", metadata=from_yaml(required=True))
     note: str = ""
+    language: str = ""  # of its title, when not the site's default language
     line: int = 0
 
 
@@ -126,6 +128,13 @@ class SiteData:
     corrections: tuple[Correction, ...] = ()
     pictures: dict[str, Picture] = field(default_factory=dict)
     digest: str = ""  # of the data files' bytes: what the cache keeps these records by
+    # language -> the same records in that language (`title_es` in place of `title`), for each language
+    # besides the default
+    translations: dict[str, SiteData] = field(default_factory=dict)
+
+    def language(self, code: str) -> SiteData:
+        """The records as the pages of language `code` show them."""
+        return self.translations.get(code, self)
 
 
 SOURCES_FILE = "content/sources.yaml"
@@ -141,15 +150,35 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     problems: list[Problem] = []
     raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE,
                                                                     CORRECTIONS_FILE, PICTURES_FILE)}
-    key = stable_digest([(name, hashlib.sha256(data).hexdigest()) for name, data in raw.items() if data is not None])
+    key = stable_digest([settings.languages, *((name, hashlib.sha256(data).hexdigest())
+                                               for name, data in raw.items() if data is not None)])
     known = cache.get("data", key) if cache is not None and not problems else None
     if isinstance(known, SiteData):
         return known, []
-    loaded = {name: _parse_file(name, data, problems) for name, data in raw.items()}
+    parsed = {name: _parse_file(name, data, problems) for name, data in raw.items()}
+    languages = settings.languages or (settings.language,)
+    data = _read_data({name: localized(tree, languages[0], languages) for name, tree in parsed.items()}, key, problems)
+    translations = {}
+    for language in languages[1:]:
+        # A translation that breaks a rule is reported once, at its own line, like any other field.
+        own: list[Problem] = []
+        translations[language] = _read_data({name: localized(tree, language, languages)
+                                             for name, tree in parsed.items()}, key, own)
+        problems += [problem for problem in own if problem not in problems]
+    if any(not p.is_warning for p in problems):
+        raise BuildError(problems)
+    data = replace(data, translations=translations)
+    if cache is not None and not problems:
+        cache.put("data", key, data)
+    return data, problems
+
+
+def _read_data(loaded: dict[str, Any], key: str, problems: list[Problem]) -> SiteData:
+    """The records of the parsed data files as one language reads them."""
     before = len(problems)
     sources = _read_sources(loaded[SOURCES_FILE], problems)
     # With sources.yaml unreadable, every citation elsewhere would look unknown: say it once.
-    sources_ok = not any(p.source == SOURCES_FILE and not p.is_warning for p in problems[:before]) \
+    sources_ok = not any(p.source == SOURCES_FILE and not p.is_warning for p in problems[before:]) \
         and not (loaded[SOURCES_FILE] is not None and not isinstance(loaded[SOURCES_FILE], YamlMap))
     if not sources_ok:
         sources = _AnySource(sources)
@@ -159,12 +188,7 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     corrections = read_corrections(loaded[CORRECTIONS_FILE], problems)
     pictures = {picture_id: read_record(Picture, Fields(entry, PICTURES_FILE, problems), "picture", id=picture_id, line=line)
                 for picture_id, entry, line in _mapping_of_ids(loaded[PICTURES_FILE], PICTURES_FILE, "picture", problems)}
-    if any(not p.is_warning for p in problems):
-        raise BuildError(problems)
-    data = SiteData(sources, categories, events, glossary, figures, corrections, pictures, key)
-    if cache is not None and not problems:
-        cache.put("data", key, data)
-    return data, problems
+    return SiteData(sources, categories, events, glossary, figures, corrections, pictures, key)
 
 
 def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:
@@ -240,7 +264,11 @@ def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
     sources = {}
     for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems):
         fields = Fields(entry, SOURCES_FILE, problems)
-        source = sources[source_id] = read_record(Source, fields, "source", id=source_id, line=line)
+        sources[source_id] = source = read_record(Source, fields, "source", id=source_id, line=line)
+        _check_inline_markup(source.note, fields, "note")
+        _check_inline_markup(source.url_note, fields, "url_note")
+        if source.language and not LANGUAGE_TAG.match(source.language):
+            fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{source.language}'")
         if source.accessed and source.date and source.accessed.last_day() < source.date.first_day():
             fields.error("accessed", f"accessed {source.accessed.iso()}, before the source's date ({source.date.iso()})")
         # Web pages move and vanish: each keeps an archived copy, unless its address is one already.
@@ -297,19 +325,13 @@ def _check_inline_markup(text: str, fields: Fields, key: str) -> None:
 def _approximate(fields: Fields, name: str, required: bool) -> str:
     """'approximate: true' shows "about <date>"; a text replaces the date for readers."""
     value = fields.mapping.get(name)
-    if value is True:
-        return "about"
-    if value is False or value is None:
-        return ""
-    return fields.text(name)
+    return "about" if value is True else "" if value is False or value is None else fields.text(name)
 
 
 def _plain_pairs(data: Any, line: int, problems: list[Problem]) -> list[tuple[str, str, int]]:
-    if data is None:
-        problems.append(Problem(TIMELINE_FILE, line, "missing required key 'categories'"))
-        return []
     if not isinstance(data, YamlMap):
-        problems.append(Problem(TIMELINE_FILE, line, "'categories' must map category ids to their labels"))
+        problems.append(Problem(TIMELINE_FILE, line, "missing required key 'categories'" if data is None
+                                else "'categories' must map category ids to their labels"))
         return []
     pairs = []
     for key, value in data.items():

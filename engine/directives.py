@@ -24,6 +24,7 @@ from .dates import PartialDate, parse_date
 from .errors import Problem, did_you_mean
 from .glossary import term_pattern
 from .images import PictureSet
+from .languages import collation_key
 from .markup import BLOCK_DIRECTIVES, BLOCK_END, BLOCK_MARKER, DIRECTIVE_LINE, find_line
 
 
@@ -57,6 +58,7 @@ class BodyEnv:
     section_links: dict[str, tuple[str, str]]  # slug of a page events or corrections name -> (title, URL from the root)
     definitions: dict[str, str]  # glossary term id -> its definition as plain text
     pictures: dict[str, PictureSet] = field(default_factory=dict)  # the pictures pages place, with their files
+    strings: dict[str, str] = field(default_factory=dict)  # the interface strings of the page's language
 
     @functools.cached_property
     def digest(self) -> str:
@@ -89,7 +91,7 @@ def _chart(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) 
     if figure is None:
         return None, [Problem(page.source, directive_line(page, "chart", args), f"unknown chart '{args.strip()}'",
                               did_you_mean(args.strip(), env.data.figures) or "name a figure from content/figures.yaml")]
-    svg, problems = render_chart_svg(figure, f"chart-{figure.id}")
+    svg, problems = render_chart_svg(figure, f"chart-{figure.id}", env.strings)
     return {"figure": figure, "svg": svg, "sources": env.data.sources}, problems
 
 
@@ -121,7 +123,7 @@ def _timeline(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | Non
 
 
 def _glossary(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
-    return {"terms": sorted(env.data.glossary.values(), key=lambda t: t.term.lower())}, []
+    return {"terms": sorted(env.data.glossary.values(), key=lambda t: collation_key(t.term, env.strings))}, []
 
 
 def _sources(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None) -> DirectiveResult:
@@ -152,7 +154,8 @@ def _corrections(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | 
     return {"corrections": items}, []
 
 
-# A callout's kinds and the heading each gets when its line names none (`::: callout unknown Own heading`).
+# A callout's kinds and the heading each gets when its line names none (`::: callout unknown Own heading`),
+# in English; a language's strings table gives its own as callout_known, callout_unknown, callout_note.
 CALLOUT_HEADINGS = {"known": "What we know", "unknown": "What we don’t know", "note": "Note"}
 
 
@@ -163,7 +166,7 @@ def _callout(page: Page, args: str, root: str, env: BodyEnv, usage: Usage | None
         line = find_line(page.body, page.body_line, pattern)
         return None, [Problem(page.source, line, f"unknown callout kind '{kind}'" if kind else "a callout needs a kind",
                               did_you_mean(kind, CALLOUT_HEADINGS) or f"write ::: callout {' or '.join(CALLOUT_HEADINGS)}")]
-    return {"kind": kind, "heading": heading.strip() or CALLOUT_HEADINGS[kind]}, []
+    return {"kind": kind, "heading": heading.strip() or env.strings.get(f"callout_{kind}", CALLOUT_HEADINGS[kind])}, []
 
 
 DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, Usage | None], DirectiveResult]] = {

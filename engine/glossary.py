@@ -7,6 +7,7 @@ aria-describedby, so it works without JavaScript and for screen readers.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from markupsafe import escape
 from .content import Page
 from .data import GlossaryTerm
 from .errors import Problem, did_you_mean
-from .markup import find_line
+from .markup import CITE_MARKER, find_line
 
 # Opening and closing tags of the elements whose text never gets a term link.
 _SKIPPED_TAG = re.compile(r"<(/?)(?:a|h[1-6]|code|pre|sup|svg|script|style|title|button|summary|figcaption|th|abbr"
@@ -146,3 +147,12 @@ def _term_link(term_id: str, inner_html: str, definitions: dict[str, str], gloss
     return (f'<span class="term-wrap"><a class="term" href="{href}" aria-describedby="tip-{term_id}">'
             f'{inner_html}</a><span class="term-tip" role="tooltip" id="tip-{term_id}">'
             f"{escape(definitions[term_id])}</span></span>")
+
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def plain_text(html_text: str) -> str:
+    """A definition as plain text, for tooltips: no tags, no citation markers."""
+    without_markers = re.sub(r"\s*" + CITE_MARKER.pattern, "", html_text)
+    return html.unescape(_TAGS.sub("", without_markers)).strip()

@@ -150,3 +150,32 @@ def _expanded_size(root: yaml.Node, sizes: dict[int, int]) -> int:
             stack.append((node, True))
             stack.extend((child, False) for child, _ in _children(node) if id(child) not in sizes)
     return sizes[id(root)]
+
+
+# Python-Markdown recurses once per level of list or quote: a few hundred levels exhaust the
+# stack (and take seconds first), while no readable page needs more than a handful.
+MAX_NESTING = 100
+_NESTING_MARK = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))")
+
+
+# A line can only be nested MAX_NESTING + 1 deep if it starts with that many indent, quote or
+# list-marker characters: bodies without such a line skip the line-by-line check. Written as two
+# patterns, not one `^` under re.M, which the regex engine would try at every character.
+_DEEP_FIRST_LINE = re.compile(rf"[ \t>*+\-\d.)]{{{MAX_NESTING + 1}}}")
+_DEEP_LATER_LINE = re.compile(rf"\n[ \t>*+\-\d.)]{{{MAX_NESTING + 1}}}")
+
+
+def has_deep_prefix(body: str) -> bool:
+    """Whether some line of body starts with more than MAX_NESTING indent, quote or list-marker characters."""
+    return _DEEP_FIRST_LINE.match(body) is not None or _DEEP_LATER_LINE.search(body) is not None
+
+
+def nesting_depth(line: str) -> int:
+    """How many lists and quotes a line opens or sits in: its '>' and list markers plus its indent / 4."""
+    indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+    depth = 0
+    position = 0
+    while match := _NESTING_MARK.match(line, position):
+        depth += 1
+        position = match.end()
+    return depth + indent // 4

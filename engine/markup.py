@@ -74,14 +74,28 @@ class _ExplainerExtension(Extension):
         md.preprocessors.register(_DirectivePreprocessor(md), "directive", 22)
 
 
+# The converter's own words, in English: render.py gives each page those of its language (the
+# strings `permalink_title` and `footnote_backlink`).
+PERMALINK_TITLE = "Link to this part"
+FOOTNOTE_BACKLINK = "Back to the text"
+
+
+def in_language(text: str, strings: dict[str, str]) -> str:
+    """Converted HTML with the converter's own words in a page's language (the strings table's)."""
+    for english, key in ((PERMALINK_TITLE, "permalink_title"), (FOOTNOTE_BACKLINK, "footnote_backlink")):
+        if key in strings and f'title="{english}"' in text:
+            text = text.replace(f'title="{english}"', f'title="{html.escape(strings[key])}"')
+    return text
+
+
 def markdown_settings() -> dict[str, Any]:
     """The converter's extensions and their settings (bench/floor.py builds its stock converter from them)."""
     return {
         "extensions": ["toc", "tables", "footnotes", "attr_list", "def_list", "smarty", "fenced_code", "abbr"],
         "extension_configs": {
             "toc": {"permalink": "#", "permalink_class": "permalink",
-                    "permalink_title": "Link to this part", "toc_depth": "2-6"},
-            "footnotes": {"BACKLINK_TITLE": "Back to the text"},
+                    "permalink_title": PERMALINK_TITLE, "toc_depth": "2-6"},
+            "footnotes": {"BACKLINK_TITLE": FOOTNOTE_BACKLINK},
             # align="right", not style="text-align: right": the site's CSP blocks inline styles.
             "tables": {"use_align_attribute": True},
         },

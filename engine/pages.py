@@ -77,28 +77,54 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     """Make every file of the site and hand each to `write`; problems are in the result. `jobs` is how
     many processes render pages (None: as many as pay, see pool.py); `converter` is the Markdown
     converter to use (the tests give the stock one)."""
-    renderer = PageRenderer(site, layouts, cache, converter)
+    renderers = [PageRenderer(edition, layouts, cache, converter) for edition in site.every_edition]
     known = cache.get("facts", "pages")
     output = _Output(SiteOutput(_Links(cache, hold=not cache.keeps("pages"))), known if isinstance(known, dict) else {})
-    output.made.add_problems(renderer.pictures.problems)
-    output.made.picture_keys = renderer.pictures.keys
-    listing = [page for page in site.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
-    ordinary = [page for page in site.pages if page not in listing] + _year_pages(site)
-    output.place(_pages(renderer, [(page, None) for page in ordinary], cache, output.known, jobs, {}), write, site)
-    usage, digests = _usage(output.citing, cache)
-    pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
-    pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(site, usage)]
-    output.place(_pages(renderer, pages, cache, output.known, jobs, digests), write, site)
+    made = output.made
+    made.add_problems(renderers[0].strings_problems)
+    if made.has_errors:
+        return made  # every page would fail on the same missing strings
+    for renderer in renderers:  # each language's pages place pictures (with their words in that language)
+        made.add_problems([problem for problem in renderer.pictures.problems if problem not in made.problems])
+        made.picture_keys += [key for key in renderer.pictures.keys if key not in made.picture_keys]
+    cited: set[str] = set()
+    for renderer in renderers:
+        cited |= _render_edition(renderer, output, cache, write, jobs, site)
     if output.kept.keys() != output.known.keys():
         cache.put("facts", "pages", output.kept)
-    cited = output.cited | set(usage)
-    del usage, pages, digests  # what sources lists showed: no later step needs it
-    made = output.made
     # A page that failed cited nothing this build: warning about its sources would bury the real problem.
     for source_id, source in site.data.sources.items() if not made.has_errors else ():
         if source_id not in cited:
             made.problems.append(Problem("content/sources.yaml", source.line, f"source '{source_id}' is cited nowhere",
                                          is_warning=True))
+    values_used = {key: digest for renderer in renderers for key, digest in renderer.values_used.items()}
+    if values_used != renderers[0].values_known:
+        cache.put("values", "index", values_used)
+    # A picture both languages place has the same files (its words are in the pages): each is written once.
+    for file in {file.out_path: file for renderer in renderers for file in renderer.pictures.files}.values():
+        write(file)
+    for name in sorted(output.assets):
+        write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
+    return made
+
+
+def _render_edition(renderer: PageRenderer, output: _Output, cache: Cache, write: Write, jobs: int | None,
+                    site: Site) -> set[str]:
+    """Make the files of one language's pages (and its host files) and hand each to `write`; the ids of the
+    sources its pages cite."""
+    edition = renderer.site
+    listing = [page for page in edition.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
+    ordinary = [page for page in edition.pages if page not in listing] + _year_pages(edition)
+    output.place(_pages(renderer, [(page, None) for page in ordinary], cache, output.known, jobs, {}), write, edition)
+    usage, digests = _usage(output.citing, cache)
+    output.citing = []
+    pages: list[tuple[Page, Usage | None]] = [(page, usage) for page in listing]
+    pages += [(page, {source_id: usage[source_id]}) for page, source_id in _source_pages(edition, usage, renderer.strings)]
+    output.place(_pages(renderer, pages, cache, output.known, jobs, digests), write, edition)
+    cited = output.cited | set(usage)
+    output.cited = set()
+    del usage, pages, digests  # what sources lists showed: no later step needs it
+    made = output.made
     host = publish_files(renderer, site)
     made.add_problems(host.problems)
     for file in host.files:
@@ -107,14 +133,9 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
         made.links.add(out_path, "", page_links)
         made.keys[out_path] = host.keys[-1]
         made.ids[out_path] = stable_digest(page_links.ids)
-    made.host_keys = host.keys
-    if renderer.values_used != renderer.values_known:
-        cache.put("values", "index", renderer.values_used)
-    for file in renderer.pictures.files:
-        write(file)
-    for name in sorted(output.assets | host.assets):
-        write(OutputFile(layouts.assets.hashed[name], layouts.assets.data[name], frozenset({f"layouts/assets/{name}"})))
-    return made
+    made.host_keys += host.keys
+    output.assets |= host.assets
+    return cited
 
 
 class _Output:
@@ -171,14 +192,15 @@ def _usage(citing: list[tuple[Page, PageFacts]], cache: Cache) -> tuple[Usage, d
     return made
 
 
-def _source_pages(site: Site, usage: Usage) -> list[tuple[Page, str]]:
+def _source_pages(site: Site, usage: Usage, strings: dict[str, str]) -> list[tuple[Page, str]]:
     """A page for each source cited on more than PLACES_LISTED pages, under the sources page, with the
     source's id."""
     sources_page = site.special_pages.get("sources")
     if sources_page is None:
         return []
+    summary = strings.get("source_page_summary", "Every page of this site that cites this source.")
     return [(Page(source="content/sources.yaml", body_line=source.line, kind="page",
-                  meta=PageMeta(title=source.title, summary="Every page of this site that cites this source."),
+                  meta=PageMeta(title=source.title, summary=summary), language=sources_page.language,
                   body=f"::: source {source_id}\n", url=f"{sources_page.url}{source_id}/", digest=stable_digest(source),
                   directives=("source",)),
              source_id)
@@ -191,6 +213,7 @@ def _year_pages(site: Site) -> list[Page]:
     if timeline is None or len(site.data.events) <= EVENTS_LISTED:
         return []
     return [Page(source="content/timeline.yaml", body_line=1, kind="page", url=f"{timeline.url}{year}/",
+                 language=timeline.language,
                  meta=PageMeta(title=f"{timeline.meta.title}: {year}", summary=timeline.meta.summary, layout="timeline"),
                  body=f"::: timeline from={year} to={year}\n", digest=stable_digest(year), directives=("timeline",))
             for year in sorted({event.date.year for event in site.data.events})]

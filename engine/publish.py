@@ -49,35 +49,32 @@ class HostFiles:
 
 
 def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
-    """The files a host needs besides the pages."""
-    settings = site.settings
-    env = renderer.layouts.env
-    dated = sorted((p for p in site.pages if p.meta.updated is not None),
-                   key=lambda p: (_sort_key(p.meta.updated), p.url), reverse=True)
+    """The files a host needs besides the pages, for the language of `renderer`: its feed and 404 page, and
+    with the default language the files of the whole site (`site`, every language): sitemap, robots.txt,
+    _headers and .nojekyll."""
+    edition = renderer.site
+    settings = edition.settings
+    prefix = settings.url_prefix
+    every_page = [page for each in site.every_edition for page in each.pages]
     config = frozenset({settings.config_source})
-    page_sources = frozenset(p.source for p in site.pages) | config
+    page_sources = frozenset(p.source for p in every_page) | config
     base = {"site": {"title": settings.title, "description": settings.description, "base_url": settings.base_url,
                      "author": settings.author, "publisher": settings.publisher, "language": settings.language,
-                     "is_preview": settings.preview}}
-    host = urlsplit(settings.base_url).hostname or "localhost"
-    entries = [{"id": _tag_uri(host, settings.base_path, p), "title": p.meta.title, "url": settings.base_url + p.url,
-                "updated": _timestamp(p.meta.updated), "summary": p.meta.change_note or p.meta.summary}
-               for p in dated[:FEED_ENTRIES]]
-    entries = sorted(entries + _correction_entries(site, host), key=lambda entry: entry["updated"],
-                     reverse=True)[:FEED_ENTRIES]
-    html_paths = ["/" + p.url for p in site.pages] + ["/" + NOT_FOUND_PATH, "/" + FEED_PATH, "/" + SITEMAP_PATH]
-    if len(html_paths) + 2 > _MAX_HEADER_RULES:
-        html_paths = []  # both hosts already revalidate files no rule names
+                     "is_preview": settings.preview},
+            "strings": renderer.strings}
     made: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
-        ("sitemap.xml", SITEMAP_PATH, {**base, "urls": [
-            {"loc": settings.base_url + p.url, "lastmod": p.meta.updated.iso() if p.meta.updated else ""}
-            for p in site.pages]}, page_sources),
-        ("feed.xml", FEED_PATH, {**base, "feed": {
-            "id": settings.base_url, "url": settings.base_url + FEED_PATH,
-            "updated": entries[0]["updated"] if entries else _NO_UPDATES, "entries": entries}}, page_sources),
-        ("robots.txt", "robots.txt", {**base, "sitemap_url": settings.base_url + SITEMAP_PATH}, config),
-        ("headers.txt", "_headers", {**base, "html_paths": html_paths}, page_sources),
-    ]
+        ("feed.xml", prefix + FEED_PATH, {**base, "feed": _feed(edition, renderer.strings)}, page_sources)]
+    if not prefix:
+        html_paths = ["/" + p.url for p in every_page] + [
+            f"/{each.settings.url_prefix}{name}" for each in site.every_edition for name in (NOT_FOUND_PATH, FEED_PATH)]
+        html_paths.append("/" + SITEMAP_PATH)
+        if len(html_paths) + 2 > _MAX_HEADER_RULES:
+            html_paths = []  # both hosts already revalidate files no rule names
+        made += [
+            ("sitemap.xml", SITEMAP_PATH, {**base, "urls": _sitemap_urls(site)}, page_sources),
+            ("robots.txt", "robots.txt", {**base, "sitemap_url": settings.base_url + SITEMAP_PATH}, config),
+            ("headers.txt", "_headers", {**base, "html_paths": html_paths}, page_sources),
+        ]
     files: list[OutputFile] = []
     problems: list[Problem] = []
     keys: list[str] = []
@@ -88,28 +85,61 @@ def publish_files(renderer: PageRenderer, site: Site) -> HostFiles:
         keys.append(key)
         data = renderer.cache.get("host", key)
         if not isinstance(data, bytes):
-            text, template_problems = render_template(env, template, context, f"layouts/{template}")
+            text, template_problems = render_template(renderer.env, template, context, f"layouts/{template}")
             problems += template_problems
             if text is None:
                 continue
             data = text.encode("utf-8")
             renderer.cache.put("host", key, data)
         files.append(OutputFile(out_path, data, sources | {f"layouts/{template}"}))
-    # GitHub Pages runs Jekyll unless told not to, and Jekyll drops files starting with "_".
-    files.append(OutputFile(".nojekyll", b"", config))
+    if not prefix:
+        # GitHub Pages runs Jekyll unless told not to, and Jekyll drops files starting with "_".
+        files.append(OutputFile(".nojekyll", b"", config))
     links: dict[str, PageLinks] = {}
     used: set[str] = set()
-    not_found, not_found_problems, not_found_key = _render_not_found(renderer, site)
+    not_found, not_found_problems, not_found_key = _render_not_found(renderer, edition)
     keys.append(not_found_key)
     problems += not_found_problems
     if not_found is not None:
         data, used = not_found
-        files.append(OutputFile(NOT_FOUND_PATH, data, page_sources | {"layouts/404.html"}))
-        links[NOT_FOUND_PATH] = scan_html(data)
+        files.append(OutputFile(prefix + NOT_FOUND_PATH, data, page_sources | {"layouts/404.html"}))
+        links[prefix + NOT_FOUND_PATH] = scan_html(data)
     return HostFiles(files, links, used, keys, problems)
 
 
-def _correction_entries(site: Site, host: str) -> list[dict[str, str]]:
+def _feed(edition: Site, strings: dict[str, str]) -> dict[str, Any]:
+    """The Atom feed of one language: its pages' updates, the most recent first."""
+    settings = edition.settings
+    dated = sorted((p for p in edition.pages if p.meta.updated is not None),
+                   key=lambda p: (_sort_key(p.meta.updated), p.url), reverse=True)
+    host = urlsplit(settings.base_url).hostname or "localhost"
+    entries = [{"id": _tag_uri(host, settings.base_path, p), "title": p.meta.title, "url": settings.base_url + p.url,
+                "updated": _timestamp(p.meta.updated), "summary": p.meta.change_note or p.meta.summary}
+               for p in dated[:FEED_ENTRIES]]
+    entries = sorted(entries + _correction_entries(edition, host, strings), key=lambda entry: entry["updated"],
+                     reverse=True)[:FEED_ENTRIES]
+    return {"id": settings.base_url + settings.url_prefix, "url": settings.base_url + settings.url_prefix + FEED_PATH,
+            "home": settings.base_url + settings.url_prefix,
+            "updated": entries[0]["updated"] if entries else _NO_UPDATES, "entries": entries}
+
+
+def _sitemap_urls(site: Site) -> list[dict[str, Any]]:
+    """Every page of every language with its last update and, when it has translations, the address of
+    the page in each language (and x-default, the default language's)."""
+    urls = []
+    base_url = site.settings.base_url
+    for edition in site.every_edition:
+        for page in edition.pages:
+            others = site.alternates.get(page.original, {})
+            alternates = [(code, base_url + url) for code, url in others.items()] if len(others) > 1 else []
+            if alternates and site.language in others:
+                alternates.append(("x-default", base_url + others[site.language]))
+            urls.append({"loc": base_url + page.url, "lastmod": page.meta.updated.iso() if page.meta.updated else "",
+                         "alternates": alternates})
+    return urls
+
+
+def _correction_entries(site: Site, host: str, strings: dict[str, str]) -> list[dict[str, str]]:
     """A feed entry per correction, linking to it at the foot of its page (the newest FEED_ENTRIES)."""
     settings = site.settings
     entries = []
@@ -119,9 +149,10 @@ def _correction_entries(site: Site, host: str) -> list[dict[str, str]]:
             continue
         entries.append({
             "id": f"tag:{host},{correction.date.iso()}:{settings.base_path}{page.url}#{correction.anchor}",
-            "title": f"{correction.kind.capitalize()}: {page.meta.title}",
+            "title": f"{strings.get('correction_kind_' + correction.kind, correction.kind.capitalize())}: "
+                     f"{page.meta.title}",
             "url": f"{settings.base_url}{page.url}#{correction.anchor}",
-            "updated": _timestamp(correction.date), "summary": correction.text})
+            "updated": _timestamp(correction.date), "summary": correction.text(strings)})
     return entries
 
 
@@ -130,9 +161,11 @@ def _render_not_found(renderer: PageRenderer, site: Site) -> tuple[tuple[bytes, 
 
     A host serves it at whatever address was missing, at any depth, so the relative links of
     ordinary pages would break there."""
-    meta = PageMeta(title="Page not found", summary=f"There is no page at this address on {site.settings.title}.",
-                    layout="404")
-    page = Page(source="layouts/404.html", meta=meta, body="", body_line=1, kind="page", url=NOT_FOUND_PATH, digest="")
+    strings = renderer.strings
+    meta = PageMeta(title=strings.get("page_not_found", "Page not found"), layout="404", summary=strings.get(
+        "not_found_summary", "There is no page at this address on {site_title}.").format(site_title=site.settings.title))
+    page = Page(source="layouts/404.html", meta=meta, body="", body_line=1, kind="page",
+                url=site.settings.url_prefix + NOT_FOUND_PATH, digest="", language=site.settings.url_prefix[:-1])
     key = renderer.key(page, root=site.settings.base_path)
     known = renderer.cache.get("host", key)
     if isinstance(known, tuple):

@@ -10,7 +10,6 @@ the SiteView alone.
 from __future__ import annotations
 
 import functools
-import html as html_module
 import math
 import re
 from collections.abc import Callable
@@ -35,17 +34,17 @@ from .directives import (
     draw_blocks,
 )
 from .errors import Problem, did_you_mean
-from .glossary import link_terms
+from .glossary import link_terms, plain_text
 from .images import placed_pictures, prepare_pictures
-from .markup import CITE_MARKER, DIRECTIVE_MARKER, MarkdownConverter, count_words
+from .languages import load_strings, locale_of, strings_of, translations_of
+from .markup import DIRECTIVE_MARKER, MarkdownConverter, count_words, in_language
 from .records import Citation, ConvertedBody, Heading, PageLinks, RenderedPage
 from .safety import check_body_safety, check_layout_output
 from .scan import scan_html
 from .site import Site, corrections_by_page
-from .templates import Layouts, UsedAssets, render_template
+from .templates import Layouts, UsedAssets, language_env, render_template
 
 _WORDS_PER_MINUTE = 200
-_TAGS = re.compile(r"<[^>]+>")
 # Names templates call rather than read: pure functions, so their results follow from the other values.
 TOOLS = frozenset({"inline", "cached"})
 # How many macro results `cached` keeps before it starts again from none.
@@ -73,6 +72,7 @@ class SiteView:
     home: PageHead | None
     special_urls: dict[str, str]
     assets: dict[str, str]
+    alternates: dict[str, dict[str, str]]  # a page's source in the default language -> language -> its URL
     corrections: dict[str, tuple[Correction, ...]]  # page source -> its corrections, in the file's order
 
     @functools.cached_property
@@ -113,6 +113,10 @@ class PageRenderer:
         self.layouts = layouts
         self.cache = cache
         self.converter = converter or MarkdownConverter()
+        self.tables, self.strings_problems = load_strings(layouts.sources, site.settings.languages)
+        self.strings = strings_of(self.tables, site.language)
+        self.env = language_env(layouts.env, site.language, self.strings, site.settings.default_language)
+        self.env.globals["inline"] = self.inline  # for the macros of partials, which see only globals
         special = {layout: page.url for layout, page in site.special_pages.items()}
         about = site.page_by_slug("about")
         if about is not None:
@@ -125,7 +129,7 @@ class PageRenderer:
             site.data, special,
             {slug: (page.meta.title, page.url) for slug in sorted(sections) if (page := site.page_by_slug(slug))},
             {term.id: self._definition(term.definition) for term in site.data.glossary.values()},
-            self.pictures.sets)
+            self.pictures.sets, self.strings)
         self.highlights = tuple(event for event in site.data.events if event.is_highlight)
         heads = {page.source: _head(page, site.rank(page)) for page in site.pages}
         self.view = SiteView(
@@ -133,7 +137,7 @@ class PageRenderer:
             {page.source: (heads[previous.source] if previous else None, heads[following.source] if following else None)
              for page in site.sections for previous, following in (site.neighbours(page),)},
             heads[site.home.source] if any(page.kind == "home" for page in site.pages) else None, special,
-            layouts.assets.hashed, corrections_by_page(site))
+            layouts.assets.hashed, site.alternates, corrections_by_page(site))
         self._inline: dict[str, Markup] = {}
         self._macros: dict[tuple[Any, ...], Markup] = {}
         self._partials: dict[tuple[str, str, str, bool], str] = {}
@@ -150,7 +154,7 @@ class PageRenderer:
         key = stable_digest(text)
         known = self.cache.get("definitions", key)
         if not isinstance(known, str):
-            known = _plain_text(self.converter.convert_inline(text))
+            known = plain_text(self.converter.convert_inline(text))
             self.cache.put("definitions", key, known, to_disk=False)
         return known
 
@@ -220,7 +224,7 @@ class PageRenderer:
             **values["page"], "reading_minutes": max(1, math.ceil(body.word_count / _WORDS_PER_MINUTE)),
             "word_count": body.word_count, "headings": headings,
             "show_toc": page.kind == "section" and len(headings) >= 3, "share_image": self._share_image(page)}}
-        return render_template(self.layouts.env, f"{page.layout}.html", context, page.source,
+        return render_template(self.env, f"{page.layout}.html", context, page.source,
                                line=page.line_of("layout") if page.meta.layout else 1)
 
     def _share_image(self, page: Page) -> dict[str, Any] | None:
@@ -264,6 +268,9 @@ class PageRenderer:
             "next": link(following),
             "breadcrumbs": [link(view.home)] if page.kind != "home" else [],
             "links": {name: root + url for name, url in view.special_urls.items()},
+            "translations": translations_of(self.view.alternates, page.original,
+                                            self.site.home.original if view.home else "", self.site.settings,
+                                            self.tables, root),
             "inline": self.inline,
             "cached": self.cached,
         }
@@ -276,7 +283,10 @@ class PageRenderer:
                 "title": settings.title, "tagline": settings.tagline, "description": settings.description,
                 "language": settings.language, "author": settings.author, "publisher": settings.publisher,
                 "contact": settings.contact, "base_url": settings.base_url, "is_preview": settings.preview,
-                "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}"},
+                "contact_href": settings.contact if "://" in settings.contact else f"mailto:{settings.contact}",
+                "locale": locale_of(self.tables, settings.language), "default_language": settings.default_language,
+                "prefix": settings.url_prefix},
+                strings=self.strings,
                 categories=self.site.data.categories, highlights=list(self.highlights),
                 timeline_by_year=len(self.site.data.events) > EVENTS_LISTED)
             self._shared_digest = stable_digest(self._shared_values)
@@ -286,7 +296,7 @@ class PageRenderer:
                     usage: Usage | None) -> tuple[PageBody, list[Problem]]:
         """Draw the directives, number the citations and link the glossary terms of one page's body."""
         problems: list[Problem] = []
-        html = converted.html
+        html = in_language(converted.html, self.strings)
         if page.layout in LAYOUT_DIRECTIVES and f'<x-directive name="{page.layout}"' not in html:
             html += f'<x-directive name="{page.layout}" args=""></x-directive>'
         root = relative_root(page.url)
@@ -306,7 +316,10 @@ class PageRenderer:
         problems += block_problems
         html = DIRECTIVE_MARKER.sub(draw, html)
         data = self.body_env.data
-        numbered = number_citations(html, data.sources, page.source, page.body, page.body_line)
+        settings = self.site.settings
+        label = self.strings.get("citation_hidden_label", ": {publisher}, “{title}”")
+        numbered = number_citations(html, data.sources, page.source, page.body, page.body_line, settings.language,
+                                    settings.default_language, label)
         problems += numbered.problems
         html = numbered.html
         if page.layout != "glossary":
@@ -342,7 +355,7 @@ class PageRenderer:
         """A directive's partial drawn with its context; a template problem goes into `problems`."""
         context = {"root": root, "links": self.body_env.links(root), "inline": self.inline, "cached": self.cached,
                    **context}
-        text, template_problems = render_template(self.layouts.env, f"partials/{name}.html", context, page.source)
+        text, template_problems = render_template(self.env, f"partials/{name}.html", context, page.source)
         problems += template_problems
         return text or ""
 
@@ -381,8 +394,3 @@ def rendered_page(text: str, cited: tuple[CitedSource, ...], assets: UsedAssets,
         links = PageLinks(links.ids, links.targets, links.lines, sorted([*links.parse_problems, *unsafe]))
     return RenderedPage.of(html, citations, links, tuple(sorted(assets.used)), body_key)
 
-
-def _plain_text(html: str) -> str:
-    """Definition text for tooltips: no tags, no citation markers."""
-    without_markers = re.sub(r"\s*" + CITE_MARKER.pattern, "", html)
-    return html_module.unescape(_TAGS.sub("", without_markers)).strip()

@@ -7,8 +7,9 @@ required keys and a base_url that is not an absolute http(s) address.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import BuildError, Problem, UsageError
@@ -17,11 +18,13 @@ from .yamlfile import YamlMap, decode_utf8, load_yaml
 
 SETTINGS_KEYS = (
     "title", "tagline", "description", "base_url", "language", "author",
-    "publisher", "contact", "nav", "output", "layouts",
+    "publisher", "contact", "nav", "output", "layouts", "languages",
 )
 # The address the project ships with: a production build warns while base_url or contact still use it.
 PLACEHOLDER_HOST = "example.org"
-_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
+# The settings a language other than the default may give in its own words, as `title_es`.
+TRANSLATED_KEYS = ("title", "tagline", "description")
+LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,29 @@ class Settings:
     canonical_url: str = ""
     # Settings that still hold the project's placeholders: warnings for a production build.
     placeholders: tuple[Problem, ...] = ()
+    # Every language of the site, the default (`language`) first; the others live under `<code>/`.
+    languages: tuple[str, ...] = ()
+    # language -> the TRANSLATED_KEYS it gives in its own words
+    translated: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0] if self.languages else self.language
+
+    @property
+    def other_languages(self) -> tuple[str, ...]:
+        """The languages besides the default, each published under `<code>/`."""
+        return tuple(code for code in self.languages if code != self.default_language)
+
+    @property
+    def url_prefix(self) -> str:
+        """Where this language's pages live under the site root: '' for the default, 'es/' for another."""
+        return "" if self.language == self.default_language else self.language + "/"
+
+    def edition(self, language: str) -> Settings:
+        """These settings as the pages of `language` see them: its title, tagline and description."""
+        own: dict[str, Any] = dict(self.translated.get(language, {}))
+        return replace(self, language=language, **own)
 
     @property
     def base_path(self) -> str:
@@ -93,7 +119,16 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
         raise BuildError([Problem(source, 1, "the settings file must be a mapping of key: value lines")])
 
     fields = Fields(data, source, problems)
-    fields.check_unknown(SETTINGS_KEYS, "setting")
+    languages = _read_languages(fields)
+    translated_keys = [f"{key}_{code}" for code in languages[1:] for key in TRANSLATED_KEYS]
+    for name in data:
+        key, _, code = str(name).partition("_")
+        if key in TRANSLATED_KEYS and code and name not in translated_keys:
+            fields.error(str(name), f"'{name}' is in '{code}', which is not one of the site's other languages "
+                                    f"({', '.join(languages[1:]) or 'none'})", f"add {code} to 'languages'")
+    fields.check_unknown((*SETTINGS_KEYS, *translated_keys, *(name for name in data if "_" in str(name)
+                                                            and str(name).partition("_")[0] in TRANSLATED_KEYS)),
+                         "setting")
     settings = Settings(
         root=root,
         config_source=source,
@@ -101,7 +136,7 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
         description=fields.text("description", required=True),
         base_url=_read_base_url(fields),
         tagline=fields.text("tagline"),
-        language=fields.text("language", default="en"),
+        language=fields.text("language", default=languages[0] if languages else "en"),
         author=fields.text("author"),
         publisher=fields.text("publisher"),
         contact=fields.text("contact"),
@@ -111,8 +146,14 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
         include_drafts=include_drafts,
         nav_line=fields.line("nav"),
         preview=preview,
+        languages=languages,
+        translated={code: {key: fields.text(f"{key}_{code}") for key in TRANSLATED_KEYS if f"{key}_{code}" in data}
+                    for code in languages[1:]},
     )
-    if not _LANGUAGE.match(settings.language):
+    if languages and settings.language != languages[0]:
+        fields.error("language", f"'language' is {settings.language}, but 'languages' starts with {languages[0]}",
+                     "the first of 'languages' is the default language: drop 'language' or make them agree")
+    if not LANGUAGE_TAG.match(settings.language):
         fields.error("language", f"'language' must be a language tag such as en or es-MX, not '{settings.language}'")
     if settings.contact and not (is_web_url(settings.contact) or re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", settings.contact)):
         fields.error("contact", "'contact' must be an email address or an http(s) address")
@@ -122,6 +163,8 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
     if problems:
         raise BuildError(problems)
     settings = replace(settings, canonical_url=settings.base_url)
+    if not languages:
+        settings = replace(settings, languages=(settings.language,))
     if base_url is not None:
         if not is_web_url(base_url):
             raise UsageError(f"--base-url must be an absolute http(s) address, not '{base_url}'")
@@ -144,6 +187,15 @@ def _holds_placeholder(value: str) -> bool:
     example hosts are left to tests and samples)."""
     host = (urlsplit(value).hostname or "") if "://" in value else value.rpartition("@")[2].lower()
     return host == PLACEHOLDER_HOST
+def _read_languages(fields: Fields) -> tuple[str, ...]:
+    """The `languages` list: language tags, each once, the default first."""
+    codes = fields.text_list("languages")
+    for code in codes:
+        if not LANGUAGE_TAG.match(code) or "_" in code:
+            fields.error("languages", f"'{code}' is not a language tag such as en or es-MX")
+    if len(set(codes)) != len(codes):
+        fields.error("languages", "'languages' names a language twice")
+    return codes
 
 
 def _read_base_url(fields: Fields) -> str:

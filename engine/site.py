@@ -7,7 +7,7 @@ checks that data citations name known sources. Nothing is rendered here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .content import Page
 from .corrections import Correction, check_corrections
@@ -33,6 +33,18 @@ class Site:
     by_slug: dict[str, Page] = field(default_factory=dict, compare=False, hash=False)
     section_index: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     warnings: list[Problem] = field(default_factory=list, compare=False, hash=False)
+    # The site in each of its other languages (each with no editions of its own), and for every page in the
+    # default language (by source) its address in each language that has it.
+    editions: tuple[Site, ...] = ()
+    alternates: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def language(self) -> str:
+        return self.settings.language
+
+    @property
+    def every_edition(self) -> tuple[Site, ...]:
+        return (self, *self.editions)
 
     @property
     def home(self) -> Page:
@@ -57,8 +69,30 @@ class Site:
 
 
 def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
-    """Order pages, build navigation and check every cross-reference between files."""
+    """Order pages, build navigation and check every cross-reference between files, in every language."""
     problems: list[Problem] = []
+    site = _resolve_edition(settings, [page for page in pages if not page.language], data, problems)
+    editions = []
+    for language in settings.other_languages:
+        own = [page for page in pages if page.language == language]
+        if own and not any(page.kind == "home" for page in own):
+            problems.append(Problem(f"content/index.{language}.md", 0, f"the '{language}' pages have no home page",
+                                    f"translate content/index.md into content/index.{language}.md"))
+        editions.append(_resolve_edition(settings.edition(language), own, data.language(language), problems))
+    if problems:
+        raise BuildError(problems)
+    alternates: dict[str, dict[str, str]] = {}
+    for edition in (site, *editions):
+        for page in edition.pages:
+            alternates.setdefault(page.original, {})[edition.language] = page.url
+    editions = [replace(edition, alternates=alternates) for edition in editions]
+    return replace(site, editions=tuple(editions), alternates=alternates)
+
+
+def _resolve_edition(settings: Settings, pages: list[Page], data: SiteData, problems: list[Problem]) -> Site:
+    """The Site of one language. The references between files are checked in the default language: another
+    language's navigation leaves out the pages it lacks."""
+    is_default = settings.language == settings.default_language
     sections = tuple(sorted((p for p in pages if p.kind == "section"),
                             key=lambda p: (p.meta.order or 0, p.source)))
     others = sorted((p for p in pages if p.kind == "page"), key=lambda p: (p.meta.title.lower(), p.source))
@@ -81,21 +115,42 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
     for slug in settings.nav:
         if slug in by_slug:
             nav.append(by_slug[slug])
-        else:
+        elif is_default:
             problems.append(Problem(settings.config_source, settings.nav_line,
                                     f"'nav' names '{slug}', but no page has that slug",
                                     did_you_mean(slug, by_slug)))
     if not settings.nav:
         nav = [*sections, *(p for p in others)]
-    warnings = _missing_from_nav(settings, sections)
+    warnings = _missing_from_nav(settings, sections) if is_default else []
+    _check_data_references(data, by_slug if is_default else None, special, problems)
+    # A correction belongs to the language of the text it corrects: a translation made from the corrected
+    # text never said what the correction takes back.
+    data = replace(data, corrections=tuple(correction for correction in data.corrections
+                                           if (correction.language or settings.default_language) == settings.language))
+    dates = [page.meta.published for page in ordered if page.meta.published is not None]
+    problems += [problem for problem in check_corrections(data.corrections, {page.slug: page.meta.published
+                                                                             for page in ordered},
+                                                          min(dates) if dates else None) if problem not in problems]
+    first_by_slug: dict[str, Page] = {}
+    for page in ordered:
+        first_by_slug.setdefault(page.slug, page)
+    return Site(settings, ordered, sections, tuple(nav), data, special, first_by_slug,
+                {page.source: index for index, page in enumerate(sections)}, warnings)
 
+
+def _check_data_references(data: SiteData, by_slug: dict[str, Page] | None, special: dict[str, Page],
+                           problems: list[Problem]) -> None:
+    """Citations in the data's texts name known sources (in every language); timeline sections name pages
+    and the data have their pages (`by_slug` given: in the default language)."""
     for event in data.events:
-        if event.section and event.section not in by_slug:
+        if by_slug is not None and event.section and event.section not in by_slug:
             problems.append(Problem(TIMELINE_FILE, event.section_line, f"unknown section '{event.section}'",
                                     did_you_mean(event.section, by_slug)))
         _check_cited_ids(event.body, TIMELINE_FILE, event.body_line, data, problems)
     for term in data.glossary.values():
         _check_cited_ids(term.definition, GLOSSARY_FILE, term.line, data, problems)
+    if by_slug is None:
+        return
     if data.events and "timeline" not in special:
         problems.append(Problem(TIMELINE_FILE, 1, "there are timeline events but no page with 'layout: timeline'",
                                 "add content/timeline.md with layout: timeline"))
@@ -105,16 +160,6 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
     if data.sources and "sources" not in special:
         problems.append(Problem("content/sources.yaml", 1, "there are sources but no page with 'layout: sources'",
                                 "add content/sources.md with layout: sources"))
-    dates = [page.meta.published for page in ordered if page.meta.published is not None]
-    problems += check_corrections(data.corrections, {page.slug: page.meta.published for page in ordered},
-                                  min(dates) if dates else None)
-    if problems:
-        raise BuildError(problems)
-    first_by_slug: dict[str, Page] = {}
-    for page in ordered:
-        first_by_slug.setdefault(page.slug, page)
-    return Site(settings, ordered, sections, tuple(nav), data, special, first_by_slug,
-                {page.source: index for index, page in enumerate(sections)}, warnings)
 
 
 # Sections a `nav` leaves out that get a warning each; the rest are counted in one line, so a large site
@@ -150,9 +195,11 @@ def _check_orders(sections: tuple[Page, ...], problems: list[Problem]) -> None:
 def _check_cited_ids(text: str, source: str, line: int, data: SiteData, problems: list[Problem]) -> None:
     for _, ids in scan_citations(text):
         for source_id in ids:
-            if source_id not in data.sources:
-                problems.append(Problem(source, line, f"unknown source id '{source_id}'",
-                                        did_you_mean(source_id, data.sources)))
+            if source_id in data.sources:
+                continue
+            problem = Problem(source, line, f"unknown source id '{source_id}'", did_you_mean(source_id, data.sources))
+            if problem not in problems:
+                problems.append(problem)
 
 
 def corrections_by_page(site: Site) -> dict[str, tuple[Correction, ...]]:

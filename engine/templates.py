@@ -17,10 +17,12 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
+from markupsafe import Markup
 
 from .cache import Cache, stable_digest
 from .charts import format_number
 from .errors import BuildError, Problem, did_you_mean
+from .languages import MissingString, date_words, number_words, translate
 
 ASSETS_FOLDER = "assets"
 
@@ -182,6 +184,25 @@ def _environment(folder: Path, sources: dict[str, str], cache: Cache) -> jinja2.
     return env
 
 
+def language_env(env: jinja2.Environment, language: str, strings: dict[str, str],
+                 default_language: str) -> jinja2.Environment:
+    """The environment of the pages in one language: `t(key, **values)` gives one of its interface strings,
+    `date_text(date)` a date in its words, `lang_attr(code)` a ` lang="…"` attribute for words in
+    another language ("" when the words are in the page's; `code` "" is the site's default language)
+    and the `number` filter its separators."""
+    made = env.overlay(cache_size=400)  # a cache of its own: templates hold the globals they were loaded with
+
+    def lang_attr(code: str) -> Markup:
+        code = code or default_language
+        return Markup("") if code == language else Markup(' lang="{}"').format(code)
+
+    made.globals = {**env.globals, "t": lambda key, **values: translate(strings, language, key, values),
+                    "date_text": lambda date: date_words(date, strings), "lang_attr": lang_attr,
+                    "corrections_ld": lambda corrections: [item.json_ld(strings) for item in corrections]}
+    made.filters = {**env.filters, "number": lambda value: number_words(value, strings)}
+    return made
+
+
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any], rendering: str,
                     line: int = 1) -> tuple[str | None, list[Problem]]:
     """Render one template; on a template error, None and the problem at the template's line.
@@ -195,6 +216,10 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any],
             return None, [Problem(rendering, line, f"no layout '{name}' in layouts/", hint)]
         where, at_line = _template_frame(name)  # an include, import or extends: its line
         return None, [Problem(where, at_line, f"template '{error.name}' not found (while rendering {rendering})", hint)]
+    except MissingString as error:
+        where, at_line = _template_frame(name)
+        return None, [Problem(error.where, 0, f"{error.message} (asked for by {where}:{at_line} while rendering {rendering})",
+                              "add it to every strings table in layouts/i18n/")]
     except jinja2.TemplateSyntaxError as error:
         return None, [Problem(f"layouts/{error.name or name}", error.lineno or 0,
                               f"template syntax error: {error.message} (while rendering {rendering})")]

@@ -84,7 +84,7 @@ class SiteApp:
         if self._problems and (target is None or target.endswith(".html")):
             return self._html("500 Internal Server Error", self._error_page())
         if target is None:
-            page = self._files.get("404.html")
+            page = self._files.get(self._not_found_page(request_path(environ)))
             return self._html("404 Not Found", page if page is not None else self._plain_404())
         body = self._files[target]
         kind = mimetypes.guess_type(target)[0] or "application/octet-stream"
@@ -95,6 +95,15 @@ class SiteApp:
             kind += "; charset=utf-8"
         return Response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body))),
                                    ("Cache-Control", "no-store")], body)
+
+    def _not_found_page(self, path: str | None) -> str:
+        """The 404 page for a missing address: its language folder's (`es/404.html` for `es/…`) when the
+        site has one, else the site's."""
+        if path and path.startswith(self.base_path):
+            folder = path[len(self.base_path):].split("/", 1)[0]
+            if folder and f"{folder}/404.html" in self._files:
+                return f"{folder}/404.html"
+        return "404.html"
 
     def resolve(self, path: str | None) -> str | _Redirect | None:
         """The out_path a decoded request path names, a redirect to its canonical form, or None."""

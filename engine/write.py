@@ -300,6 +300,7 @@ class Staging:
 
     def _write_error(self, error: OSError) -> BuildError:
         reason = "the disk is full" if error.errno == errno.ENOSPC else (error.strerror or str(error))
+        error.__traceback__ = None  # its frames hold the whole build (every renderer and its cache) while it lives
         return BuildError([Problem(self.output.name, 0, f"cannot write the site: {reason} "
                                    f"({error.filename or self.output}); the previous {self.output.name}/ is unchanged")])
 

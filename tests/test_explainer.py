@@ -14,6 +14,7 @@ from conftest import ROOT, build_site
 import engine
 
 SECTIONS = ["background", "proposal", "mexican-politics", "legal-framework"]
+QUOTATION = re.compile(r"“([^”]*)”")
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +26,14 @@ def explainer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.copy(ROOT / "site_config.yaml", site / "site_config.yaml")
     code, lines = build_site(site)
     # No warning but the two that stay until the explainer has its real address and contact.
+    config = (site / "site_config.yaml").read_text(encoding="utf-8").splitlines()
+    line_of = {key: next(number for number, text in enumerate(config, 1) if text.startswith(f"{key}:"))
+               for key in ("base_url", "contact")}
     assert (code, lines) == (0, [
-        "site_config.yaml:5: warning: 'base_url' still holds the placeholder example.org (set the site's real address)",
-        "site_config.yaml:9: warning: 'contact' still holds the placeholder example.org (set the site's real contact)"]), lines
+        f"site_config.yaml:{line_of['base_url']}: warning: 'base_url' still holds the placeholder example.org "
+        "(set the site's real address)",
+        f"site_config.yaml:{line_of['contact']}: warning: 'contact' still holds the placeholder example.org "
+        "(set the site's real contact)"]), lines
     yield site
 
 
@@ -35,9 +41,12 @@ def soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
-def body_words(site: Path, slug: str) -> int:
-    """Words of a section's own prose: its Markdown body without citations, directives or markup."""
-    text = (site / "content" / f"{slug}.md").read_text(encoding="utf-8").split("---", 2)[2]
+def body_words(site: Path, slug: str, language: str = "") -> int:
+    """Words of a section's own prose (in `language`, its translation): its Markdown body without
+    citations, directives or markup."""
+    name = f"{slug}.{language}.md" if language else f"{slug}.md"
+    text = (site / "content" / name).read_text(encoding="utf-8").split("---", 2)[2]
+    text = re.sub(r"<[^>]+>", "", text)
     text = re.sub(r"\[@[^\]]+\]", "", text)
     text = re.sub(r"^:::.*$", "", text, flags=re.M)
     text = re.sub(r"\]\([^)]*\)", "]", text)
@@ -50,6 +59,81 @@ def test_each_section_exists_with_its_length_and_subheadings(explainer: Path, sl
     assert page.select_one("article h1") is not None
     assert 500 <= body_words(explainer, slug) <= 900
     assert len(page.select("article h2[id]")) >= 3
+
+
+# Spanish says the same in more words than English: our translations of the same content run 11 to
+# 20 per cent longer, as translators expect. The cap limits what there is to read, so a translation
+# may run up to a fifth longer than its original (and so past the English 900), never longer.
+SPANISH_ALLOWANCE = 1.2
+
+
+@pytest.mark.parametrize("slug", SECTIONS)
+def test_each_spanish_section_says_the_same_in_at_most_a_fifth_more_words(explainer: Path, slug: str) -> None:
+    page = soup(explainer / "output" / "es" / slug / "index.html")
+    assert page.find("html")["lang"] == "es" and page.select_one("article h1") is not None
+    english, spanish = body_words(explainer, slug), body_words(explainer, slug, "es")
+    assert 500 <= spanish <= english * SPANISH_ALLOWANCE <= 900 * SPANISH_ALLOWANCE, (english, spanish)
+    # the same sections (headings with a permalink: not the lists at the foot, such as the English corrections)
+    assert len(page.select("article h2 a.permalink")) == len(soup(explainer / "output" / slug / "index.html")
+                                                             .select("article h2 a.permalink"))
+
+
+@pytest.mark.parametrize("prefix", ["", "background/", "proposal/", "mexican-politics/", "legal-framework/",
+                                    "timeline/", "glossary/", "sources/", "about/"])
+def test_every_spanish_page_cites_the_same_sources_and_numbers(explainer: Path, prefix: str) -> None:
+    english = soup(explainer / "output" / prefix / "index.html")
+    spanish = soup(explainer / "output" / "es" / prefix / "index.html")
+    cited = [sorted(item.select_one("cite a")["href"] for item in page.select(".page-sources li[id]"))
+             for page in (english, spanish)]
+    assert cited[0] == cited[1]  # sorted: the glossary numbers them in its own alphabetical order
+    # Mexican newsrooms write 119,144 and 2.5, as English does: the same digits, grouped the same way.
+    numbers = [sorted(re.findall(r"\d{1,3}(?:,\d{3})+", page.find("main").get_text())) for page in (english, spanish)]
+    assert numbers[0] == numbers[1]
+
+
+def _quotation_languages(page: BeautifulSoup) -> dict[str, str]:
+    """Each quotation of a page's main text (“…”) -> the language it is marked with (its nearest `lang`)."""
+    found = {}
+    for text in page.find("main").find_all(string=QUOTATION):
+        holder = text.parent if text.parent.get("lang") else text.find_parent(lang=True)
+        for quoted in QUOTATION.findall(text):
+            if re.search(r"\b[^\W\d_]{2,}\b", quoted):  # words, not a fragment of an address (“34e68f72-”)
+                found[quoted] = holder.get("lang") if holder else ""
+    return found
+
+
+@pytest.mark.parametrize("prefix", ["", "background/", "proposal/", "mexican-politics/", "legal-framework/",
+                                    "timeline/", "glossary/", "sources/", "about/"])
+def test_quotations_keep_their_language_in_the_spanish_edition(explainer: Path, prefix: str) -> None:
+    """A quotation both editions give in the same words (English quotes, source titles) is marked with the
+    same language on the Spanish page as on the English one: lang="en" inside Spanish text."""
+    english = _quotation_languages(soup(explainer / "output" / prefix / "index.html"))
+    spanish = _quotation_languages(soup(explainer / "output" / "es" / prefix / "index.html"))
+    shared = {quoted: language for quoted, language in spanish.items() if quoted in english}
+    assert shared == {quoted: english[quoted] for quoted in shared}
+    assert "en" in shared.values() or prefix == "glossary/", "the Spanish pages keep their English quotations"
+
+
+def test_mexican_institutions_are_named_in_spanish_with_their_acronym_first(explainer: Path) -> None:
+    names = {"SRE": "Secretaría de Relaciones Exteriores", "Segob": "Secretaría de Gobernación",
+             "COMAR": "Comisión Mexicana de Ayuda a Refugiados", "CNDH": "Comisión Nacional de los Derechos Humanos"}
+    for slug in ["", *SECTIONS]:
+        page = soup(explainer / "output" / "es" / slug / "index.html").find("article" if slug else "main")
+        for tip in page.select(".term-tip, .page-sources"):
+            tip.decompose()  # a glossary term's definition, shown on hover, is not the running text
+        text = page.get_text()
+        for acronym, name in names.items():
+            first = re.search(rf"\b{acronym}\b", text)
+            if first is not None:
+                assert text[:first.end() + 1].endswith(f"{name} ({acronym})") or \
+                    text[:first.end() + 1].endswith(f"{name} ({acronym},"), (slug, acronym)
+
+
+def test_the_spanish_glossary_sorts_accents_with_their_letter_and_enie_after_n(explainer: Path) -> None:
+    terms = [dt.get_text() for dt in soup(explainer / "output" / "es" / "glossary" / "index.html").select("dt")]
+    plain = str.maketrans("áéíóúü", "aeiouu")
+    assert terms == sorted(terms, key=lambda term: term.lower().translate(plain).replace("ñ", "n\uffff"))
+    assert terms.index("Iniciativa Mérida") < terms.index("pato cojo") < terms.index("puerto de entrada")
 
 
 def test_sections_are_in_reading_order(explainer: Path) -> None:
@@ -108,7 +192,6 @@ def test_every_source_says_what_it_supports(explainer: Path) -> None:
     assert "cut" in data.sources["wapo"].url_note
 
 
-QUOTATION = re.compile(r"“([^”]*)”")
 
 
 @pytest.mark.parametrize("slug", SECTIONS)

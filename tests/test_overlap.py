@@ -8,7 +8,8 @@ whoever has the articles when it is stale. Words are compared normalised: NFKC, 
 apostrophes dropped, punctuation ignored.
 
 Copying: no run of 10 or more words of ours appears in either article. Text inside quotation
-marks (“…” or "…") is a quotation and is left out; so are the bibliographic fields of
+marks (“…” or "…") is a quotation and is left out (the quoted values of HTML attributes, such as
+`lang="en"`, are not); so are the bibliographic fields of
 sources.yaml (a source's title must be copied exactly), the ledger's page, source and quote,
 web addresses, citation markers and directive lines. Everything else a reader sees is compared:
 front matter values, Markdown bodies and every string in the YAML data files.
@@ -63,6 +64,9 @@ _QUOTATION = re.compile(r"“([^”]*)”|\"([^\"\n]*)\"")
 _CITATION = re.compile(r"\[@[^\]]*\]")
 _CITED_ID = re.compile(r"@([\w-]+)")
 _DIRECTIVE = re.compile(r"^:::.*$", re.M)
+# An HTML tag in Markdown (`<span lang="en">` around an English quotation in a translation): its
+# attribute values are markup, not quotations.
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 # What a quotation may leave out or add: an ellipsis, or words of ours in square brackets.
 _ELISION = re.compile(r"…|\.\.\.|\[[^\]]*\]")
 _STR = "tag:yaml.org,2002:str"
@@ -208,7 +212,7 @@ def copy_problems(root: Path, articles: Sequence[SeedArticle]) -> list[str]:
 
 def quotations(passage: Passage) -> Iterator[Quotation]:
     """The quotations of a passage, each attributed to the citation that closes it, else to the whole passage's."""
-    text = _DIRECTIVE.sub("", passage.text)
+    text = _TAG.sub("", _DIRECTIVE.sub("", passage.text))
     for match in _QUOTATION.finditer(text):
         closing = _CITATION.search(text, match.end())
         cites = cited_ids(closing.group()) if closing else passage.cites
@@ -447,6 +451,9 @@ def test_quotation_checker(quoted: str, verbatim: bool, gazette: tuple[SeedArtic
     ('What "spring 2018" means is unclear.', (), [("spring 2018", ())]),
     # A directive line is no quotation.
     ('::: callout "What we know"\nText.', (), []),
+    # An attribute's quoted value is markup: the English quotation inside the tag is the quotation.
+    ('Lo llamó <span lang="en">“a critic”</span> (un crítico) [@dailycaller].', ("dailycaller",),
+     [("a critic", ("dailycaller",))]),
 ])
 def test_attribution(text: str, cites: tuple[str, ...], expected: list[tuple[str, tuple[str, ...]]]) -> None:
     found = quotations(Passage("content/page.md", 1, text, cites))

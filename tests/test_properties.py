@@ -12,8 +12,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.content import MAX_NESTING, directive_names, has_deep_prefix, parse_page, slugify, split_front_matter
+from engine.content import directive_names, parse_page, slugify, split_front_matter
 from engine.dates import parse_date
+from engine.limits import MAX_NESTING, has_deep_prefix
 from engine.markup import scan_citations
 from engine.write import safe_join
 from engine.yamlfile import YamlMap, load_yaml
@@ -163,11 +164,11 @@ _DIRECTIVE_LINE = re.compile(r"^:::[ \t]+([A-Za-z][\w-]*)", re.M)
 def test_the_deep_nesting_shortcut_never_hides_a_too_deep_line(lines: list[str]) -> None:
     """engine/content.py skips its line-by-line nesting check when no line starts with MAX_NESTING + 1
     indent, quote or marker characters; the full check must agree whenever the shortcut says "fine"."""
-    from engine import content
+    from engine import content, limits
 
     body = "\n".join(lines)
-    full = all(content.nesting_depth(line) <= MAX_NESTING for _, line in content.lines_outside_code(body))
-    if not content.has_deep_prefix(body):
+    full = all(limits.nesting_depth(line) <= MAX_NESTING for _, line in content.lines_outside_code(body))
+    if not limits.has_deep_prefix(body):
         assert full
     assert content._check_nesting(body, 1, "content/x.md", []) == full
 

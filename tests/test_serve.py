@@ -117,6 +117,13 @@ def test_plain_404_page_when_the_site_has_none() -> None:
     assert b"Not found" in body and b'href="/sub/path/"' in body and SCRIPT.encode() in body
 
 
+def test_a_missing_address_in_a_language_folder_gets_that_languages_404_page() -> None:
+    files = {**FILES, "es/index.html": PAGE, "es/404.html": b"<!doctype html><html><body>es 404</body></html>"}
+    assert b"es 404" in call(site_app(files), "/sub/path/es/nada/")[2]
+    assert b"site 404 page" in call(site_app(files), "/sub/path/nothing/")[2]
+    assert b"site 404 page" in call(site_app(files), "/sub/path/first/nothing/")[2]  # first/ has no 404 page
+
+
 def test_head_has_headers_but_no_body_and_post_is_refused() -> None:
     status, headers, body = call(site_app(), "/sub/path/", "HEAD")
     assert status.startswith("200") and body == b"" and int(headers["Content-Length"]) > len(PAGE)

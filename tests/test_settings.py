@@ -36,6 +36,15 @@ def test_good_settings_and_defaults(tmp_path: Path) -> None:
     assert (settings.language, settings.output, settings.nav) == ("en", "output", ())
 
 
+def test_languages_the_default_first_and_each_ones_own_title(tmp_path: Path) -> None:
+    settings = engine.load_settings(write_config(tmp_path, GOOD + "languages: [en, es]\ntitle_es: Un sitio\n"))
+    assert (settings.language, settings.languages, settings.other_languages) == ("en", ("en", "es"), ("es",))
+    spanish = settings.edition("es")
+    assert (spanish.language, spanish.title, spanish.description, spanish.url_prefix) == \
+        ("es", "Un sitio", "What it is.", "es/")
+    assert settings.url_prefix == "" and engine.load_settings(write_config(tmp_path, GOOD)).languages == ("en",)
+
+
 def test_base_url_override_from_command_line(tmp_path: Path) -> None:
     settings = engine.load_settings(write_config(tmp_path, GOOD), base_url="https://preview.example.net/pr-4")
     assert settings.base_url == "https://preview.example.net/pr-4/"
@@ -47,6 +56,15 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         (GOOD + "titel: x\n", ["site_config.yaml:4: unknown setting key 'titel' (did you mean 'title'?)"]),
+        (GOOD + "languages: [en, es]\ntitle_fr: Un site\n",
+         ["site_config.yaml:5: 'title_fr' is in 'fr', which is not one of the site's other languages (es) "
+          "(add fr to 'languages')"]),
+        (GOOD + "language: es\nlanguages: [en, es]\n",
+         ["site_config.yaml:4: 'language' is es, but 'languages' starts with en (the first of 'languages' is the "
+          "default language: drop 'language' or make them agree)"]),
+        (GOOD + "languages: [en, es, en, x_y]\n",
+         ["site_config.yaml:4: 'languages' names a language twice",
+          "site_config.yaml:4: 'x_y' is not a language tag such as en or es-MX"]),
         ("description: d\nbase_url: https://e.org/\n", ["site_config.yaml:1: missing required key 'title'"]),
         (GOOD + "nav: background\nlanguage: 12\n",
          ["site_config.yaml:5: 'language' must be text, but YAML read 12 as a number (put it in quotes: language: \"12\")"]),
@@ -59,7 +77,8 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
                                 "(the '[' on this line is never closed with ']')"]),
         ("- a\n- b\n", ["site_config.yaml:1: the settings file must be a mapping of key: value lines"]),
     ],
-    ids=["unknown-key", "missing-title", "wrong-type", "bad-base-url", "bad-contact", "duplicate-key",
+    ids=["unknown-key", "unknown-language-key", "language-disagrees", "bad-languages", "missing-title", "wrong-type",
+         "bad-base-url", "bad-contact", "duplicate-key",
          "yaml-syntax", "not-a-mapping"],
 )
 def test_settings_problems(tmp_path: Path, text: str, expected: list[str]) -> None:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make audit: Lighthouse (mobile preset) on the home page, a section page, the timeline and a page with
-# a picture of the real explainer,
-# built into a temporary folder and served gzip-compressed on 127.0.0.1. Prints the four scores per
-# page, keeps the JSON reports in tests/artifacts/, and fails unless every score is 100.
+# a picture of the real explainer, and on the Spanish home and a Spanish section (under es/), built into a
+# temporary folder and served gzip-compressed on 127.0.0.1. Prints the four scores per page, keeps the
+# JSON reports in tests/artifacts/, and fails unless every score is 100.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
@@ -39,8 +39,8 @@ origin="http://127.0.0.1:$(cat "$work/port")"
 mkdir -p tests/artifacts
 flags="--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run"
 status=0
-for page in "" "$section" $extra; do
-  name=${page%/}; name=${name:-home}
+for page in "" "$section" $extra "es/" "es/$section"; do  # the Spanish home and a Spanish section too
+  name=${page%/}; name=${name:-home}; name=${name//\//-}
   report="tests/artifacts/lighthouse-$name.json"
   CHROME_PATH=/usr/bin/chromium "$NODE" "$LIGHTHOUSE" "$origin$base_path$page" --quiet \
     --only-categories=performance,accessibility,best-practices,seo \

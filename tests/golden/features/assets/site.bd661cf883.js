@@ -31,7 +31,10 @@
         var shown = 0;
         events.forEach(function (event) { if (!event.hidden) { shown += 1; } });
         if (status) {
-          status.textContent = wanted === "" ? "" : "Showing " + shown + " of " + events.length + " events: " + button.textContent + ".";
+          // The sentence comes from the page's language: data-status holds it with {shown}, {total} and {category}.
+          var sentence = filter.getAttribute("data-status") || "{shown} / {total}: {category}";
+          status.textContent = wanted === "" ? "" : sentence.replace("{shown}", String(shown))
+            .replace("{total}", String(events.length)).replace("{category}", button.textContent);
         }
         years.forEach(function (heading) {
           var list = heading.nextElementSibling;
