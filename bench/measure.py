@@ -13,6 +13,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -81,11 +82,15 @@ def run_process(argv: list[str], cwd: Path, load: str = IDLE) -> Run:
     """Run one child to completion; its wall time, CPU time and peak memory (via wait4)."""
     with beside(load):
         started = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
+        # Its messages go to a file: a pipe nobody reads until the end would stop a child that writes
+        # more than the pipe holds (a site with a thousand warnings).
+        with tempfile.TemporaryFile() as messages:
+            process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=messages)
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - started
+            messages.seek(0)
+            error = messages.read().decode(errors="replace")
     process.returncode = os.waitstatus_to_exitcode(status)
-    error = process.stderr.read().decode() if process.stderr else ""
     if process.returncode != 0:
         raise SystemExit(f"bench: {' '.join(argv)} failed ({process.returncode}):\n{error}")
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
