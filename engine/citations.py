@@ -59,7 +59,7 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
             own = source.language or default_language
             if own != language:
                 title = Markup('<span lang="{}">{}</span>').format(own, source.title)
-            hidden = Markup(escape(label)).format(publisher=source.publisher, title=title)
+            hidden = str(escape(label)).format(publisher=escape(source.publisher), title=escape(title))
             links.append(f'<a id="{anchor}" href="#source-{number}">{number}'
                          f'<span class="visually-hidden">{hidden}</span></a>')
         if not links:

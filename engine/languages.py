@@ -192,10 +192,16 @@ def translate(table: Mapping[str, str], language: str, key: str, values: Mapping
     if text is None:
         raise MissingString(key, language)
     try:
-        return Markup(escape(text)).format_map(dict(values))
+        return Markup(str(escape(text)).format_map({name: _escaped(value) for name, value in values.items()}))
     except (KeyError, IndexError, ValueError) as error:
         raise MissingString(key, language, f"the interface string '{key}' has a placeholder {error} "
                                            "the template gives no value") from None
+
+
+def _escaped(value: Any) -> Any:
+    """A value ready for str.format in HTML: numbers as they are (their formats stay usable), the rest
+    escaped. The same HTML as Markup.format gives, without its formatter written in Python."""
+    return value if isinstance(value, (int, float)) else escape(value)
 
 
 def date_words(date: PartialDate, table: Mapping[str, str]) -> str:
