@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
 import engine  # noqa: E402
+
+# A test run started in the background (`make test &`, nohup) inherits an ignored SIGINT, and the builds
+# it starts would inherit it too: the tests that interrupt a build need Ctrl-C to work in them.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
