@@ -25,7 +25,7 @@ from typing import Any
 
 ENGINE_DIR = Path(__file__).resolve().parent
 # The libraries whose versions change what the engine writes.
-LIBRARIES = ("Jinja2", "MarkupSafe", "Markdown", "PyYAML", "Pillow")
+LIBRARIES = ("Jinja2", "MarkupSafe", "Markdown", "PyYAML", "Pillow", "nh3", "selectolax")
 _MAGIC = b"explainer-cache-1\n"
 _CHECKSUM_SIZE = 32
 # A kind of entry is pruned once it holds more than twice the entries a build used, plus this many.
