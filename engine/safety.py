@@ -61,11 +61,15 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# The allow-list as nh3 takes it (sets).
+_NH3_TAGS, _NH3_SCHEMES = set(ALLOWED_TAGS), set(URL_SCHEMES)
+_NH3_ATTRIBUTES = {tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()}
+
+
 def sanitize(html: str) -> str:
     """The HTML as the allow-list keeps it."""
-    return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
-                     url_schemes=set(URL_SCHEMES), link_rel=None, strip_comments=False,
-                     attribute_filter=_keep_attribute)
+    return nh3.clean(html, tags=_NH3_TAGS, attributes=_NH3_ATTRIBUTES, url_schemes=_NH3_SCHEMES, link_rel=None,
+                     strip_comments=False, attribute_filter=_keep_attribute)
 
 
 # What unsafe_markup finds: patterns that find it in the source, the most precise first; message; hint.

@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .cache import Cache, stable_digest
 from .charts import format_number
@@ -196,7 +196,15 @@ def language_env(env: jinja2.Environment, language: str, strings: dict[str, str]
         code = code or default_language
         return Markup("") if code == language else Markup(' lang="{}"').format(code)
 
-    made.globals = {**env.globals, "t": lambda key, **values: translate(strings, language, key, values),
+    # Strings without placeholders are the same HTML every time: escaped once.
+    fixed = {key: Markup(escape(text)) for key, text in strings.items() if isinstance(text, str) and "{" not in text}
+
+    def t(key: str, **values: Any) -> Markup:
+        if not values and key in fixed:
+            return fixed[key]
+        return translate(strings, language, key, values)
+
+    made.globals = {**env.globals, "t": t,
                     "date_text": lambda date: date_words(date, strings), "lang_attr": lang_attr,
                     "corrections_ld": lambda corrections: [item.json_ld(strings) for item in corrections]}
     made.filters = {**env.filters, "number": lambda value: number_words(value, strings)}
