@@ -161,7 +161,10 @@ def _lines_matching(body: str, body_line: int, pattern: str) -> list[int]:
 _UNSAFE_WORDS = ("javascript:", "vbscript:", "data:", "<style", "<base", "<object", "<embed", "<applet", "refresh",
                  "&", "poster")  # an entity may hide a scheme
 _TAG = re.compile(r"""<[a-zA-Z](?:[^>"']+|"[^"]*"|'[^']*')*>""")
-_EVENT_OR_STYLE = re.compile(r"""[\s/"'](?:on[a-z]+|style)\s*=""")
+# An event handler or a style attribute. Each pattern starts with a literal, which re finds quickly; the
+# character before a match must be one that ends a tag's name or an attribute.
+_EVENT_OR_STYLE = (re.compile(r"on[a-z]+\s*="), re.compile(r"style\s*="))
+_BEFORE_ATTRIBUTE = re.compile(r"""[\s/"']""")
 _INLINE_SCRIPT = re.compile(r"""<script(?![^>]*\s(?:src\s*=|type\s*=\s*["']?application/(?:ld\+)?json))""")
 _FOREIGN_SOURCE = re.compile(r"""src\s*=\s*["']?\s*(?:[a-z]+:)?//""")
 _FOREIGN_LINK = re.compile(r"""<link\b(?=[^>]*\srel\s*=\s*["']?"""
@@ -198,7 +201,9 @@ def _may_be_unsafe(page: str) -> bool:
     tags = " ".join(_TAG.findall(page)).lower()
     if any(word in tags for word in _UNSAFE_WORDS):
         return True
-    return any(pattern.search(tags) for pattern in (_EVENT_OR_STYLE, _FOREIGN_SOURCE, _INLINE_SCRIPT, _FOREIGN_LINK))
+    if any(_BEFORE_ATTRIBUTE.match(tags, match.start() - 1) for pattern in _EVENT_OR_STYLE for match in pattern.finditer(tags)):
+        return True
+    return any(pattern.search(tags) for pattern in (_FOREIGN_SOURCE, _INLINE_SCRIPT, _FOREIGN_LINK))
 
 
 def _layout_element_problems(tag: str, attributes: dict[str, str | None], has_text: bool) -> Iterator[str]:
