@@ -77,6 +77,7 @@ def render_site(site: Site, layouts: Layouts, cache: Cache, write: Write, jobs: 
     """Make every file of the site and hand each to `write`; problems are in the result. `jobs` is how
     many processes render pages (None: as many as pay, see pool.py); `converter` is the Markdown
     converter to use (the tests give the stock one)."""
+    converter = converter or MarkdownConverter()  # one for every language: Markdown is the same in each
     renderers = [PageRenderer(edition, layouts, cache, converter) for edition in site.every_edition]
     known = cache.get("facts", "pages")
     output = _Output(SiteOutput(_Links(cache, hold=not cache.keeps("pages"))), known if isinstance(known, dict) else {})
