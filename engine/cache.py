@@ -13,19 +13,19 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import importlib
 import io
 import os
 import pickle
 import sys
 import types
 from collections.abc import Callable, Iterable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ENGINE_DIR = Path(__file__).resolve().parent
-# The libraries whose versions change what the engine writes.
-LIBRARIES = ("Jinja2", "MarkupSafe", "Markdown", "PyYAML", "Pillow", "nh3", "selectolax")
+# The libraries whose code changes what the engine writes, by the name they are imported as.
+LIBRARIES = ("jinja2", "markupsafe", "markdown", "yaml", "PIL", "nh3", "selectolax")
 _MAGIC = b"explainer-cache-1\n"
 _CHECKSUM_SIZE = 32
 # A kind of entry is pruned once it holds more than twice the entries a build used, plus this many.
@@ -34,13 +34,24 @@ PRUNE_MARGIN = 8
 
 @functools.cache
 def engine_digest() -> str:
-    """sha256 of every engine module's bytes, the Python version and the versions in LIBRARIES."""
+    """sha256 of every engine module's bytes, the Python version and what identifies each library in LIBRARIES."""
     digest = hashlib.sha256(f"python {sys.version_info[:2]}\n".encode())
     for name in LIBRARIES:
-        digest.update(f"{name} {metadata.version(name)}\n".encode())
+        digest.update(name.encode() + b"\0" + _library_stamp(name) + b"\n")
     for module in sorted(ENGINE_DIR.rglob("*.py")):
         digest.update(module.relative_to(ENGINE_DIR).as_posix().encode() + b"\0" + module.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _library_stamp(name: str) -> bytes:
+    """A library's version as its module gives it (importlib.metadata is slow to import); for one that
+    gives none (MarkupSafe), the bytes of its package's files."""
+    module = importlib.import_module(name)
+    version = vars(module).get("__version__")  # not getattr: a module's __getattr__ may warn, or look it up
+    if isinstance(version, str):
+        return version.encode()
+    folder = Path(module.__file__ or "").parent
+    return b"".join(file.name.encode() + b"\0" + file.read_bytes() for file in sorted(folder.iterdir()) if file.is_file())
 
 
 def stable_digest(*parts: Any) -> str:

@@ -126,3 +126,23 @@ def test_a_new_front_matter_field_survives_cached_builds(tmp_path: Path) -> None
     edit(project / "content" / "about.md", "This page says", "This page now says")
     assert_cached_equals_clean(project)
     assert text_of(first, "p.kicker-note") == "Read this first"
+
+
+def test_the_cache_key_follows_every_library_that_shapes_output() -> None:
+    """Each library in the engine's digest is named by its installed version (the one pip's metadata
+    gives), or by its own files when its module gives no version."""
+    import importlib
+    from importlib import metadata
+
+    sys.path.insert(0, str(ROOT))
+    from engine.cache import LIBRARIES, _library_stamp
+
+    distributions = metadata.packages_distributions()
+    for name in LIBRARIES:
+        stamp = _library_stamp(name)
+        module = importlib.import_module(name)
+        if "__version__" in vars(module):
+            assert stamp == metadata.version(distributions[name][0]).encode(), name
+        else:
+            assert module.__file__ is not None and Path(module.__file__).read_bytes() in stamp, name
+    assert {"jinja2", "markupsafe", "markdown", "yaml"} <= set(LIBRARIES)
