@@ -10,6 +10,7 @@ conversion depends on the body text alone, so its result can be cached.
 from __future__ import annotations
 
 import html
+import importlib
 import re
 import xml.etree.ElementTree as etree
 from typing import Any
@@ -105,8 +106,11 @@ def markdown_settings() -> dict[str, Any]:
 def stock_markdown() -> markdown.Markdown:
     """Python-Markdown with exactly the engine's extensions and settings, and nothing quickened."""
     config = markdown_settings()
-    return markdown.Markdown(extensions=[*config["extensions"], _ExplainerExtension()],
-                             extension_configs=config["extension_configs"], output_format="html")
+    # Built from their modules, not by name: Markdown looks a name up among the installed entry points
+    # first, which imports importlib.metadata and reads every installed package's metadata.
+    extensions = [importlib.import_module(f"markdown.extensions.{name}").makeExtension(
+        **config["extension_configs"].get(name, {})) for name in config["extensions"]]
+    return markdown.Markdown(extensions=[*extensions, _ExplainerExtension()], output_format="html")
 
 
 class MarkdownConverter:
