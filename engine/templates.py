@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -109,20 +110,25 @@ def load_layouts(layouts_dir: Path, cache: Cache, root: Path | None = None) -> L
     if outside:
         raise BuildError(outside)
     env = _environment(layouts_dir, sources, cache)
-    return Layouts(layouts_dir, sources, Assets(hashed, data), env, {name: _parse(env, source, cache)
+    return Layouts(layouts_dir, sources, Assets(hashed, data), env, {name: _parse(env, name, source, cache)
                                                                      for name, source in sources.items()})
 
 
-def _parse(env: jinja2.Environment, source: str, cache: Cache) -> tuple[frozenset[str | None], frozenset[str]]:
+def _parse(env: jinja2.Environment, name: str, source: str,
+           cache: Cache) -> tuple[frozenset[str | None], frozenset[str]]:
     """The templates one template refers to and the variables it reads (nothing, when it does not parse:
-    rendering it reports why)."""
+    rendering it reports why). A template parsed here is compiled from the same tree into the build
+    cache, where loading it finds it: its source is parsed once, not twice."""
     key = stable_digest(source)
     known = cache.get("templates", key)
     if isinstance(known, tuple):
         return known
+    filename = env.loader.get_source(env, name)[1] if env.loader else None
     try:  # finding the variables compiles the template: an unknown filter fails there, not in parse()
-        tree = env.parse(source)
+        tree = env.parse(source, name, filename)
         found = frozenset(meta.find_referenced_templates(tree)), frozenset(meta.find_undeclared_variables(tree))
+        if isinstance(env.bytecode_cache, _TemplateCodeCache):
+            env.bytecode_cache.store(env, name, filename, source, env.compile(tree, name, filename))
     except jinja2.TemplateSyntaxError:
         return frozenset(), frozenset()
     cache.put("templates", key, found)
@@ -167,6 +173,12 @@ class _TemplateCodeCache(jinja2.BytecodeCache):
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self.cache.put("jinja", stable_digest(bucket.key, bucket.checksum), bucket.bytecode_to_string())
+
+    def store(self, env: jinja2.Environment, name: str, filename: str | None, source: str, code: CodeType) -> None:
+        """Keep a template's compiled code where loading the template looks for it."""
+        bucket = self.get_bucket(env, name, filename, source)
+        bucket.code = code
+        self.set_bucket(bucket)
 
 
 def _environment(folder: Path, sources: dict[str, str], cache: Cache) -> jinja2.Environment:
