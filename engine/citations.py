@@ -42,6 +42,8 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
     numbers: dict[str, int] = {}
     backlinks: dict[str, list[str]] = {}
     problems: list[Problem] = []
+    hidden_words: dict[str, str] = {}  # a source's hidden text, the same at each of its markers
+    escaped_label = str(escape(label))
 
     def replace(match: re.Match[str]) -> str:
         links = []
@@ -55,11 +57,14 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
             number = numbers.setdefault(source_id, len(numbers) + 1)
             anchor = f"cite-{number}-{len(backlinks.setdefault(source_id, [])) + 1}"
             backlinks[source_id].append(anchor)
-            title: Markup | str = source.title
-            own = source.language or default_language
-            if own != language:
-                title = Markup('<span lang="{}">{}</span>').format(own, source.title)
-            hidden = str(escape(label)).format(publisher=escape(source.publisher), title=escape(title))
+            hidden = hidden_words.get(source_id)
+            if hidden is None:
+                title: Markup | str = source.title
+                own = source.language or default_language
+                if own != language:
+                    title = Markup('<span lang="{}">{}</span>').format(own, source.title)
+                hidden = hidden_words[source_id] = escaped_label.format(publisher=escape(source.publisher),
+                                                                         title=escape(title))
             links.append(f'<a id="{anchor}" href="#source-{number}">{number}'
                          f'<span class="visually-hidden">{hidden}</span></a>')
         if not links:
