@@ -144,6 +144,8 @@ PICTURE_LINE = re.compile(r"^:::[ \t]+picture[ \t]+(\S+)", re.M)
 
 def picture_ids(body: str) -> tuple[str, ...]:
     """The ids of the pictures a body places, each once, in order."""
+    if "picture" not in body:
+        return ()  # what the pattern needs, found in C: most bodies place no picture
     return tuple(dict.fromkeys(match.group(1) for match in PICTURE_LINE.finditer(body)))
 
 

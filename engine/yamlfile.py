@@ -138,7 +138,8 @@ def load_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, list[P
             return None, [Problem(source, deep_line + line_offset, f"values nested more than {NESTING_LIMIT} levels deep",
                                   "flatten the lists and mappings: YAML this deep cannot be read")]
         node = loader.get_single_node()
-        growth_line = alias_growth_line(node) if node is not None else None
+        # Without a '*' the document has no alias (nor merge key) to grow by.
+        growth_line = alias_growth_line(node) if node is not None and "*" in text else None
         if growth_line is not None:
             return None, [Problem(source, growth_line + line_offset,
                                   f"aliases and merge keys expand this document by more than {ALIAS_GROWTH_LIMIT:,} "
