@@ -152,11 +152,14 @@ class _SnapshotLoader(jinja2.BaseLoader):
 
 
 class _TemplateCodeCache(jinja2.BytecodeCache):
-    """Compiled templates in the build cache, keyed by the template's name and source."""
+    """Compiled templates, keyed by the template's name and source: those compiled in this build (each
+    language's pages load every template again, and a build without the cache has no other), then
+    the build cache's."""
 
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
         self.used: set[str] = set()
+        self.compiled: dict[str, CodeType] = {}
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
         """Jinja's key (the template's name and file), from the file name's bytes as the system gave them:
@@ -167,12 +170,19 @@ class _TemplateCodeCache(jinja2.BytecodeCache):
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         key = stable_digest(bucket.key, bucket.checksum)
         self.used.add(key)
+        if key in self.compiled:
+            bucket.code = self.compiled[key]
+            return
         code = self.cache.get("jinja", key)
         if isinstance(code, bytes):
             bucket.bytecode_from_string(code)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.cache.put("jinja", stable_digest(bucket.key, bucket.checksum), bucket.bytecode_to_string())
+        key = stable_digest(bucket.key, bucket.checksum)
+        if bucket.code is not None:
+            self.compiled[key] = bucket.code
+        if self.cache.is_enabled:
+            self.cache.put("jinja", key, bucket.bytecode_to_string())
 
     def store(self, env: jinja2.Environment, name: str, filename: str | None, source: str, code: CodeType) -> None:
         """Keep a template's compiled code where loading the template looks for it."""
@@ -189,7 +199,7 @@ def _environment(folder: Path, sources: dict[str, str], cache: Cache) -> jinja2.
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        bytecode_cache=_TemplateCodeCache(cache) if cache.is_enabled else None,
+        bytecode_cache=_TemplateCodeCache(cache),
         auto_reload=False,
     )
     env.filters["number"] = format_number
