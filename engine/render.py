@@ -36,7 +36,7 @@ from .directives import (
 from .errors import Problem, did_you_mean
 from .glossary import link_terms, plain_text
 from .images import placed_pictures, prepare_pictures
-from .languages import load_strings, locale_of, strings_of, translations_of
+from .languages import locale_of, strings_of, translations_of
 from .markup import DIRECTIVE_MARKER, MarkdownConverter, count_words, in_language
 from .records import Citation, ConvertedBody, Heading, PageLinks, RenderedPage
 from .safety import check_body_safety, check_layout_output
@@ -113,7 +113,7 @@ class PageRenderer:
         self.layouts = layouts
         self.cache = cache
         self.converter = converter or MarkdownConverter()
-        self.tables, self.strings_problems = load_strings(layouts.sources, site.settings.languages)
+        self.tables, self.strings_problems = layouts.strings(site.settings.languages)
         self.strings = strings_of(self.tables, site.language)
         self.env = language_env(layouts.env, site.language, self.strings, site.settings.default_language)
         self.env.globals["inline"] = self.inline  # for the macros of partials, which see only globals

@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 from .cache import Cache, stable_digest
 from .charts import format_number
 from .errors import BuildError, Problem, did_you_mean
-from .languages import MissingString, date_words, number_words, translate
+from .languages import MissingString, date_words, load_strings, number_words, translate
 
 ASSETS_FOLDER = "assets"
 
@@ -64,6 +64,12 @@ class Layouts:
         """The cache keys of the compiled templates this build used."""
         code_cache = self.env.bytecode_cache
         return code_cache.used if isinstance(code_cache, _TemplateCodeCache) else set()
+
+    @functools.lru_cache(maxsize=4)  # noqa: B019 (one Layouts per build: the cache goes with it)
+    def strings(self, languages: tuple[str, ...]) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+        """Each language's interface strings (layouts/i18n/) and their problems, read once for all of a
+        build's languages."""
+        return load_strings(self.sources, languages)
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one Layouts per build: the cache goes with it)
     def reach(self, names: tuple[str, ...]) -> tuple[str, frozenset[str] | None]:
