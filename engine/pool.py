@@ -6,8 +6,8 @@ Chunks are handed out as workers ask for them, so a worker slowed by another pro
 machine simply takes fewer. A worker that dies stops the build with one clear problem; a worker
 dies with the main process however that ends (on Linux, the kernel kills it: PR_SET_PDEATHSIG),
 and ignores Ctrl-C, which is the main process's to handle: a build that stops early drops the
-chunks not handed out and lets the workers finish those they hold. Where processes cannot be forked, or
-for a few items, the work runs in this process.
+chunks not handed out and lets the workers finish those they hold. Where processes cannot be
+forked, or for a few items, the work runs in this process.
 """
 
 from __future__ import annotations
@@ -18,20 +18,14 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TypeVar, cast
 
 from .errors import BuildError, Problem
-
-if TYPE_CHECKING:
-    from multiprocessing.process import BaseProcess
 
 Result = TypeVar("Result")
 # Below this many items, forking the workers costs more than it saves.
 MIN_ITEMS = 48
-# How long a build that stops early waits for its workers to finish the chunks they hold.
-STOP_GRACE = 10.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -71,31 +65,18 @@ def parallel_map(work: Callable[[int], Result], count: int, jobs: int | None = N
         chunks = [pool.submit(_run, start, min(start + size, count)) for start in range(0, count, size)]
     finally:
         gc.unfreeze()
-    finished = False
     try:
         for index, chunk in enumerate(chunks):
             chunks[index] = None  # type: ignore[call-overload]  # the results go once read: a site's pages would pile up here
             yield from cast(list[Result], chunk.result())
-        finished = True
     except BrokenProcessPool:
         raise BuildError([Problem("build", 0, "a worker process of the build stopped unexpectedly (out of memory?)",
                                   "run the build again; --jobs 1 renders in one process")]) from None
     finally:
-        # Stopped early (a problem, Ctrl-C), the chunks not yet handed out are dropped.
-        pool.shutdown(wait=finished, cancel_futures=True)
-        if not finished:
-            _stop_workers(multiprocessing.active_children())
-
-
-def _stop_workers(workers: list[BaseProcess]) -> None:
-    """Let each worker finish the chunks it holds, then end; stop one still busy after STOP_GRACE seconds.
-    A worker killed at once could die half way through sending a result, and the pool's reader, waiting
-    for the rest, would then keep this process from ever ending."""
-    deadline = time.monotonic() + STOP_GRACE
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-        if worker.is_alive():
-            worker.terminate()
+        # Stopped early (a problem, Ctrl-C), the chunks not yet handed out are dropped and the workers
+        # finish those they hold: one killed while sending a result would leave the pool's reader
+        # waiting for the rest of it, and this process, forever.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _WORK: list[Callable[[int], object]] = []  # the function a worker runs, set as it starts
