@@ -146,15 +146,15 @@ PICTURES_FILE = "content/pictures.yaml"
 
 def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData, list[Problem]]:
     """Load every data file that exists; raise BuildError with all problems. The cache keeps the
-    records of files that loaded without a problem, by their bytes."""
+    records of files that loaded without an error, with their warnings, by their bytes."""
     problems: list[Problem] = []
     raw = {name: _read_file(settings, name, problems) for name in (SOURCES_FILE, TIMELINE_FILE, GLOSSARY_FILE, FIGURES_FILE,
                                                                     CORRECTIONS_FILE, PICTURES_FILE)}
     key = stable_digest([settings.languages, *((name, hashlib.sha256(data).hexdigest())
                                                for name, data in raw.items() if data is not None)])
     known = cache.get("data", key) if cache is not None and not problems else None
-    if isinstance(known, SiteData):
-        return known, []
+    if isinstance(known, tuple) and len(known) == 2 and isinstance(known[0], SiteData):
+        return known[0], list(known[1])
     parsed = {name: _parse_file(name, data, problems) for name, data in raw.items()}
     languages = settings.languages or (settings.language,)
     data = _read_data({name: localized(tree, languages[0], languages) for name, tree in parsed.items()}, key, problems)
@@ -168,8 +168,8 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
     data = replace(data, translations=translations)
-    if cache is not None and not problems:
-        cache.put("data", key, data)
+    if cache is not None:
+        cache.put("data", key, (data, tuple(problems)))
     return data, problems
 
 

@@ -10,12 +10,13 @@ writes it to disk, the dev server keeps it in memory.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 
-from .cache import Cache, stable_digest
+from .cache import Cache, joined_digest, stable_digest
 from .content import Page, PageMeta
 from .directives import EVENTS_LISTED, LISTING_DIRECTIVES, PLACES_LISTED, Usage, directives_of
 from .errors import BuildError, Problem
@@ -202,7 +203,8 @@ def _source_pages(site: Site, usage: Usage, strings: dict[str, str]) -> list[tup
     summary = strings.get("source_page_summary", "Every page of this site that cites this source.")
     return [(Page(source="content/sources.yaml", body_line=source.line, kind="page",
                   meta=PageMeta(title=source.title, summary=summary), language=sources_page.language,
-                  body=f"::: source {source_id}\n", url=f"{sources_page.url}{source_id}/", digest=stable_digest(source),
+                  body=f"::: source {source_id}\n", url=f"{sources_page.url}{source_id}/",
+                  digest=joined_digest(site.data.digest, source_id),
                   directives=("source",)),
              source_id)
             for source_id, source in site.data.sources.items() if len(usage.get(source_id, ())) > PLACES_LISTED]
@@ -272,9 +274,13 @@ def _record(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: U
 
 def _loader(item: _Made) -> Callable[[], bytes]:
     """The page's bytes on demand, from the cache: the loader holds the page's inputs, never its
-    rendered record (the dev server keeps one loader per page)."""
-    renderer, page, key, usage = item.renderer, item.page, item.key, item.usage
-    return lambda: _record(renderer, renderer.cache, page, key, usage).html
+    rendered record (the dev server keeps one loader per page, so it is one small object, not a closure
+    of four cells that the garbage collector would walk at every rebuild)."""
+    return functools.partial(_page_bytes, item.renderer, item.page, item.key, item.usage)
+
+
+def _page_bytes(renderer: PageRenderer, page: Page, key: str, usage: Usage | None) -> bytes:
+    return _record(renderer, renderer.cache, page, key, usage).html
 
 
 class _Links(Mapping[str, PageLinks]):
