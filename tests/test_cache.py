@@ -270,3 +270,18 @@ def test_a_records_digest_is_that_of_its_fields_whatever_it_caches_on_itself() -
     fresh, used = env(), env()
     assert used.terms[0] is not None  # compiled and kept on the instance
     assert stable_digest(fresh) == stable_digest(used) == used.digest == fresh.digest
+
+
+def test_data_files_with_warnings_give_the_same_warnings_from_the_cache(tmp_path: Path) -> None:
+    """Data that loads with warnings is cached with them: a cached build warns as the first did."""
+    site = copy_site("features", tmp_path)
+    sources = site / "content" / "sources.yaml"
+    sources.write_text(re.sub(r"\n  archive_url: .*", "", sources.read_text(encoding="utf-8")), encoding="utf-8")
+    code, first = build_site(site)
+    assert code == 0, first
+    archive_warnings = [line for line in first if "content/sources.yaml:" in line and "archive_url" in line]
+    assert archive_warnings, first
+    assert any(path.is_file() for path in (site / ".cache" / "data").rglob("*"))
+    code, second = build_site(site)
+    assert code == 0, second
+    assert [line for line in second if "archive_url" in line] == archive_warnings
