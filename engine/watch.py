@@ -18,7 +18,7 @@ from pathlib import Path
 
 # A burst of saves (write, rename, chmod, swap files) is over when nothing has
 # changed for this long; only then is the site rebuilt.
-QUIET_SECONDS = 0.02
+QUIET_SECONDS = 0.01
 # An input that is empty after a burst is most likely truncated by a save still in progress (a busy
 # machine can pause the editor between truncating and writing): wait up to this long for its text.
 EMPTY_GRACE_SECONDS = 1.0
