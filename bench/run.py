@@ -198,11 +198,12 @@ def bench_live(site: Path, section: Path, edits: int) -> tuple[Measure, Measure]
     """The dev server's own work in this process: LiveSite.rebuild of the whole site (its peak memory is the
     dev server's), then LiveSite.rebuild after editing one section, several times."""
     import engine
-    from engine.live import LiveSite
+    from engine.live import LiveSite, pace_collector
 
+    pace_collector()  # as `build.py serve` does
     whole = Measure("serve: LiveSite.rebuild, whole site", "mv .cache to bench/.work/trash/; "
-                    "LiveSite(settings).rebuild() in a new process; the peak memory of that process, its forked "
-                    "workers not counted")
+                    "LiveSite(settings).rebuild() in a new process, with the dev server's pace_collector(); the peak "
+                    "memory of that process, its forked workers not counted")
     started, before = time.perf_counter(), _cpu_seconds()
     live = LiveSite(engine.load_settings(site / "site_config.yaml", include_drafts=True))
     live.rebuild()

@@ -10,6 +10,7 @@ sources gives. Bad content raises BuildError and leaves `files` as they were.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,6 +33,19 @@ from .templates import load_layouts
 # the link check needs them.
 MEMORY_KINDS = frozenset({"jinja", "templates", "host"})
 MEMORY_ONLY_KINDS = frozenset({"facts", "parsed", "data", "links", "definitions", "usage", "values"})
+# Younger collections before a full one, in a process that holds a site (Python's default: 10).
+FULL_COLLECTION_PACE = 100
+
+
+def pace_collector() -> None:
+    """Set this process's garbage collector for a site held between rebuilds.
+
+    Each rebuild leaves tens of thousands of objects that outlive it (a record per page); at Python's
+    default pace they set off two full collections of the whole heap per rebuild, a quarter of a
+    rebuild at 10,000 pages. At this pace about one rebuild in four pays for one, and the cyclic
+    garbage of old rebuilds waits that much longer to be freed."""
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_PACE)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 
 from .errors import BuildError, UsageError
-from .live import LiveSite
+from .live import LiveSite, pace_collector
 from .reloads import SCRIPT_OPTIONS, ReloadPolicy, ReloadScript, ReloadSocket
 from .settings import Settings
 from .watch import InotifyWakeup, SourceWatcher
@@ -299,6 +299,7 @@ def _allowed_hosts(host: str) -> frozenset[str] | None:
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
     """`build.py serve`: build in memory, serve with live reload until Ctrl-C; 0 when stopped."""
+    pace_collector()
     server = DevServer(settings, host=host, port=port)
     server.open()
     print(f"serving {server.url} (drafts included; Ctrl-C to stop)", flush=True)
