@@ -113,6 +113,7 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
         external: Counter[str] = Counter()
         source = f"{output_name}/{path}"
         folder, climb = posixpath.dirname(path), "../" * path.count("/")
+        is_not_found_page = posixpath.basename(path) == _NOT_FOUND_PAGE
         for line, parse_message in page.parse_problems:
             problems.append(Problem(source, line, parse_message))
         for link, line in page.each_link():
@@ -124,7 +125,7 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
                 continue
             if base_url and link.startswith(base_url):
                 message = _check_link("index.html", "./" + link[len(base_url):], all_paths, anchors, external)
-            elif posixpath.basename(path) == _NOT_FOUND_PAGE and link.startswith("/") and not link.startswith("//"):
+            elif is_not_found_page and link.startswith("/") and not link.startswith("//"):
                 if not base_url:
                     continue
                 message = (f"link '{link}' is outside the site's path {base_path}" if not link.startswith(base_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from sys import intern
@@ -54,14 +55,8 @@ class PageLinks:
     def has_id(self, name: str) -> bool:
         """Whether the page has an element with this id (or an <a name>)."""
         ids = self.ids
-        low, high = 0, len(ids)
-        while low < high:
-            middle = (low + high) // 2
-            if ids[middle] < name:
-                low = middle + 1
-            else:
-                high = middle
-        return low < len(ids) and ids[low] == name
+        index = bisect_left(ids, name)
+        return index < len(ids) and ids[index] == name
 
     def each_link(self) -> Iterator[tuple[str, int]]:
         """(target, line) for each link, in document order."""
