@@ -111,9 +111,11 @@ class SourceWatcher:
             return None
         return max(self._last_change + self.quiet_seconds - self.clock(), POLL_MIN / 4)
 
-    def poll(self) -> tuple[str, ...] | None:
-        """Scan once; return the changed inputs when a burst has been quiet long enough, else None."""
-        stamps = self.scan()
+    def poll(self, rescan: bool = True) -> tuple[str, ...] | None:
+        """Scan once; return the changed inputs when a burst has been quiet long enough, else None.
+        `rescan` False: the caller knows nothing changed since the last scan (inotify saw no event), so
+        that scan's stamps stand."""
+        stamps = self.scan() if rescan else self._stamps
         now = self.clock()
         if stamps != self._stamps:
             changed = {source for source in stamps.keys() | self._stamps.keys()

@@ -258,6 +258,24 @@ def test_a_burst_of_writes_gives_one_batch_after_it_is_quiet(tmp_path: Path) -> 
     assert watcher.poll() is None  # nothing more
 
 
+def test_a_poll_without_rescan_ends_the_burst_it_saw_on_the_last_scan(tmp_path: Path) -> None:
+    """With inotify silent since the last scan, the server ends a quiet burst without scanning again:
+    the batch is what that scan saw, and the next scan finds anything written meanwhile."""
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "a.md").write_text("one")
+    clock = FakeClock()
+    watcher = SourceWatcher(tmp_path, [content], [], quiet_seconds=0.05, clock=clock)
+    (content / "a.md").write_text("two")
+    assert watcher.poll() is None
+    (content / "b.md").write_text("unseen")  # as if inotify had missed it
+    clock.now += 0.06
+    assert watcher.poll(rescan=False) == ("content/a.md",)
+    assert watcher.poll() is None
+    clock.now += 0.06
+    assert watcher.poll() == ("content/b.md",)
+
+
 def test_temp_files_and_atomic_renames(tmp_path: Path) -> None:
     content = tmp_path / "content"
     content.mkdir()
