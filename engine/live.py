@@ -40,9 +40,9 @@ FULL_COLLECTION_PACE = 100
 def pace_collector() -> None:
     """Set this process's garbage collector for a site held between rebuilds.
 
-    Each rebuild leaves tens of thousands of objects that outlive it (a record per page); at Python's
-    default pace they set off two full collections of the whole heap per rebuild, a quarter of a
-    rebuild at 10,000 pages. At this pace about one rebuild in four pays for one, and the cyclic
+    Each rebuild leaves a few objects per page that outlive it (its output record, loader and
+    sources); on a large site, at Python's default pace, they set off full collections of the whole
+    heap at every rebuild. At this pace a full collection comes every few rebuilds, and the cyclic
     garbage of old rebuilds waits that much longer to be freed."""
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTION_PACE)
