@@ -282,8 +282,8 @@ class DevServer:
         return _SAFETY_POLL if until_quiet is None else until_quiet
 
     def _tick(self) -> None:
-        # Waiting out a burst that inotify has heard nothing of since, the inputs are as last scanned
-        # (a site of 10,000 pages takes ~50 ms to scan); a safety poll always scans.
+        # A burst inotify has heard nothing of since the last scan is over: the inputs are as that scan
+        # saw them, so a large site is not scanned twice per save. A safety poll always scans.
         rescan = self._has_events or not self.uses_inotify or self.watcher.seconds_until_quiet() is None
         self._has_events = False
         try:
