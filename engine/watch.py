@@ -112,9 +112,9 @@ class SourceWatcher:
         return max(self._last_change + self.quiet_seconds - self.clock(), POLL_MIN / 4)
 
     def poll(self, rescan: bool = True) -> tuple[str, ...] | None:
-        """Scan once; return the changed inputs when a burst has been quiet long enough, else None.
-        `rescan` False: the caller knows nothing changed since the last scan (inotify saw no event), so
-        that scan's stamps stand."""
+        """Scan once (with `rescan` False, the caller knows nothing changed since the last scan, as when
+        inotify saw no event: that scan's stamps stand); return the changed inputs when a burst has been
+        quiet long enough, else None."""
         stamps = self.scan() if rescan else self._stamps
         now = self.clock()
         if stamps != self._stamps:
