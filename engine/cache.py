@@ -9,7 +9,6 @@ leaves the build running without it, with one note.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -17,6 +16,7 @@ import importlib
 import io
 import os
 import pickle
+import shutil
 import sys
 import types
 from collections.abc import Callable, Iterable
@@ -111,7 +111,7 @@ class Cache:
     def _file(self, kind: str, key: str) -> str:
         assert self.folder is not None
         name = hashlib.sha256(f"{engine_digest()}\0{kind}\0{key}".encode()).hexdigest()
-        return os.path.join(self.folder, kind, name[:2], name)
+        return os.path.join(self.folder, kind, name)
 
     def _has_folder(self, kind: str) -> bool:
         """Whether the folder of a kind is usable: a real folder, or none yet; never a symlink, through
@@ -177,18 +177,20 @@ class Cache:
             self.memory = {entry: value for entry, value in self.memory.items() if entry[0] != kind or entry[1] in keys}
         if self.folder is None or not on_disk or not self._has_folder(kind):
             return
+        folder = self.folder / kind
         try:
-            shards = [entry.path for entry in os.scandir(self.folder / kind) if entry.is_dir(follow_symlinks=False)]
-            files = [(shard, name) for shard in shards for name in os.listdir(shard)]
+            files = os.listdir(folder)
         except OSError:
             return
         if len(files) <= limit:
             return
         names = {os.path.basename(self._file(kind, key)) for key in wanted()}
-        for shard, name in files:
+        for name in files:
             if name not in names:
                 try:
-                    os.unlink(os.path.join(shard, name))
+                    os.unlink(folder / name)
+                except IsADirectoryError:  # left by a layout of the cache that had subfolders
+                    shutil.rmtree(folder / name, ignore_errors=True)
                 except OSError:
                     continue  # gone already, or not ours to remove: only space is lost
 
@@ -213,15 +215,14 @@ def _is_usable_folder(folder: Path) -> bool:
 
 
 def store_file(file: str, *parts: bytes | memoryview) -> bool:
-    """Write a cache file, the parts one after another, whole or not at all (a temporary file renamed
-    over it); False when it could not be."""
-    temporary = f"{file}.{os.getpid()}.tmp"
+    """Write a cache file, the parts one after another; False when it could not be. A write cut short
+    leaves an entry whose checksum fails, which is a miss: no temporary file is needed."""
     try:
         try:
-            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+            handle = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
         except FileNotFoundError:
             os.makedirs(os.path.dirname(file), exist_ok=True)
-            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+            handle = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
         try:
             for part in parts:
                 view = memoryview(part)
@@ -229,9 +230,6 @@ def store_file(file: str, *parts: bytes | memoryview) -> bool:
                     view = view[os.write(handle, view):]
         finally:
             os.close(handle)
-        os.replace(temporary, file)
     except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
         return False
     return True

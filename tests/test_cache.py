@@ -96,8 +96,8 @@ def test_cached_link_check_still_catches_links_broken_by_another_page(tmp_path: 
 
 
 def _entries(folder: Path) -> list[Path]:
-    """The entry files of one kind of the cache (`.cache/<kind>/xx/<digest>`)."""
-    return [file for file in folder.glob("??/*") if file.is_file()]
+    """The entry files of one kind of the cache (`.cache/<kind>/<digest>`)."""
+    return [file for file in folder.iterdir() if file.is_file()] if folder.is_dir() else []
 
 
 def test_a_series_of_layout_edits_keeps_the_page_cache_bounded(tmp_path: Path) -> None:
@@ -133,6 +133,19 @@ def test_prune_forgets_unused_entries_only_past_the_limit(tmp_path: Path, stored
     cache.prune("pages", lambda: [f"key-{number}" for number in range(wanted)], wanted)
     assert len(_entries(tmp_path / "cache" / "pages")) == left
     assert [cache.get("pages", f"key-{number}") for number in range(wanted)] == list(range(wanted))
+
+
+def test_prune_removes_the_subfolders_of_an_older_cache_layout(tmp_path: Path) -> None:
+    """Entries once lived in subfolders named by their first two hex digits; pruning clears those out."""
+    cache = Cache(tmp_path / "cache")
+    old = tmp_path / "cache" / "pages" / "ab"
+    old.mkdir(parents=True)
+    (old / ("ab" + "0" * 62)).write_bytes(b"an entry of the old layout")
+    for number in range(2 * 10 + PRUNE_MARGIN):
+        cache.put("pages", f"key-{number}", number)
+    cache.prune("pages", lambda: [f"key-{number}" for number in range(10)], 10)
+    assert not old.exists()
+    assert len(_entries(tmp_path / "cache" / "pages")) == 10
 
 
 def test_a_no_cache_build_neither_reads_nor_writes_the_cache(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from conftest import build_site, clean_build_digest, copy_site, tree_digest
 
 
 def _entries(site: Path) -> list[Path]:
-    """Every entry file of every kind (`.cache/<kind>/xx/<digest>`)."""
+    """Every entry file of every kind (`.cache/<kind>/<digest>`)."""
     return sorted(file for file in (site / ".cache").rglob("*") if file.is_file())
 
 
@@ -46,7 +46,7 @@ def _one_of_each_kind_truncated(files: list[Path]) -> None:
     """The first entry of each kind: the build then mixes entries it can use with ones it cannot."""
     first: dict[Path, Path] = {}
     for file in files:
-        first.setdefault(file.parent.parent, file)
+        first.setdefault(file.parent, file)
     _truncate(list(first.values()))
 
 
@@ -54,7 +54,7 @@ def _swap_within_each_kind(files: list[Path]) -> None:
     """Each entry gets the bytes of another entry of its kind: whole, valid entries under the wrong key."""
     by_kind: dict[Path, list[Path]] = {}
     for file in files:
-        by_kind.setdefault(file.parent.parent, []).append(file)
+        by_kind.setdefault(file.parent, []).append(file)
     for same_kind in by_kind.values():
         data = [file.read_bytes() for file in same_kind]
         for file, other in zip(same_kind, data[1:] + data[:1], strict=True):
