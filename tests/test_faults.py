@@ -299,7 +299,7 @@ def test_a_worker_that_dies_ends_the_build_instead_of_hanging_it(tmp_path: Path)
     workers = _wait_until_workers_render(site, process, ".output.tmp-{pid}", files=5)
     os.kill(workers[0], signal.SIGKILL)
     try:
-        _, stderr = process.communicate(timeout=5)  # the whole build takes about a second
+        _, stderr = process.communicate(timeout=30)  # the whole build takes about a second; a hang never ends
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
