@@ -56,6 +56,7 @@ class Comparison:
     count: int
     rounds: dict[str, list[Round]]
     same_bytes: bool | None = None
+    pages: tuple[int, int, int] | None = None  # the HTML pages the stock loop, the baseline and the current engine wrote
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,11 @@ def same_tree(first: Path, second: Path) -> bool:
     return names == files(second) and all((first / n).read_bytes() == (second / n).read_bytes() for n in names)
 
 
+def html_pages(folder: Path) -> int:
+    """How many HTML pages a build wrote: the commands of a round make different sets of pages."""
+    return sum(1 for _ in folder.rglob("*.html"))
+
+
 def _build(site: Path, engine_root: Path) -> list[str]:
     return [PY, str(engine_root / "build.py"), "--config", str(site / "site_config.yaml"), "--quiet"]
 
@@ -155,6 +161,8 @@ def compare(corpora: Sequence[tuple[str, int]], rounds: int, loads: Sequence[str
                         raise SystemExit(f"bench: {built.relative_to(ROOT)} holds no index.html")
                 if comparison.same_bytes is None:  # once per corpus, outside the timings
                     comparison.same_bytes = same_tree(base_site / "output", site / "output")
+                    comparison.pages = (html_pages(stock_out), html_pages(base_site / "output"),
+                                        html_pages(site / "output"))
                 done = Round(stock, base, current)
                 comparison.rounds[load].append(done)
                 print(f"bench: round {number}, {comparison.shape} {comparison.count}, {load}: stock loop "
@@ -196,6 +204,11 @@ def format_comparisons(comparisons: list[Comparison], baseline: Baseline) -> lis
         if comparison.same_bytes is not None:
             lines.append(f"- {comparison.shape}, {comparison.count:,} sections: the baseline and the current engine "
                          f"wrote {'the same bytes' if comparison.same_bytes else 'different bytes'} (first round).")
+        if comparison.pages is not None:
+            stock, base, current = comparison.pages
+            lines.append(f"- {comparison.shape}, {comparison.count:,} sections, HTML pages written: stock loop "
+                         f"{stock:,}, baseline {base:,}, current engine {current:,} (a page per content file, the "
+                         "engines' 404 page and the current engine's page for each source cited on many pages).")
     lines.append("")
     for comparison in comparisons:
         for load, rounds in comparison.rounds.items():
