@@ -17,7 +17,7 @@ from types import CodeType
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from markupsafe import Markup, escape
 
 from .cache import Cache, stable_digest
@@ -73,8 +73,8 @@ class Layouts:
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one Layouts per build: the cache goes with it)
     def reach(self, names: tuple[str, ...]) -> tuple[str, frozenset[str] | None]:
-        """The digest of every template `names` reach (extends, includes, imports) and the variables they
-        read; None for the variables when some reference is dynamic (then any variable may be read)."""
+        """The digest of every template `names` reach (extends, includes, imports) and the names they use
+        (see _parse); None for the names when some reference is dynamic (then any variable may be read)."""
         seen: dict[str, str] = {}
         variables: set[str] = set()
         is_static = True
@@ -122,19 +122,22 @@ def load_layouts(layouts_dir: Path, cache: Cache, root: Path | None = None) -> L
 
 def _parse(env: jinja2.Environment, name: str, source: str,
            cache: Cache) -> tuple[frozenset[str | None], frozenset[str]]:
-    """The templates one template refers to and the variables it reads (nothing, when it does not parse:
-    rendering it reports why). A template parsed here is compiled from the same tree into the build
-    cache, where loading it finds it: its source is parsed once, not twice."""
+    """The templates one template refers to and the names it uses (nothing, when it does not compile:
+    rendering it reports why). The names are every variable it reads, and also those it only sets:
+    a superset that one walk of the tree finds, where Jinja's exact analysis costs another compile.
+    A template parsed here is compiled from the same tree into the build cache, where loading it
+    finds it: its source is parsed once, not twice."""
     key = stable_digest(source)
     known = cache.get("templates", key)
     if isinstance(known, tuple):
         return known
     filename = env.loader.get_source(env, name)[1] if env.loader else None
-    try:  # finding the variables compiles the template: an unknown filter fails there, not in parse()
+    try:  # compiling fails on what parse() lets through, such as an unknown filter
         tree = env.parse(source, name, filename)
-        found = frozenset(meta.find_referenced_templates(tree)), frozenset(meta.find_undeclared_variables(tree))
+        found = frozenset(meta.find_referenced_templates(tree)), frozenset(node.name for node in tree.find_all(nodes.Name))
+        code = env.compile(tree, name, filename)
         if isinstance(env.bytecode_cache, _TemplateCodeCache):
-            env.bytecode_cache.store(env, name, filename, source, env.compile(tree, name, filename))
+            env.bytecode_cache.store(env, name, filename, source, code)
     except jinja2.TemplateSyntaxError:
         return frozenset(), frozenset()
     cache.put("templates", key, found)
