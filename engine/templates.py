@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 from .cache import Cache, stable_digest
 from .charts import format_number
 from .errors import BuildError, Problem, did_you_mean
-from .languages import MissingString, date_words, load_strings, number_words, translate
+from .languages import STRINGS_FOLDER, MissingString, date_words, load_strings, number_words, translate
 
 ASSETS_FOLDER = "assets"
 
@@ -58,6 +58,7 @@ class Layouts:
     env: jinja2.Environment = field(compare=False)
     # Each template's references to others (None: a name known only when rendering) and the names it reads.
     parsed: dict[str, tuple[frozenset[str | None], frozenset[str]]] = field(default_factory=dict)
+    cache: Cache | None = field(default=None, compare=False, repr=False)
 
     @property
     def compiled(self) -> set[str]:
@@ -68,8 +69,16 @@ class Layouts:
     @functools.lru_cache(maxsize=4)  # noqa: B019 (one Layouts per build: the cache goes with it)
     def strings(self, languages: tuple[str, ...]) -> tuple[dict[str, dict[str, str]], list[Problem]]:
         """Each language's interface strings (layouts/i18n/) and their problems, read once for all of a
-        build's languages."""
-        return load_strings(self.sources, languages)
+        build's languages; the dev server keeps them in memory for the same tables."""
+        tables = sorted((name, text) for name, text in self.sources.items() if name.startswith(STRINGS_FOLDER + "/"))
+        key = stable_digest(languages, tables)
+        known = self.cache.get("strings", key) if self.cache is not None else None
+        if isinstance(known, tuple):
+            return known
+        made = load_strings(self.sources, languages)
+        if self.cache is not None:
+            self.cache.put("strings", key, made, to_disk=False)
+        return made
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one Layouts per build: the cache goes with it)
     def reach(self, names: tuple[str, ...]) -> tuple[str, frozenset[str] | None]:
@@ -98,10 +107,13 @@ def load_layouts(layouts_dir: Path, cache: Cache, root: Path | None = None) -> L
     hashed: dict[str, str] = {}
     data: dict[str, bytes] = {}
     project = (root or layouts_dir.parent).resolve()
+    # rglob does not enter symlinked folders, so a file that is no symlink itself lies where the
+    # layouts folder really is: only symlinks need resolving.
+    layouts_inside = layouts_dir.resolve().is_relative_to(project)
     outside: list[Problem] = []
     for file in sorted(path for path in layouts_dir.rglob("*") if path.is_file()):
         name = file.relative_to(layouts_dir).as_posix()
-        if not file.resolve().is_relative_to(project):
+        if not (layouts_inside and not file.is_symlink()) and not file.resolve().is_relative_to(project):
             outside.append(Problem(f"layouts/{name}", 0, "refusing a symlink that points outside the project",
                                    "copy the file into the project instead of linking to it"))
             continue
@@ -117,7 +129,7 @@ def load_layouts(layouts_dir: Path, cache: Cache, root: Path | None = None) -> L
         raise BuildError(outside)
     env = _environment(layouts_dir, sources, cache)
     return Layouts(layouts_dir, sources, Assets(hashed, data), env, {name: _parse(env, name, source, cache)
-                                                                     for name, source in sources.items()})
+                                                                     for name, source in sources.items()}, cache)
 
 
 def _parse(env: jinja2.Environment, name: str, source: str,
