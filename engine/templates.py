@@ -56,7 +56,7 @@ class Layouts:
     sources: dict[str, str]
     assets: Assets
     env: jinja2.Environment = field(compare=False)
-    # Each template's references to others (None: a name known only when rendering) and the names it reads.
+    # Each template's references to others (None: a name known only when rendering) and the names it uses.
     parsed: dict[str, tuple[frozenset[str | None], frozenset[str]]] = field(default_factory=dict)
     cache: Cache | None = field(default=None, compare=False, repr=False)
 
