@@ -26,7 +26,7 @@ from .errors import BuildError, UsageError
 from .live import LiveSite, pace_collector
 from .reloads import SCRIPT_OPTIONS, ReloadPolicy, ReloadScript, ReloadSocket
 from .settings import Settings
-from .watch import InotifyWakeup, SourceWatcher
+from .watch import QUIET_SECONDS, InotifyWakeup, SourceWatcher
 from .webapp import LOOPBACK_NAMES, SiteApp, decoded_base, host_name
 
 # With inotify waking the server, a scan now and then still catches what inotify cannot see
@@ -143,7 +143,8 @@ class DevServer:
     """
 
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8000,
-                 out: TextIO | None = None, err: TextIO | None = None, use_inotify: bool = True):
+                 out: TextIO | None = None, err: TextIO | None = None, use_inotify: bool = True,
+                 quiet_seconds: float = QUIET_SECONDS):
         self.settings = settings
         self.host = host
         self.port = port
@@ -152,7 +153,7 @@ class DevServer:
         self.live = LiveSite(settings)
         self.app = SiteApp(settings.base_path, allowed_hosts=_allowed_hosts(host))
         self.watcher = SourceWatcher(settings.root, [settings.content_dir, settings.layouts_dir],
-                                     [settings.root / settings.config_source])
+                                     [settings.root / settings.config_source], quiet_seconds)
         self.rebuilds = 0
         self._last_warnings: list[str] = []
         self._sockets: list[socket.socket] = []

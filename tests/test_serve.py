@@ -340,8 +340,7 @@ def running(site: Path, use_inotify: bool = True,
     """A DevServer for a site on a free port of 127.0.0.1, run in a thread and stopped afterwards."""
     settings = engine.load_settings(site / "site_config.yaml", include_drafts=True)
     out, err = io.StringIO(), io.StringIO()
-    server = DevServer(settings, port=0, out=out, err=err, use_inotify=use_inotify)
-    server.watcher.quiet_seconds = quiet_seconds
+    server = DevServer(settings, port=0, out=out, err=err, use_inotify=use_inotify, quiet_seconds=quiet_seconds)
     server.open()
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
