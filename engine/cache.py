@@ -125,6 +125,10 @@ class Cache:
         return (self.memory is not None and kind in self.in_memory) or \
             (self.folder is not None and kind not in self.memory_only and self._has_folder(kind))
 
+    def remembers(self, kind: str) -> bool:
+        """Whether entries of this kind put with to_disk=False can be got back later in this process."""
+        return self.memory is not None and kind in self.in_memory
+
     def has(self, kind: str, key: str) -> bool:
         """Whether an entry is there (it is checked only when read)."""
         if self.memory is not None and (kind, key) in self.memory:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -180,8 +181,8 @@ def slugify(text: str) -> str:
 def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Problem]]:
     """Read every Markdown page; return pages sorted by source, plus warnings.
 
-    A file whose bytes parsed cleanly before is taken from the cache (its bytes are always read:
-    timestamps can lie)."""
+    A file whose bytes parsed cleanly before is taken from the cache. A build reads every file's
+    bytes to know them; the dev server skips those its memory says are unchanged (see _FileDigests)."""
     problems: list[Problem] = []
     pages: list[Page] = []
     content_dir = settings.content_dir
@@ -202,6 +203,7 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
                  if name.lower().endswith(".md") and not name.endswith(".md")]
     translations: list[tuple[Page, str]] = []
     parsed: set[str] = set()
+    digests = _FileDigests(cache)
     for name, is_symlink in markdown_files(content_dir):
         source = prefix + name
         if any(part.startswith(".") for part in name.split("/")):
@@ -211,13 +213,17 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
         language, original_name = translation_of(name, settings, source, problems)
         if language is None:
             continue
-        if content_inside and not is_symlink:
-            raw = _read_bytes(os.path.join(folder, name), source, problems)
+        path = os.path.join(folder, name)
+        digest = digests.unchanged(source, path) if content_inside and not is_symlink else None
+        if digest is not None and parse_key(source, digest) in known:
+            raw: bytes | None = b""
+        elif content_inside and not is_symlink:
+            raw, digest = digests.read(source, path, problems), None
         else:
-            raw = read_source_bytes(content_dir / name, settings.root, source, problems)
+            raw, digest = read_source_bytes(content_dir / name, settings.root, source, problems), None
         if raw is None:
             continue
-        page, page_problems = _parse_once(raw, source, Path(original_name), known, kept)
+        page, page_problems = _parse_once(raw, source, original_name, known, kept, digest)
         problems.extend(page_problems)
         if page is not None and not language:
             parsed.add(source)
@@ -228,6 +234,7 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
                 pages.append(page)
     if kept.keys() != known.keys():
         cache.put("parsed", "pages", kept)
+    digests.keep()
     pages += place_translations(translations, pages, parsed, prefix, settings, problems)
     _check_unique_urls(pages, problems)
     if pages and not any(page.kind == "home" for page in pages):
@@ -284,11 +291,69 @@ def _read_bytes(file: Path | str, source: str, problems: list[Problem]) -> bytes
         return None
 
 
-def _parse_once(raw: bytes, source: str, relative: Path, known: dict[str, Page],
-                kept: dict[str, Page]) -> tuple[Page | None, list[Problem]]:
-    """parse_page without the body, or the page `known` holds for the file's bytes; a page that parsed
-    cleanly goes into `kept`."""
-    digest = hashlib.sha256(raw).hexdigest()
+class _FileDigests:
+    """The sha256 of each content file as last read, by the file's stat signature (inode, device, size,
+    modification and change times), kept in the dev server's memory between rebuilds.
+
+    Any write to a file changes its change time, which no program can set, so a file whose signature
+    is unchanged holds the bytes it held. Timestamps are coarse, though: a file changed twice within
+    one tick keeps its times. So, as git does with its index, a signature is trusted only when the
+    file's times were already two seconds old when it was read; a newer file is read every time."""
+
+    _SETTLED_NS = 2_000_000_000
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        remembered = cache.get("signatures", "content") if cache.remembers("signatures") else None
+        self.known: dict[str, tuple[tuple[int, ...], str]] | None = \
+            remembered if isinstance(remembered, dict) else ({} if cache.remembers("signatures") else None)
+        self.kept: dict[str, tuple[tuple[int, ...], str]] = {}
+
+    def unchanged(self, source: str, path: str) -> str | None:
+        """The file's digest when its signature is the one remembered, else None (read it)."""
+        if not self.known or source not in self.known:
+            return None
+        try:
+            signature = _signature(os.stat(path))
+        except OSError:
+            return None
+        remembered, digest = self.known[source]
+        if signature != remembered:
+            return None
+        self.kept[source] = (signature, digest)
+        return digest
+
+    def read(self, source: str, path: str, problems: list[Problem]) -> bytes | None:
+        """The file's bytes; its signature is remembered when its times are settled."""
+        if self.known is None:
+            return _read_bytes(path, source, problems)
+        started = time.time_ns()
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+                status = os.fstat(handle.fileno())
+        except OSError as error:
+            problems.append(Problem(source, 0, f"cannot read the file: {error.strerror or error}"))
+            return None
+        if max(status.st_mtime_ns, status.st_ctime_ns) < started - self._SETTLED_NS:
+            self.kept[source] = (_signature(status), hashlib.sha256(raw).hexdigest())
+        return raw
+
+    def keep(self) -> None:
+        """Remember the signatures of this load for the next (the files that are gone are forgotten)."""
+        if self.known is not None and self.kept != self.known:
+            self.cache.put("signatures", "content", self.kept, to_disk=False)
+
+
+def _signature(status: os.stat_result) -> tuple[int, ...]:
+    return status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns, status.st_ctime_ns
+
+
+def _parse_once(raw: bytes, source: str, relative: str, known: dict[str, Page],
+                kept: dict[str, Page], digest: str | None = None) -> tuple[Page | None, list[Problem]]:
+    """parse_page without the body, or the page `known` holds for the file's bytes (or for `digest`,
+    the digest of bytes not read again); a page that parsed cleanly goes into `kept`."""
+    digest = digest or hashlib.sha256(raw).hexdigest()
     key = parse_key(source, digest)
     if key in known:
         kept[key] = known[key]
@@ -297,7 +362,7 @@ def _parse_once(raw: bytes, source: str, relative: Path, known: dict[str, Page],
     text = decode_utf8(raw, source, problems)
     if text is None:
         return None, problems
-    page, problems = parse_page(text, source, relative, digest)
+    page, problems = parse_page(text, source, Path(relative), digest)
     if page is None:
         return None, problems
     page = replace(page, body="")

@@ -32,7 +32,8 @@ from .templates import load_layouts
 # the served files are in memory already, and a page's links are read from the disk cache only when
 # the link check needs them.
 MEMORY_KINDS = frozenset({"jinja", "templates", "host"})
-MEMORY_ONLY_KINDS = frozenset({"facts", "parsed", "data", "links", "definitions", "usage", "values", "strings"})
+MEMORY_ONLY_KINDS = frozenset({"facts", "parsed", "data", "links", "definitions", "usage", "values", "strings",
+                               "signatures"})
 # Younger collections before a full one, in a process that holds a site (Python's default: 10).
 FULL_COLLECTION_PACE = 100
 

@@ -214,3 +214,39 @@ def test_the_served_site_holds_no_rendered_page(tmp_path: Path) -> None:
     assert not held, f"{len(held)} rendered pages held after the rebuild"
     page = next(path for path in live.files if path.endswith("index.html"))
     assert live.files[page].startswith(b"<!doctype html>")
+
+
+def test_a_rebuild_reads_again_only_the_files_whose_stat_changed_or_is_recent(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dev server skips reading a content file whose inode, size and times are those it read
+    before, once those times are two seconds old; a file changed since, or changed too recently for
+    its times to tell two writes apart, is read again, and the site stays equal to a full build."""
+    import builtins
+    import time
+
+    import engine.content
+
+    site = copy_site("features", tmp_path)
+    time.sleep(2.1)  # the copied files' times settle
+    opened: list[str] = []
+
+    def counting_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(Path(file).name)
+        return builtins.open(file, *args, **kwargs)
+
+    monkeypatch.setattr(engine.content, "open", counting_open, raising=False)
+    live = _live(site)
+    live.rebuild()
+    assert {"first.md", "second.md"} <= set(opened)
+    opened.clear()
+    live.rebuild([_edit(site, "content/first.md", "A claim with one source", "A claim, edited, with one source")])
+    assert "second.md" not in opened and "first.md" in opened
+    assert b"A claim, edited, with one source" in live.files["first/index.html"]
+    assert _digest(live.files) == _full_build(site)
+    opened.clear()
+    live.rebuild([])
+    assert opened.count("first.md") == 1 and "second.md" not in opened  # first.md's times are too recent to trust
+    _edit(site, "content/first.md", "A claim, edited, with one source", "A claim, edited again, with one source")
+    live.rebuild(["content/first.md"])
+    assert b"A claim, edited again, with one source" in live.files["first/index.html"]
+    assert _digest(live.files) == _full_build(site)
