@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .cache import Cache, stable_digest
-from .content import Page, load_content, read_source_bytes
+from .content import Page, load_content
 from .corrections import CORRECTIONS_FILE, Correction, read_corrections
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean, raise_if_errors
@@ -23,6 +23,7 @@ from .languages import localized
 from .limits import costly_markdown
 from .safety import unsafe_markup
 from .settings import LANGUAGE_TAG, Settings
+from .sourcefiles import read_source_bytes
 from .yamlfile import YamlList, YamlMap, decode_utf8, load_yaml
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -210,10 +211,8 @@ def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData,
 
 
 def _read_file(settings: Settings, source: str, problems: list[Problem]) -> bytes | None:
-    file = settings.root / source
-    if not file.exists() and not file.is_symlink():
-        return None
-    return read_source_bytes(file, settings.root, source, problems)
+    file = settings.root / source  # a data file that is absent is not read (None), and not a problem here
+    return read_source_bytes(file, settings.root, source, problems) if file.exists() or file.is_symlink() else None
 
 
 def _parse_file(source: str, raw: bytes | None, problems: list[Problem]) -> Any:

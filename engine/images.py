@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import Cache, stable_digest
-from .content import Page, read_source_bytes
+from .content import Page
 from .data import PICTURES_FILE, Picture
 from .errors import Problem
 from .records import OutputFile
+from .sourcefiles import read_source_bytes
 
 WIDTHS = (480, 960, 1440)  # px: what `srcset` offers; the text column is 36rem, 2x screens take the larger
 SHARE_SIZE = (1200, 630)  # the size link previews (Open Graph, Twitter cards) show

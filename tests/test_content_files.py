@@ -1,11 +1,11 @@
-"""content.markdown_files walks content/ as `sorted(content_dir.rglob("*.md"))` does, without a Path per file."""
+"""sourcefiles.markdown_files walks content/ as `sorted(content_dir.rglob("*.md"))` does, without a Path per file."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from engine.content import markdown_files
+from engine.sourcefiles import markdown_files
 
 
 def test_markdown_files_match_sorted_rglob(tmp_path: Path) -> None:
