@@ -75,9 +75,11 @@ class FileDigests:
 
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
-        remembered = cache.get("signatures", "content") if cache.remembers("signatures") else None
-        self.known: dict[str, tuple[tuple[int, ...], str]] | None = \
-            remembered if isinstance(remembered, dict) else ({} if cache.remembers("signatures") else None)
+        # None: nothing is remembered between loads (a build), so every file is read
+        self.known: dict[str, tuple[tuple[int, ...], str]] | None = None
+        if cache.remembers("signatures"):
+            remembered = cache.get("signatures", "content")
+            self.known = remembered if isinstance(remembered, dict) else {}
         self.kept: dict[str, tuple[tuple[int, ...], str]] = {}
 
     def unchanged(self, source: str, path: str) -> str | None:
