@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from conftest import build_site, copy_site
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from engine.safety import sanitize, unsafe_markup
+from engine.safety import check_layout_output, layout_output_problems, sanitize, unsafe_markup
 
 _SCRIPT = "raw <script> is not allowed in content"
 _EVENT = "the event attribute '{}=' is not allowed in content"
@@ -83,3 +85,45 @@ def test_a_removal_is_reported_once_per_occurrence_at_each_line(tmp_path: Path) 
     code, lines = build_site(site, "--quiet")
     assert code == 1
     assert [line.split(":", 2)[:2] for line in lines[:-1]] == [["content/two.md", "5"], ["content/two.md", "9"]]
+
+
+# -- the layouts' output: what any template writes is checked on the rendered page -------------------
+
+_LAYOUT_CASES = [
+    ('<a href="java\tscript:alert(1)">x</a>', "a javascript: URL"),
+    ('<a href="java\nscript:alert(1)">x</a>', "a javascript: URL"),
+    ('<a href="java&#9;script:alert(1)">x</a>', "a javascript: URL"),
+    ('<img src="da\tta:image/png;base64,AA" alt="">', "a data: URL"),
+    ('<img src="/\t/tracker.example/p.gif" alt="">', "<img src> from another host (tracker.example)"),
+    ('<img src="\\\\tracker.example\\p.gif" alt="">', "<img src> from another host (tracker.example)"),
+    ('<img src="https:\\\\tracker.example/p.gif" alt="">', "<img src> from another host (tracker.example)"),
+    ('<img src="svn+ssh://tracker.example/p" alt="">', "<img src> from another host (tracker.example)"),
+    ('<script src="/\n/cdn.example/x.js"></script>', "<script src> from another host (cdn.example)"),
+    ('<link rel="stylesheet" href="/\n/cdn.example/x.css">', "<link href> from another host (cdn.example)"),
+    ('<link\nrel="icon"\nhref="//cdn.example/i.png">', "<link href> from another host (cdn.example)"),
+]
+
+
+@pytest.mark.parametrize("markup, message", _LAYOUT_CASES, ids=[row[0][:40] for row in _LAYOUT_CASES])
+def test_urls_split_by_tabs_newlines_or_backslashes_are_refused_in_the_layouts_output(markup: str,
+                                                                                      message: str) -> None:
+    """A browser drops tabs and newlines inside a URL and reads '\\' as '/': what it would run or load
+    from another host is refused however the template writes it."""
+    page = f"<!doctype html>\n<html><body>\n{markup}\n</body></html>\n"
+    assert check_layout_output(page) == [(3, f"{message} is not allowed in the layouts' output")]
+
+
+_URL_PIECES = st.sampled_from(["java", "script", "vb", "da", "ta", ":", "/", "\\", "\t", "\n", " ", "&#9;", "&#x6A;",
+                               "&colon;", "&amp;", "http", "s", "tracker.example", "x.png", "#", "?a=1"])
+_TAG_SHAPES = st.sampled_from(['<a href="{}">x</a>', '<img src="{}" alt="">', "<img src='{}' alt=''>", "<img src={} alt=x>",
+                               '<script src="{}"></script>', '<link rel="stylesheet" href="{}">',
+                               '<link\nrel="icon"\thref="{}">', '<form action="{}"></form>', '<video poster="{}"></video>'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TAG_SHAPES, st.lists(_URL_PIECES, max_size=8))
+def test_the_quick_look_never_skips_a_page_the_full_check_refuses(shape: str, pieces: list[str]) -> None:
+    """check_layout_output parses a page only when its tags hold a word a problem needs: it must find
+    exactly what reading every element finds."""
+    page = f"<!doctype html>\n<html><body>\n{shape.format(''.join(pieces))}\n</body></html>\n"
+    assert check_layout_output(page) == layout_output_problems(page)
