@@ -244,7 +244,6 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     return pages, problems
 
 
-
 def _parse_once(raw: bytes, source: str, relative: str, known: dict[str, Page],
                 kept: dict[str, Page], digest: str | None = None) -> tuple[Page | None, list[Problem]]:
     """parse_page without the body, or the page `known` holds for the file's bytes (or for `digest`,

@@ -202,8 +202,9 @@ def layout_output_problems(html: str) -> list[tuple[int, str]]:
 
 
 def _may_be_unsafe(page: str) -> bool:
-    """False only when a page can hold nothing check_layout_output refuses: its tags, in lower case,
-    hold none of the words and patterns that anything refused needs."""
+    """False only when a page can hold nothing check_layout_output refuses: its tags, in lower case
+    (and for URLs without controls and spaces), hold none of the words and patterns that anything
+    refused needs."""
     tags = " ".join(_TAG.findall(page)).lower()
     squeezed = tags.translate(_SQUEEZED)
     if any(word in squeezed for word in _UNSAFE_WORDS):
