@@ -218,7 +218,7 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
         if digest is not None and parse_key(source, digest) in known:
             raw: bytes | None = b""
         elif content_inside and not is_symlink:
-            raw, digest = digests.read(source, path, problems), None
+            raw, digest = digests.read(source, path, problems)
         else:
             raw, digest = read_source_bytes(content_dir / name, settings.root, source, problems), None
         if raw is None:

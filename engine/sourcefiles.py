@@ -96,10 +96,11 @@ class FileDigests:
         self.kept[source] = (signature, digest)
         return digest
 
-    def read(self, source: str, path: str, problems: list[Problem]) -> bytes | None:
-        """The file's bytes; its signature is remembered when its times are settled."""
+    def read(self, source: str, path: str, problems: list[Problem]) -> tuple[bytes | None, str | None]:
+        """The file's bytes and, when signatures are remembered, their sha256 (else None: the caller
+        hashes them); the signature is remembered when the file's times are settled."""
         if self.known is None:
-            return read_bytes(path, source, problems)
+            return read_bytes(path, source, problems), None
         started = time.time_ns()
         try:
             with open(path, "rb") as handle:
@@ -107,10 +108,11 @@ class FileDigests:
                 status = os.fstat(handle.fileno())
         except OSError as error:
             problems.append(Problem(source, 0, f"cannot read the file: {error.strerror or error}"))
-            return None
+            return None, None
+        digest = hashlib.sha256(raw).hexdigest()
         if max(status.st_mtime_ns, status.st_ctime_ns) < started - self._SETTLED_NS:
-            self.kept[source] = (_signature(status), hashlib.sha256(raw).hexdigest())
-        return raw
+            self.kept[source] = (_signature(status), digest)
+        return raw, digest
 
     def keep(self) -> None:
         """Remember the signatures of this load for the next (the files that are gone are forgotten)."""
