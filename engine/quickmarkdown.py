@@ -6,7 +6,9 @@ or `>`. Skipping a pattern whose required text is absent gives the same result a
 finding no match. The tables below are keyed by each regex's exact source, as Python-Markdown
 QUICKENED_FOR has them; a pattern not listed is always tried. The inline stage is replaced
 through a private method of Python-Markdown's InlineProcessor, so `quicken` does nothing on any
-other version: the stock converter then runs, with the same HTML, slower.
+other version: the stock converter then runs, with the same HTML, slower. The toc stage, which
+searches every paragraph for its `[TOC]` marker, gets its own `marker` option emptied for a
+document whose lines do not hold the marker: it then searches none.
 tests/test_quick_markdown.py compares the two converters on whole sites and generated Markdown.
 """
 
@@ -94,6 +96,9 @@ def quicken(md: markdown.Markdown, own_needs: dict[str, tuple[str, ...]],
             quick.needs = inline_table
             quick.inlinePatterns = md.treeprocessors[name].inlinePatterns  # type: ignore[attr-defined]
             md.treeprocessors.register(quick, name, priority)
+    if "toc" in md.treeprocessors:
+        toc = md.treeprocessors["toc"]
+        toc.run = _quick_toc(md, toc.run, toc.marker)  # type: ignore[attr-defined, method-assign]
     return True
 
 
@@ -107,6 +112,18 @@ def block_regex_source(processor: Any) -> str | None:
 def _quick_test(test: Any, needs: tuple[str, ...]) -> Any:
     def quick(parent: etree.Element, block: str) -> bool:
         return any(need in block for need in needs) and bool(test(parent, block))
+
+    return quick
+
+
+def _quick_toc(md: markdown.Markdown, run: Any, marker: str) -> Any:
+    """The toc stage with its own `marker` option left empty (no paragraph is searched for the marker)
+    for a document whose lines do not hold the marker: no paragraph's text can then equal it."""
+    toc = md.treeprocessors["toc"]
+
+    def quick(doc: etree.Element) -> None:
+        toc.marker = marker if marker and any(marker in line for line in md.lines) else ""  # type: ignore[attr-defined]
+        run(doc)
 
     return quick
 

@@ -148,7 +148,7 @@ _PIECES = st.sampled_from([
     "[link](https://example.org)", "[ref][r]", "\n[r]: https://example.org/r\n", "*[HTML]: Hyper Text\n",
     "HTML", "{: #id }", "Term\n: Definition\n", "| a | b |\n|---|--:|\n| 1 | 2 |\n", "```\ncode\n```\n", "'90s",
     "[^1]: A note.\n", "Title\n=====\n", "Title\n-----\n", "***\n", "_ _ _\n", "    indented\n", ":",
-    "\n\n[TOC]\n\n", "[TOC]", "::: chart counts\n", "\n::: sources\n",
+    "\n\n[TOC]\n\n", "[TOC]", "\\[TOC\\]", "&#91;TOC&#93;", "[TO", "C]", "::: chart counts\n", "\n::: sources\n",
 ])
 
 
@@ -166,6 +166,15 @@ def test_a_page_with_the_toc_marker_still_gets_its_table() -> None:
     assert quick == _STOCK.convert(body)
     assert '<div class="toc">' in quick.html and 'href="#one"' in quick.html and "<p>More [TOC] text.</p>" in quick.html
     assert "<p>[TOC]</p>" not in quick.html
+
+
+def test_the_toc_marker_is_searched_for_in_each_document_that_holds_it() -> None:
+    """The marker option is set anew for every document: one without the marker leaves it on for the next."""
+    converter = MarkdownConverter()
+    with_marker = "[TOC]\n\n## One\n"
+    for body in ("## Plain\n", with_marker, "## Plain\n\n[TOC] in a sentence\n", with_marker):
+        assert converter.convert(body) == _STOCK.convert(body)
+    assert '<div class="toc">' in converter.convert(with_marker).html
 
 
 def _render_every_page(site_folder: Path, converter: MarkdownConverter) -> dict[str, bytes]:
