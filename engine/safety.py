@@ -4,7 +4,9 @@ Raw HTML is welcome within an allow-list: the nh3 sanitizer (Ammonia, on an HTML
 a copy of the HTML, and whatever it would remove is reported at its line, never silently dropped:
 script, style, frames, forms, objects, meta and base elements, event handlers and style attributes
 in any spelling, URLs other than http(s), mailto and relative ones (after entity decoding), and
-images from other hosts. A footnote reference with no definition, which Python-Markdown would
+images from other hosts. HTML whose tags are all of allowed elements with allowed attributes, written
+as Markdown writes them, is told apart by one pattern first: the sanitizer would keep it whole, so
+it is not cleaned. A footnote reference with no definition, which Python-Markdown would
 print as literal text, is refused too. Inline Markdown in data files gets the same markup checks
 through `unsafe_markup`.
 """
@@ -72,6 +74,38 @@ def sanitize(html: str) -> str:
                      strip_comments=False, attribute_filter=_keep_attribute)
 
 
+# -- the quick look: HTML whose every tag the allow-list keeps whole, as Markdown writes it -----------
+
+# An attribute's value, double-quoted, with <, > and " escaped. A URL's value has no control and no
+# space (a URL parser drops them), no entity but &amp; (one could spell a scheme), and an allowed
+# scheme or none; a fetched one (img src) has no scheme and names no host.
+_QUOTED = r'"(?:[^"<>&]|&[a-zA-Z0-9#]+;)*"'
+_QUOTED_URL = (rf'"(?:(?ai:{"|".join(sorted(URL_SCHEMES))}):|(?![a-zA-Z][-+.a-zA-Z0-9]*:))'
+               r'(?:[^"<>&\x00-\x20]|&amp;)*"')
+_QUOTED_LOCAL_URL = r'"(?![a-zA-Z][-+.a-zA-Z0-9]*:|[/\\]{2})(?:[^"<>&\x00-\x20\\]|&amp;)*"'
+_URL_VALUED = frozenset(["href", "src", "cite"])
+
+
+def _kept_tag(tag: str) -> str:
+    """The start tags of one element the allow-list keeps with all their attributes."""
+    names = sorted(ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set()))
+    kinds = [f"(?:{'|'.join(re.escape(name) for name in names if name not in _URL_VALUED)})={_QUOTED}"]
+    kinds += [f"{name}={_QUOTED_LOCAL_URL if (tag, name) in _FETCHED else _QUOTED_URL}"
+              for name in names if name in _URL_VALUED]
+    return f"{re.escape(tag)}(?: (?:{'|'.join(kinds)}))*"
+
+
+_KEPT_TAG = re.compile("<(?:" + "|".join(_kept_tag(tag) for tag in sorted(ALLOWED_TAGS)) + ") ?/?>"
+                       "|</(?:" + "|".join(map(re.escape, sorted(ALLOWED_TAGS))) + ")>")
+
+
+def sanitizer_keeps_all(html: str) -> bool:
+    """True only when the sanitizer would remove nothing: every '<' starts a tag of an allowed element
+    whose attributes are all allowed, written name="value" as Markdown writes them, with safe URLs.
+    Any other HTML goes to the sanitizer itself."""
+    return len(_KEPT_TAG.findall(html)) == html.count("<")
+
+
 # What unsafe_markup finds: patterns that find it in the source, the most precise first; message; hint.
 Finding = tuple[tuple[str, ...], str, str]
 
@@ -83,8 +117,13 @@ def unsafe_markup(html: str) -> Iterator[Finding]:
         scheme = match.group(1).lower()
         if scheme not in URL_SCHEMES:
             yield (rf"\]\(\s*<?\s*{re.escape(scheme)}\s*:",), f"a {scheme}: URL is not allowed in content", _URL_HINT
-    if "<" not in html:
-        return  # no tag at all: nothing for the sanitizer to remove
+    if "<" in html and not sanitizer_keeps_all(html):  # else no tag, or only tags the sanitizer keeps whole
+        yield from sanitizer_removals(html)
+
+
+def sanitizer_removals(html: str) -> Iterator[Finding]:
+    """What the sanitizer removes from HTML, in document order: elements and attributes aligned on
+    parses of the HTML before and after."""
     cleaned = sanitize(html)
     if cleaned == html or unescape(cleaned) == unescape(html):
         return  # nothing removed: Markdown's HTML comes back as it was, or with entities (&rsquo;) as characters

@@ -14,7 +14,16 @@ from conftest import build_site, copy_site
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.safety import check_layout_output, layout_output_problems, sanitize, unsafe_markup
+from engine.markup import MarkdownConverter
+from engine.safety import (
+    ALLOWED_TAGS,
+    check_layout_output,
+    layout_output_problems,
+    sanitize,
+    sanitizer_keeps_all,
+    sanitizer_removals,
+    unsafe_markup,
+)
 
 _SCRIPT = "raw <script> is not allowed in content"
 _EVENT = "the event attribute '{}=' is not allowed in content"
@@ -127,3 +136,59 @@ def test_the_quick_look_never_skips_a_page_the_full_check_refuses(shape: str, pi
     exactly what reading every element finds."""
     page = f"<!doctype html>\n<html><body>\n{shape.format(''.join(pieces))}\n</body></html>\n"
     assert check_layout_output(page) == layout_output_problems(page)
+
+
+# -- the body check's quick look: HTML the sanitizer keeps whole is not cleaned -------------------
+
+_BODY_TAGS = ["p", "a", "img", "em", "blockquote", "q", "td", "th", "ol", "li", "cite-marker", "h2", "script", "style",
+              "svg", "iframe", "meta", "P", "A", "x-y", "abbr", "time", "details"]
+_BODY_ATTRIBUTES = ["href", "src", "cite", "id", "class", "title", "alt", "ids", "align", "start", "onclick", "onerror",
+                    "style", "data-x", "lang", "datetime", "open", "HREF", "name"]
+_BODY_VALUES = [
+    "x", "#fn:1", "../a/", "https://example.org/a?b=1&amp;c=2", "HTTPS://example.org", "mailto:a@example.org",
+    "glossary:term", "file:///x", "javascript:alert(1)", "JavaScript:x", "java&#115;cript:x", "java&#x09;script:x",
+    "java\tscript:x", " javascript:x", "vbscript:x", "data:text/html,x", "a:b", "./a:b", "//tracker.example/x.png",
+    "/\\tracker.example/x.png", "\\\\tracker.example/x", "https://tracker.example/x.png", "x.png", "a b", "&lt;&gt;",
+    "&quot;", "&#58;", "&colon;", "\u017ftp:x", "", "1", "right",
+]
+
+
+def test_the_body_check_skips_the_sanitizer_only_where_it_removes_nothing_on_every_single_attribute() -> None:
+    """unsafe_markup cleans a body only when a tag is not one the allow-list keeps whole: what it finds
+    must be the sanitizer's removals, read in full. Every element, attribute and value of the lists."""
+    for tag in _BODY_TAGS:
+        for name in _BODY_ATTRIBUTES:
+            for value in _BODY_VALUES:
+                html = f'<{tag} {name}="{value}">text</{tag}>'
+                assert list(unsafe_markup(html)) == list(sanitizer_removals(html)), html
+
+
+@st.composite
+def _body_tags(draw: st.DrawFn) -> str:
+    tag = draw(st.sampled_from(_BODY_TAGS))
+    attributes = "".join(f' {draw(st.sampled_from(_BODY_ATTRIBUTES))}="{draw(st.sampled_from(_BODY_VALUES))}"'
+                         for _ in range(draw(st.integers(0, 3))))
+    ending = draw(st.sampled_from([">", " />", "/>", "  >", ">text", f">text</{tag}>"]))
+    return f"<{tag}{attributes}{ending}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_body_tags(), st.sampled_from(["text", "<", "&lt;", "<!-- c -->", "</p>", "</x-y>", "\n"])),
+                min_size=1, max_size=6))
+def test_the_body_check_skips_the_sanitizer_only_where_it_removes_nothing(pieces: list[str]) -> None:
+    """The same on tags in a row, with several attributes, other endings, text, comments and stray '<'."""
+    html = "".join(pieces)
+    assert list(unsafe_markup(html)) == list(sanitizer_removals(html))
+
+
+def test_markdown_written_html_takes_the_quick_look() -> None:
+    """Markdown's own HTML (links, pictures, tables, footnotes, headings, lists) is recognized as kept
+    whole, so a build cleans only bodies with raw HTML of other kinds."""
+    body = ("## A heading\n\nA [link](https://example.org/a?b=1&c=2 \"Title\"), ![a map](../images/map.png), "
+            "*emphasis*, `code`, \"quotes\" -- and a note.[^1]\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n"
+            "> A quote.\n\n1. one\n2. two\n\nTerm\n: Definition\n\n[^1]: The note, with [a link](#top).\n")
+    html = MarkdownConverter().convert(body).html
+    assert all(tag in html for tag in ('<a href="https:', "<img ", "<table>", "<sup ", "<h2 ", "<blockquote>", "<dl>"))
+    assert sanitizer_keeps_all(html)
+    assert not sanitizer_keeps_all(html.replace("<blockquote>", '<blockquote onclick="x">'))
+    assert "cite-marker" in ALLOWED_TAGS and sanitizer_keeps_all('<p>x<cite-marker ids="src-a"></cite-marker></p>')
