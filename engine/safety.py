@@ -86,16 +86,26 @@ _QUOTED_LOCAL_URL = r'"(?![a-zA-Z][-+.a-zA-Z0-9]*:|[/\\]{2})(?:[^"<>&\x00-\x20\\
 _URL_VALUED = frozenset(["href", "src", "cite"])
 
 
-def _kept_tag(tag: str) -> str:
-    """The start tags of one element the allow-list keeps with all their attributes."""
-    names = sorted(ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set()))
+def _kept_tags(tags: list[str]) -> str:
+    """The start tags the allow-list keeps whole of elements that take the same attributes."""
+    names = sorted(ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tags[0], set()))
     kinds = [f"(?:{'|'.join(re.escape(name) for name in names if name not in _URL_VALUED)})={_QUOTED}"]
-    kinds += [f"{name}={_QUOTED_LOCAL_URL if (tag, name) in _FETCHED else _QUOTED_URL}"
+    kinds += [f"{name}={_QUOTED_LOCAL_URL if (tags[0], name) in _FETCHED else _QUOTED_URL}"
               for name in names if name in _URL_VALUED]
-    return f"{re.escape(tag)}(?: (?:{'|'.join(kinds)}))*"
+    return f"(?:{'|'.join(map(re.escape, tags))})(?: (?:{'|'.join(kinds)}))*"
 
 
-_KEPT_TAG = re.compile("<(?:" + "|".join(_kept_tag(tag) for tag in sorted(ALLOWED_TAGS)) + ") ?/?>"
+def _alike_elements() -> list[list[str]]:
+    """The allowed elements grouped by the attributes they take and fetch (most take only the common
+    ones), which keeps the pattern short enough to compile quickly."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for tag in sorted(ALLOWED_TAGS):
+        names = ALLOWED_ATTRIBUTES.get(tag, set())
+        groups.setdefault((*sorted(names), "", *sorted(name for name in names if (tag, name) in _FETCHED)), []).append(tag)
+    return list(groups.values())
+
+
+_KEPT_TAG = re.compile("<(?:" + "|".join(map(_kept_tags, _alike_elements())) + ") ?/?>"
                        "|</(?:" + "|".join(map(re.escape, sorted(ALLOWED_TAGS))) + ")>")
 
 
