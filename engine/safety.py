@@ -98,10 +98,11 @@ def _kept_tags(tags: list[str]) -> str:
 def _alike_elements() -> list[list[str]]:
     """The allowed elements grouped by the attributes they take and fetch (most take only the common
     ones), which keeps the pattern short enough to compile quickly."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[tuple[frozenset[str], frozenset[str]], list[str]] = {}
     for tag in sorted(ALLOWED_TAGS):
-        names = ALLOWED_ATTRIBUTES.get(tag, set())
-        groups.setdefault((*sorted(names), "", *sorted(name for name in names if (tag, name) in _FETCHED)), []).append(tag)
+        names = frozenset(ALLOWED_ATTRIBUTES.get(tag, ()))
+        fetched = frozenset(name for name in names if (tag, name) in _FETCHED)
+        groups.setdefault((names, fetched), []).append(tag)
     return list(groups.values())
 
 
