@@ -210,7 +210,8 @@ def _lines_matching(body: str, body_line: int, pattern: str) -> list[int]:
 # test starts with a literal, so it is searched for quickly.
 _UNSAFE_WORDS = ("javascript:", "vbscript:", "data:", "<style", "<base", "<object", "<embed", "<applet", "refresh",
                  "&", "poster")  # an entity may hide a scheme
-_TAG = re.compile(r"""<[a-zA-Z](?:[^>"']+|"[^"]*"|'[^']*')*>""")
+# Possessive: a tag whose quote is never closed fails at once, not after trying every split of its text.
+_TAG = re.compile(r"""<[a-zA-Z][^>"']*+(?:(?:"[^"]*+"|'[^']*+')[^>"']*+)*+>""")
 # An event handler or a style attribute. Each pattern starts with a literal, which re finds quickly; the
 # character before a match must be one that ends a tag's name or an attribute.
 _EVENT_OR_STYLE = (re.compile(r"on[a-z]+\s*="), re.compile(r"style\s*="))
