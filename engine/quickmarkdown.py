@@ -98,7 +98,7 @@ def quicken(md: markdown.Markdown, own_needs: dict[str, tuple[str, ...]],
             md.treeprocessors.register(quick, name, priority)
     if "toc" in md.treeprocessors:
         toc = md.treeprocessors["toc"]
-        toc.run = _quick_toc(md, toc.run, toc.marker)  # type: ignore[attr-defined, method-assign]
+        toc.run = _quick_toc(toc)  # type: ignore[method-assign]
     return True
 
 
@@ -116,13 +116,13 @@ def _quick_test(test: Any, needs: tuple[str, ...]) -> Any:
     return quick
 
 
-def _quick_toc(md: markdown.Markdown, run: Any, marker: str) -> Any:
+def _quick_toc(toc: Any) -> Any:
     """The toc stage with its own `marker` option left empty (no paragraph is searched for the marker)
     for a document whose lines do not hold the marker: no paragraph's text can then equal it."""
-    toc = md.treeprocessors["toc"]
+    run, marker = toc.run, toc.marker
 
     def quick(doc: etree.Element) -> None:
-        toc.marker = marker if marker and any(marker in line for line in md.lines) else ""  # type: ignore[attr-defined]
+        toc.marker = marker if marker and any(marker in line for line in toc.md.lines) else ""
         run(doc)
 
     return quick
