@@ -83,7 +83,8 @@ class Layouts:
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one Layouts per build: the cache goes with it)
     def reach(self, names: tuple[str, ...]) -> tuple[str, frozenset[str] | None]:
         """The digest of every template `names` reach (extends, includes, imports) and the names they use
-        (see _parse); None for the names when some reference is dynamic (then any variable may be read)."""
+        (see _parse). A reference whose name is known only when rendering may reach any template and
+        read any variable: the digest is then that of every template, and the names None."""
         seen: dict[str, str] = {}
         variables: set[str] = set()
         is_static = True
@@ -97,7 +98,9 @@ class Layouts:
             variables |= read
             is_static = is_static and None not in references
             todo.extend(reference for reference in references if reference is not None)
-        return stable_digest(sorted(seen.items())), frozenset(variables) if is_static else None
+        if not is_static:
+            return stable_digest(names, sorted(self.sources.items())), None
+        return stable_digest(sorted(seen.items())), frozenset(variables)
 
 
 def load_layouts(layouts_dir: Path, cache: Cache, root: Path | None = None) -> Layouts:

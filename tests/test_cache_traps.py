@@ -2,9 +2,9 @@
 
 Each test copies the project (build.py, engine/, layouts/) and the features fixture to a temporary
 folder, builds once with the cache, then changes the copy the way a maintainer would: an engine
-module's output, a new value in the page context, a new front-matter field. Every cached build
-after that, run with the copy's build.py, must equal a --no-cache build of the same sources byte
-for byte, and the change must show.
+module's output, a new value in the page context, a new front-matter field, a template a layout
+reaches through a name computed when rendering. Every cached build after that, run with the copy's
+build.py, must equal a --no-cache build of the same sources byte for byte, and the change must show.
 """
 
 from __future__ import annotations
@@ -126,6 +126,20 @@ def test_a_new_front_matter_field_survives_cached_builds(tmp_path: Path) -> None
     edit(project / "content" / "about.md", "This page says", "This page now says")
     assert_cached_equals_clean(project)
     assert text_of(first, "p.kicker-note") == "Read this first"
+
+
+def test_a_template_included_by_a_computed_name_is_followed_by_the_cache(tmp_path: Path) -> None:
+    """A layout may compute the name of what it includes (here from the page's kind): the cache cannot
+    know which template that is, so an edit to the template it reaches must show in the next cached build."""
+    project = copy_project(tmp_path)
+    edit(project / "layouts" / "section.html", '<p class="dek">{{ page.summary }}</p>',
+         '<p class="dek">{{ page.summary }}</p>{% include "partials/extra-" ~ page.kind ~ ".html" %}')
+    extra = project / "layouts" / "partials" / "extra-section.html"
+    extra.write_text('<p class="extra">Before</p>\n', encoding="utf-8")
+    build(project)
+    extra.write_text('<p class="extra">After</p>\n', encoding="utf-8")
+    assert_cached_equals_clean(project)
+    assert text_of(project / "output" / "first" / "index.html", "p.extra") == "After"
 
 
 def test_the_cache_key_follows_every_library_that_shapes_output() -> None:
