@@ -60,7 +60,7 @@ class Page:
     body_line: int
     kind: str
     url: str
-    digest: str  # sha256 of the file's bytes
+    digest: str  # sha256 of the file's bytes (for a page the engine makes, a digest of what it is made from)
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     directives: tuple[str, ...] = ()  # the names of the directives its body places (`::: name` lines), sorted
     language: str = ""  # "" for the site's default language, else the code of the language it is written in

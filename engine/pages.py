@@ -218,7 +218,8 @@ def _year_pages(site: Site) -> list[Page]:
     return [Page(source="content/timeline.yaml", body_line=1, kind="page", url=f"{timeline.url}{year}/",
                  language=timeline.language,
                  meta=PageMeta(title=f"{timeline.meta.title}: {year}", summary=timeline.meta.summary, layout="timeline"),
-                 body=f"::: timeline from={year} to={year}\n", digest=stable_digest(year), directives=("timeline",))
+                 body=f"::: timeline from={year} to={year}\n", digest=joined_digest(timeline.digest, str(year)),
+                 directives=("timeline",))
             for year in sorted({event.date.year for event in site.data.events})]
 
 

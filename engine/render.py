@@ -3,8 +3,8 @@
 A page body is finished (directives drawn, citations numbered, glossary terms linked) and
 rendered through its layout. Everything a PageRenderer reads is given to it when it is made; a
 page's key is the digest of what the page's rendering receives: its file, the BodyEnv, the
-templates it reaches and the values of its template variables, which are made from the page and
-the SiteView alone.
+templates it reaches, the settings and strings tables, and the values of its template variables,
+which are made from the page, the SiteView, the settings and the strings tables alone.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from markupsafe import Markup
@@ -114,6 +115,9 @@ class PageRenderer:
         self.cache = cache
         self.converter = converter or MarkdownConverter()
         self.tables, self.strings_problems = layouts.strings(site.settings.languages)
+        # The settings but where the project lies on this machine, and every language's strings (a page
+        # names the other languages in their own words): the rest of what a page's rendering reads.
+        self.inputs_digest = stable_digest(replace(site.settings, root=Path(), output=""), self.tables)
         self.strings = strings_of(self.tables, site.language)
         self.env = language_env(layouts.env, site.language, self.strings, site.settings.default_language)
         self.env.globals["inline"] = self.inline  # for the macros of partials, which see only globals
@@ -170,15 +174,15 @@ class PageRenderer:
         templates, _ = self.layouts.reach(names)
         values_digest = self.values_digest(page, relative_root(page.url) if root is None else root)
         return joined_digest(templates, self.body_env.digest, self._shared_digest, usage_digest, page.source, page.url,
-                             page.kind, page.digest, values_digest)
+                             page.kind, page.digest, values_digest, self.inputs_digest)
 
     def values_digest(self, page: Page, root: str) -> str:
         """The digest of the page's template values other than the shared ones, kept by all values() reads:
-        the page's file and address, its layout's templates, the shared values and the SiteView."""
+        the page's file and address, its layout's templates, the shared values, the SiteView, inputs_digest."""
         layout = self.layouts.reach((f"{page.layout}.html",))[0]
         shared = self._shared()
         made_from = joined_digest(page.source, page.digest, page.url, page.kind, root, layout, self._shared_digest,
-                                  self.view.digest)
+                                  self.view.digest, self.inputs_digest)
         digest = self.values_known.get(made_from)
         if digest is None:
             values = self.values(page, root)

@@ -1,10 +1,11 @@
-"""Changes to the engine itself never leave a cached build stale.
+"""Changes of every kind never leave a cached build stale.
 
-Each test copies the project (build.py, engine/, layouts/) and the features fixture to a temporary
-folder, builds once with the cache, then changes the copy the way a maintainer would: an engine
-module's output, a new value in the page context, a new front-matter field, a template a layout
-reaches through a name computed when rendering. Every cached build after that, run with the copy's
-build.py, must equal a --no-cache build of the same sources byte for byte, and the change must show.
+Each test copies the project (build.py, engine/, layouts/) and a fixture site to a temporary folder,
+builds once with the cache, then changes the copy the way a maintainer or a writer would: an engine
+module's output, a new value in the page context, a new front-matter field, a template reached
+through a name computed when rendering, another language's strings, the title a timeline's year
+pages carry. Every cached build after that, run with the copy's build.py, must equal a --no-cache
+build of the same sources byte for byte, and the change must show.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 from conftest import FIXTURES, ROOT, tree_digest
+
+from engine.directives import EVENTS_LISTED
 
 
 def copy_project(tmp_path: Path, fixture: str = "features") -> Path:
@@ -140,6 +143,37 @@ def test_a_template_included_by_a_computed_name_is_followed_by_the_cache(tmp_pat
     extra.write_text('<p class="extra">After</p>\n', encoding="utf-8")
     assert_cached_equals_clean(project)
     assert text_of(project / "output" / "first" / "index.html", "p.extra") == "After"
+
+
+def test_another_languages_strings_reach_the_pages_that_name_it(tmp_path: Path) -> None:
+    """Every page's language switcher names the other languages in their own words: an edit to the
+    French strings table must show on the English pages of the next cached build."""
+    project = copy_project(tmp_path, "three_languages")
+    shutil.copy(project / "i18n" / "fr.yaml", project / "layouts" / "i18n" / "fr.yaml")
+    (project / "content" / "second.fr.md").write_text(  # the fixture's one warning: no French second page
+        '---\ntitle: Deuxième\nsummary: La deuxième section.\norder: 2\nupdated: "2018"\n---\n'
+        "Une autre affirmation [@beta].\n", encoding="utf-8")
+    build(project)
+    edit(project / "layouts" / "i18n" / "fr.yaml", 'language_name: "Français"', 'language_name: "Françoys"')
+    assert_cached_equals_clean(project)
+    assert "Françoys" in text_of(project / "output" / "first" / "index.html", 'a[hreflang="fr"]')
+
+
+def test_year_pages_follow_the_timeline_page_they_are_named_after(tmp_path: Path) -> None:
+    """A timeline of more events than one page lists gets a page a year, titled after the timeline page:
+    an edit to that title must show on them in the next cached build. (Here the timeline page is not in
+    the navigation, whose titles every page shows.)"""
+    project = copy_project(tmp_path)
+    edit(project / "site_config.yaml", "nav: [first, second, timeline, glossary, sources, about]",
+         "nav: [first, second, glossary, sources, about]")
+    events = "".join(f'  - date: "{2000 + number // 100}-{1 + number % 12:02d}-01"\n    title: Event {number}\n'
+                     "    sources: [alpha]\n    category: one\n" for number in range(EVENTS_LISTED))
+    timeline = project / "content" / "timeline.yaml"
+    timeline.write_text(timeline.read_text(encoding="utf-8") + events, encoding="utf-8")
+    build(project)
+    edit(project / "content" / "timeline.md", "title: Timeline\n", "title: Timelines\n")
+    assert_cached_equals_clean(project)
+    assert text_of(project / "output" / "timeline" / "2005" / "index.html", "h1").startswith("Timelines: 2005")
 
 
 def test_the_cache_key_follows_every_library_that_shapes_output() -> None:
