@@ -66,6 +66,46 @@ def test_cached_build_in_workers_matches_a_clean_build_after_each_edit(tmp_path:
     assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
 
 
+# Keys whose values readers see, in content, data and settings files (a strings table's are all seen):
+# the edit below appends a word to each.
+_SHOWN = frozenset(["title", "summary", "tagline", "description", "term", "definition", "text", "body", "note",
+                    "publisher", "caption", "alt", "credit", "change_note"])
+_VALUE = re.compile(r"^(\s*(?:- )?([a-z_]+): )(\S.*)$", re.M)
+_LANGUAGES = "three_languages"
+_INPUTS = [f"content/{name}" for name in sorted(path.name for path in (FIXTURES / _LANGUAGES / "content").iterdir())]
+_INPUTS += ["layouts/i18n/en.yaml", "layouts/i18n/es.yaml", "layouts/i18n/fr.yaml", "site_config.yaml"]
+
+
+def _edit_every_shown_value(file: Path) -> None:
+    """Append a word to every value of a file that readers see, and a sentence to a page's body."""
+
+    def edited(match: re.Match[str]) -> str:
+        start, key, value = match.groups()
+        if (file.parent.name != "i18n" and key.split("_")[0] not in _SHOWN) or value[0] in "[{|>&*#":
+            return match.group(0)
+        if value[0] in "\"'" and value[-1] == value[0] and len(value) > 1:
+            return f"{start}{value[:-1]} Zed{value[-1]}"
+        return f"{start}{value} Zed"
+
+    text = _VALUE.sub(edited, file.read_text(encoding="utf-8"))
+    file.write_text(text + ("\nOne more sentence.\n" if file.suffix == ".md" else ""), encoding="utf-8")
+
+
+@pytest.mark.parametrize("source", _INPUTS)
+def test_every_value_readers_see_in_a_file_reaches_the_cached_build(tmp_path: Path, source: str) -> None:
+    """Whatever file of a site in three languages changes, and wherever its words show (a strings table
+    names its language on every other language's pages), the cached build is the clean one."""
+    site = copy_site(_LANGUAGES, tmp_path)
+    shutil.copy(site / "i18n" / "fr.yaml", site / "layouts" / "i18n" / "fr.yaml")
+    assert build_site(site)[0] == 0
+    before = tree_digest(site / "output")
+    _edit_every_shown_value(site / source)
+    code, errors = build_site(site)
+    assert code == 0, errors
+    assert tree_digest(site / "output") == clean_build_digest(site, tmp_path)
+    assert tree_digest(site / "output") != before, "the edit changed no page: the test edits nothing"
+
+
 def test_pages_rendered_in_worker_processes_are_the_pages_of_one_process(tmp_path: Path,
                                                                         forks: Callable[[], int]) -> None:
     site = copy_site("features", tmp_path)
