@@ -175,6 +175,9 @@ DIRECTIVES: dict[str, Callable[[Page, str, str, BodyEnv, Usage | None], Directiv
 }
 # Directives that show where sources are cited: their pages are drawn after every other page.
 LISTING_DIRECTIVES = ("sources", "source")
+# Directives whose HTML depends on the page beyond its depth and layout, drawn for each page that places
+# them: sources lists show the citations so far, and a picture that opens its page loads at once.
+DRAWN_PER_PAGE = (*LISTING_DIRECTIVES, "picture")
 # A page with one of these layouts shows the directive of that name even when its body does not place it.
 LAYOUT_DIRECTIVES = ("timeline", "glossary", "sources")
 

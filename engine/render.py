@@ -25,9 +25,9 @@ from .content import Page, load_body
 from .corrections import Correction, last_change
 from .directives import (
     DIRECTIVES,
+    DRAWN_PER_PAGE,
     EVENTS_LISTED,
     LAYOUT_DIRECTIVES,
-    LISTING_DIRECTIVES,
     BodyEnv,
     Usage,
     directive_line,
@@ -340,18 +340,18 @@ class PageRenderer:
     def directive(self, page: Page, name: str, args: str, root: str,
                   usage: Usage | None) -> tuple[str, list[Problem]]:
         """One directive's HTML. The same directive at the same depth draws the same HTML on every page
-        (those that list citations aside), so each is drawn once per build."""
+        (but those DRAWN_PER_PAGE), so each is drawn once per build."""
         if name not in DIRECTIVES:
             return "", [Problem(page.source, directive_line(page, name), f"unknown directive '::: {name}'",
                                 did_you_mean(name, DIRECTIVES) or f"known: {', '.join(DIRECTIVES)}")]
         memo_key = (name, args, root, page.layout == "timeline")
-        if memo_key in self._partials and name not in LISTING_DIRECTIVES:
+        if memo_key in self._partials and name not in DRAWN_PER_PAGE:
             return self._partials[memo_key], []
         context, problems = DIRECTIVES[name](page, args, root, self.body_env, usage)
         if context is None:
             return "", problems
         text = self.draw_partial(page, name, context, root, problems)
-        if name not in LISTING_DIRECTIVES and not problems:  # those show the citations so far
+        if name not in DRAWN_PER_PAGE and not problems:
             self._partials[memo_key] = text
         return text, problems
 

@@ -134,6 +134,22 @@ def test_two_builds_give_the_same_picture_bytes(picture_site: Path, tmp_path: Pa
     assert tree_digest(picture_site / "output" / "assets") == tree_digest(tmp_path / "again" / "assets")
 
 
+def test_a_picture_placed_on_two_pages_loads_as_each_page_places_it(picture_site: Path, tmp_path: Path) -> None:
+    """The first page opens with the picture (it loads at once); the second, as deep, places it under a
+    heading (it loads lazily). Each page gets its own, whether one process renders both or two do."""
+    second = picture_site / "content" / "second.md"
+    second.write_text(second.read_text(encoding="utf-8").replace("## Notes\n", "## Notes\n\n::: picture crossing\n", 1),
+                      encoding="utf-8")
+    for jobs in ("1", "2"):
+        output = tmp_path / f"jobs-{jobs}"
+        code, problems = build_site(picture_site, "--no-cache", "--jobs", jobs, "--output", str(output))
+        assert code == 0, problems
+        first, later = (_soup(output / name / "index.html").select_one("figure#picture-crossing img")
+                        for name in ("first", "second"))
+        assert not first.has_attr("loading") and later["loading"] == "lazy", jobs
+    assert tree_digest(tmp_path / "jobs-1") == tree_digest(tmp_path / "jobs-2")
+
+
 def test_resized_files_come_from_the_cache_until_the_picture_changes(picture_site: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
