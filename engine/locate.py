@@ -7,6 +7,8 @@ layout reaches whose literal text around `{{ … }}` ends the address. The conve
 address as typed, so searching the writer's text finds it without making the converter track source
 lines (its speed-up, quickmarkdown.py, would have to track them too); the n-th bad use of an address
 in a page maps to its n-th use in the Markdown. A link found nowhere keeps its place in the built file.
+A closing tag that closes nothing is moved to the line of the page's Markdown where the scanner, reading
+that Markdown as HTML, finds one too; one that only the layouts make keeps its place in the built file.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .content import Page, load_body
+from .content import Page, lines_outside_code, load_body
 from .data import GLOSSARY_FILE, TIMELINE_FILE
 from .errors import Problem
+from .scan import scan_html
 from .site import Site
 from .templates import Layouts
 
@@ -28,6 +31,7 @@ _QUOTED = re.compile(r"'([^']+)'")
 _OPENERS = ("](", "](<", "]: ", "]:", 'href="', "href='", 'src="', "src='", "<")
 _EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _ATTRIBUTE = re.compile(r"""\b(?:href|src)=(["'])(.*?)\1""")
+_STRAY = re.compile(r"closing </[^>\s]+> has no matching opening tag")
 
 
 def locate_link_problems(problems: Iterable[Problem], output_name: str, site: Site, layouts: Layouts) -> list[Problem]:
@@ -41,6 +45,16 @@ def locate_link_problems(problems: Iterable[Problem], output_name: str, site: Si
     in_templates: dict[tuple[tuple[str, ...], str], tuple[str, int] | None] = {}  # one template search per link
     for problem in problems:
         quoted = _QUOTED.search(problem.message)
+        stray = _STRAY.fullmatch(problem.message)
+        page = pages.get(problem.source[len(prefix):]) if problem.source.startswith(prefix) else None
+        if stray is not None and page is not None:
+            out_path = problem.source[len(prefix):]
+            if out_path not in bodies:
+                bodies[out_path] = load_body(page, site.settings.root)[0]
+            seen[out_path, problem.message] += 1
+            where = _stray_in_markdown(bodies[out_path], problem.message, seen[out_path, problem.message])
+            located.append(problem if where is None else replace(problem, source=where[0], line=where[1]))
+            continue
         if not problem.source.startswith(prefix) or quoted is None:
             located.append(problem)
             continue
@@ -75,6 +89,15 @@ def _in_markdown(text: str, address: str, nth: int, source: str, first_line: int
         return None
     index = places[min(nth, len(places)) - 1]
     return source, first_line + text.count("\n", 0, index)
+
+
+def _stray_in_markdown(page: Page, message: str, nth: int) -> tuple[str, int] | None:
+    """The line of a page's Markdown holding its nth closing tag that closes nothing, as the scanner finds
+    it there (outside fenced code), or None."""
+    outside = {index + 1 for index, _ in lines_outside_code(page.body)}
+    found = [line for line, text in scan_html(page.body.encode("utf-8")).parse_problems
+             if text == message and line in outside]
+    return (page.source, page.body_line - 1 + found[min(nth, len(found)) - 1]) if found else None
 
 
 def _find_all(text: str, needle: str) -> Iterable[int]:

@@ -190,14 +190,32 @@ def test_closing_tags_without_an_opening_tag_are_reported_with_their_line(
     assert_same_as_reference(html)
 
 
-def test_a_stray_closing_tag_in_content_fails_the_build(make_site) -> None:  # type: ignore[no-untyped-def]
+def test_a_stray_closing_tag_in_content_fails_the_build_at_its_line(make_site) -> None:  # type: ignore[no-untyped-def]
+    """Each is reported where the writer typed it: the stray one of two `</div>`, and the `</abbr>` of a
+    start tag whose quote is left open (Markdown shows that tag as text)."""
     site = make_site("minimal")
     page = site / "content" / "index.md"
-    page.write_text(page.read_text(encoding="utf-8") + "\n<div>\nText.\n</div>\n</div>\n", encoding="utf-8")
+    text = page.read_text(encoding="utf-8") + '\nAn <abbr title="Open quote>OQ</abbr> here.\n\n<div>\nText.\n</div>\n</div>\n'
+    page.write_text(text, encoding="utf-8")
     code, lines = build_site(site)
     assert code == 1
-    assert any(line.startswith("output/index.html:") and
-               line.endswith(": closing </div> has no matching opening tag") for line in lines), lines
+    abbr = text.split("\n").index('An <abbr title="Open quote>OQ</abbr> here.') + 1
+    assert f"content/index.md:{abbr}: closing </abbr> has no matching opening tag" in lines, lines
+    assert f"content/index.md:{text.count(chr(10))}: closing </div> has no matching opening tag" in lines, lines
+
+
+def test_a_stray_closing_tag_a_layout_makes_stays_in_the_built_page(make_site) -> None:  # type: ignore[no-untyped-def]
+    """The page's Markdown closes its own <span>: the stray </span> is the layout's, reported in the built file."""
+    site = make_site("minimal")
+    page = site / "content" / "index.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nA <span>balanced</span> span.\n", encoding="utf-8")
+    base = site / "layouts" / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</footer>", "</footer></span>", 1), encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1
+    assert any(line.startswith("output/index.html:") and line.endswith(": closing </span> has no matching opening tag")
+               for line in lines), lines
+    assert not any(line.startswith("content/") for line in lines), lines
 
 
 # -- (c) generated tag soup ---------------------------------------------------------------------
