@@ -115,9 +115,10 @@ class PageRenderer:
         self.cache = cache
         self.converter = converter or MarkdownConverter()
         self.tables, self.strings_problems = layouts.strings(site.settings.languages)
-        # The settings but where the project lies on this machine, and every language's strings (a page
+        # The settings but where files lie and the lines problems name, and every language's strings (a page
         # names the other languages in their own words): the rest of what a page's rendering reads.
-        self.inputs_digest = stable_digest(replace(site.settings, root=Path(), output=""), self.tables)
+        self.inputs_digest = stable_digest(replace(site.settings, root=Path(), output="", layouts="", config_source="",
+                                                   nav_line=0, placeholders=()), self.tables)
         self.strings = strings_of(self.tables, site.language)
         self.env = language_env(layouts.env, site.language, self.strings, site.settings.default_language)
         self.env.globals["inline"] = self.inline  # for the macros of partials, which see only globals
@@ -147,8 +148,7 @@ class PageRenderer:
         self._partials: dict[tuple[str, str, str, bool], str] = {}
         self._shared_values: dict[str, Any] = {}
         self._shared_digest = ""
-        # The digests of pages' template values, by what they were made from (see values_digest): those
-        # the cache had, and those this build used (stored for the next when they differ).
+        # Digests of pages' template values by what made them (values_digest): the cache's, and this build's.
         known = cache.get("values", "index")
         self.values_known: dict[str, str] = known if isinstance(known, dict) else {}
         self.values_used: dict[str, str] = {}

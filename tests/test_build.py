@@ -214,6 +214,10 @@ def test_one_section_edit_rerenders_only_what_shows_it(make_site) -> None:  # ty
     assert engine.build(settings).rendered == 1
     assert '<time datetime="2021-03-04">' in (site / "output" / "second" / "index.html").read_text(encoding="utf-8")
     assert engine.build(settings).rendered == 0
+    # A comment line moves the settings' lines (and the lines their problems name), which no page shows.
+    config = site / "site_config.yaml"
+    config.write_text("# The fixture's settings.\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+    assert engine.build(engine.load_settings(config)).rendered == 0
 
 
 def test_output_folder_that_holds_sources_is_refused(make_site) -> None:
