@@ -43,29 +43,29 @@ def locate_link_problems(problems: Iterable[Problem], output_name: str, site: Si
     prefix = output_name + "/"
     bodies: dict[str, Page] = {}
     in_templates: dict[tuple[tuple[str, ...], str], tuple[str, int] | None] = {}  # one template search per link
+
+    def body_of(out_path: str, page: Page) -> Page:
+        if out_path not in bodies:
+            bodies[out_path] = load_body(page, site.settings.root)[0]  # a file that changed: not found
+        return bodies[out_path]
+
     for problem in problems:
         quoted = _QUOTED.search(problem.message)
-        stray = _STRAY.fullmatch(problem.message)
-        page = pages.get(problem.source[len(prefix):]) if problem.source.startswith(prefix) else None
-        if stray is not None and page is not None:
-            out_path = problem.source[len(prefix):]
-            if out_path not in bodies:
-                bodies[out_path] = load_body(page, site.settings.root)[0]
+        inside, out_path = problem.source.startswith(prefix), problem.source[len(prefix):]
+        page = pages.get(out_path) if inside else None
+        if page is not None and _STRAY.fullmatch(problem.message):
             seen[out_path, problem.message] += 1
-            where = _stray_in_markdown(bodies[out_path], problem.message, seen[out_path, problem.message])
+            where = _stray_in_markdown(body_of(out_path, page), problem.message, seen[out_path, problem.message])
             located.append(problem if where is None else replace(problem, source=where[0], line=where[1]))
             continue
-        if not problem.source.startswith(prefix) or quoted is None:
+        if not inside or quoted is None:
             located.append(problem)
             continue
-        out_path, address = problem.source[len(prefix):], html.unescape(quoted.group(1))
+        address = html.unescape(quoted.group(1))
         seen[out_path, address] += 1
-        page = pages.get(out_path)
         where = None
         if page is not None:
-            if out_path not in bodies:
-                bodies[out_path] = load_body(page, site.settings.root)[0]  # a file that changed: not found
-            where = _in_markdown(bodies[out_path].body, address, seen[out_path, address], page.source,
+            where = _in_markdown(body_of(out_path, page).body, address, seen[out_path, address], page.source,
                                  page.body_line)
         templates = [f"partials/{name}.html" for name in page.directives] if page is not None else []
         templates.append(f"{page.layout if page is not None else out_path.removesuffix('.html')}.html")
