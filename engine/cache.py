@@ -202,7 +202,7 @@ class Cache:
 def _checksum(path: str, payload: bytes | memoryview) -> bytes:
     """What an entry's bytes must hold: a hash of its name and payload (an entry moved under another
     name is a miss, like a damaged one)."""
-    checksum = hashlib.blake2b(os.path.basename(path).encode() + b"\0")
+    checksum = hashlib.sha256(os.path.basename(path).encode() + b"\0")  # CPUs hash sha256 in hardware
     checksum.update(payload)
     return checksum.digest()[:_CHECKSUM_SIZE]
 
