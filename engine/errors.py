@@ -35,6 +35,9 @@ class BuildError(Exception):
         self.problems = sorted(set(problems), key=_problem_order)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[BuildError], tuple[list[Problem]]]:
+        return BuildError, (self.problems,)  # raised in a worker process, it reaches the main process whole
+
 
 class UsageError(Exception):
     """Bad command line or unusable paths: the CLI exits 2."""

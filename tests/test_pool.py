@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import BuildError, Problem
 from engine.pool import MIN_ITEMS, parallel_map, worker_count
 
 
@@ -73,6 +74,22 @@ def _fails_on_five(index: int) -> int:
 def test_an_error_in_a_worker_reaches_the_caller_and_no_worker_is_left() -> None:
     with pytest.raises(ValueError, match="item 5 is bad"):
         list(parallel_map(_fails_on_five, 100, jobs=2))
+    assert multiprocessing.active_children() == []
+
+
+def _cache_lost_on_five(index: int) -> int:
+    if index == 5:
+        raise BuildError([Problem(".cache/pages", 0, "the page cache lost a.html during the build", "build again")])
+    return index
+
+
+def test_a_build_error_in_a_worker_reaches_the_caller_with_its_problems() -> None:
+    """The link check's workers read pages back from the cache, and say so when one has gone: that
+    problem, not 'a worker stopped unexpectedly', is what the writer sees."""
+    with pytest.raises(BuildError) as raised:
+        list(parallel_map(_cache_lost_on_five, 100, jobs=2))
+    assert [str(problem) for problem in raised.value.problems] == [
+        ".cache/pages: the page cache lost a.html during the build (build again)"]
     assert multiprocessing.active_children() == []
 
 
