@@ -286,3 +286,21 @@ def test_a_file_replaced_with_its_size_and_mtime_kept_is_noticed_by_its_inode(tm
     os.replace(replacement, spare_file)
     _stage(output, {"a.txt": b"aaaa"})
     assert _contents(output) == {"a.txt": b"aaaa"}
+
+
+def test_a_page_at_the_address_of_a_generated_page_is_named_with_it(tmp_path: Path) -> None:
+    """A source cited on many pages gets a page of its own, rendered after the others: a writer's page
+    at that address is reported with it, not as a file that could not be written."""
+    site = copy_site("features", tmp_path)
+    for number in range(3, 17):
+        (site / "content" / f"extra-{number}.md").write_text(
+            f"---\ntitle: Extra {number}\nsummary: It cites alpha.\norder: {number}\n---\nA claim [@alpha].\n",
+            encoding="utf-8")
+    (site / "content" / "sources").mkdir()
+    (site / "content" / "sources" / "alpha.md").write_text(
+        "---\ntitle: Alpha by hand\nsummary: Where alpha's own page goes.\n---\nText.\n", encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1
+    assert "content/sources.yaml: two inputs would write sources/alpha/index.html (content/sources.yaml, " \
+           "content/sources/alpha.md, site_config.yaml)" in lines, lines
+    assert not (site / "output").exists()
