@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import build_site, clean_build_digest, copy_site, tree_digest
 
+from engine.directives import PLACES_LISTED
 from engine.records import OutputFile
 from engine.write import Staging
 
@@ -292,7 +293,7 @@ def test_a_page_at_the_address_of_a_generated_page_is_named_with_it(tmp_path: Pa
     """A source cited on many pages gets a page of its own, rendered after the others: a writer's page
     at that address is reported with it, not as a file that could not be written."""
     site = copy_site("features", tmp_path)
-    for number in range(3, 17):
+    for number in range(3, 3 + PLACES_LISTED + 1):  # more pages than a sources list shows
         (site / "content" / f"extra-{number}.md").write_text(
             f"---\ntitle: Extra {number}\nsummary: It cites alpha.\norder: {number}\n---\nA claim [@alpha].\n",
             encoding="utf-8")
