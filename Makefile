@@ -42,10 +42,10 @@ check: $(RUNTIME)
 	$(PY) build.py check
 
 bench: $(RUNTIME)
-	$(PY) bench/run.py
+	$(PY) bench/run.py --results bench/RESULTS.md
 
 bench-full: $(RUNTIME)
-	$(PY) bench/run.py --with-10000
+	$(PY) bench/run.py --with-10000 --results bench/RESULTS.md
 
 # Lighthouse 13 needs Node >= 22.19: tools/audit brings its own Node binary from the npm registry.
 AUDIT_TOOLS := tools/audit/node_modules/.installed

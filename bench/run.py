@@ -24,6 +24,10 @@ Pelican and MkDocs", is measured against the minimal loop in 2 processes: of the
 figures it was set with, only that one (5.6 s; 5.6 x 1.15 = 6.4 s, and 10.5 s / 6.4 s = 1.6x,
 11.1 s / 6.4 s = 1.7x) makes its arithmetic work.
 
+The report is printed and written to bench/.work/RESULTS.md; `--results bench/RESULTS.md` (what
+`make bench` and `make bench-full` pass) replaces the committed one, so a partial run made while
+trying something never overwrites it.
+
 Nothing is deleted before a timed run: the leftovers of earlier runs (a site's
 .cache/, output/ and .output.*, a loop's output folder, an older synthetic
 site) are renamed into bench/.work/trash/, which is deleted once, at the end
@@ -85,7 +89,7 @@ from measure import (  # noqa: E402
 )
 from sitegen import SHAPES, make_site  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
+LAST_RESULTS = ROOT / "bench" / ".work" / "RESULTS.md"
 LOAD_CHOICES = {"off": (IDLE,), "on": (LOADED,), "both": (IDLE, LOADED)}
 MEASURES = ("floor1", "floor2", "loop1", "loop2", "cold", "nochange", "section", "layout", "whole", "live", "serve")
 
@@ -469,6 +473,9 @@ def main() -> None:
                              "largest of --sizes up to 1,000; none: no comparison)")
     parser.add_argument("--baseline", default=DEFAULT_BASELINE,
                         help=f"the revision the comparison's baseline engine is exported from (default {DEFAULT_BASELINE})")
+    parser.add_argument("--results", type=Path, default=LAST_RESULTS,
+                        help="where the report is written (default bench/.work/RESULTS.md; make bench and make "
+                             "bench-full write bench/RESULTS.md)")
     parser.add_argument("--live", nargs=3, metavar=("SITE", "SECTION", "EDITS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.live:
@@ -512,8 +519,10 @@ def main() -> None:
     explainer_serve = {load: m for load in loads if (m := bench_explainer_serve(10, load)) is not None}
     report = format_report(sizes, comparisons, baseline, explainer, explainer_serve, args.runs, args.rounds,
                            time.perf_counter() - started)
-    RESULTS.write_text(report, encoding="utf-8")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(report, encoding="utf-8")
     print(report)
+    print(f"bench: the report is in {args.results}", flush=True)
     empty_trash()
 
 
