@@ -9,6 +9,7 @@ hand-written raw HTML, and on generated tag soup.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -155,12 +156,26 @@ TRICKY = [
     "</",
     "<a",
     '<a href="x"',
+    '<div id="d">x</div>\n<a <a href=y <a\n<a id=z ',  # nothing closes the last tags: they are text
+    '<p id="p"><a href="x">t</a>\n<a x=\'<a x="<a/ <a ',
 ]
 
 
 @pytest.mark.parametrize("html", TRICKY)
 def test_tricky_html_scans_as_the_reference_does(html: str) -> None:
     assert_same_as_reference(html)
+
+
+def test_a_long_run_of_unclosed_tags_is_scanned_in_linear_time() -> None:
+    """A layout can print thousands of '<a ' that no '>' ever closes. Read to the end of the page once
+    for each '<', this page takes many minutes; the scan runs in a child process, so that fails at the
+    timeout instead of hanging the suite."""
+    script = ("from engine.scan import scan_html\n"
+              "page = scan_html(b'<div id=\"top\">' + b'<a href=x ' * 40_000)\n"
+              "print(sorted(page.ids), list(page.each_link()), list(page.parse_problems))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          check=True)
+    assert done.stdout.strip() == "['top'] [] []"
 
 
 def test_what_the_scanner_reads_from_tricky_html() -> None:
