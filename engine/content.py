@@ -202,7 +202,7 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
                  for folder, _, names in sorted(os.walk(content_dir)) for name in sorted(names)
                  if name.lower().endswith(".md") and not name.endswith(".md")]
     translations: list[tuple[Page, str]] = []
-    parsed: set[str] = set()
+    originals: set[str] = set()  # every page in the default language, whether it loads or not
     digests = FileDigests(cache)
     for name, is_symlink in markdown_files(content_dir):
         source = prefix + name
@@ -213,6 +213,8 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
         language, original_name = translation_of(name, settings, source, problems)
         if language is None:
             continue
+        if not language:
+            originals.add(source)
         path = os.path.join(folder, name)
         digest = digests.unchanged(source, path) if content_inside and not is_symlink else None
         if digest is not None and parse_key(source, digest) in known:
@@ -225,8 +227,6 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
             continue
         page, page_problems = _parse_once(raw, source, original_name, known, kept, digest)
         problems.extend(page_problems)
-        if page is not None and not language:
-            parsed.add(source)
         if page is not None and (settings.include_drafts or not page.meta.is_draft):
             if language:
                 translations.append((page, language))
@@ -235,7 +235,7 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     if kept.keys() != known.keys():
         cache.put("parsed", "pages", kept)
     digests.keep()
-    pages += place_translations(translations, pages, parsed, prefix, settings, problems)
+    pages += place_translations(translations, pages, originals, prefix, settings, problems)
     _check_unique_urls(pages, problems)
     if pages and not any(page.kind == "home" for page in pages):
         problems.append(Problem("content", 0, "there is no home page: add content/index.md"))

@@ -54,10 +54,12 @@ def translation_of(name: str, settings: Settings, source: str,
     return "", name
 
 
-def place_translations(translations: list[tuple[Any, str]], pages: list[Any], parsed: set[str], prefix: str,
+def place_translations(translations: list[tuple[Any, str]], pages: list[Any], originals: set[str], prefix: str,
                        settings: Settings, problems: list[Problem]) -> list[Any]:
     """Each translation at its language's folder plus the address of the page it translates; a page
-    without a translation into some language is a warning."""
+    without a translation into some language is a warning. `originals` are the default language's
+    files, loaded or not: the translation of a draft left out, or of a page with problems, is left out
+    without a word of its own."""
     by_source: dict[str, Any] = {page.source: page for page in pages}
     placed: list[Any] = []  # content.Page, which imports this module
     done: set[tuple[str, str]] = set()
@@ -65,10 +67,10 @@ def place_translations(translations: list[tuple[Any, str]], pages: list[Any], pa
         original_source = prefix + translation_of(page.source[len(prefix):], settings, page.source, [])[1]
         original = by_source.get(original_source)
         if original is None:
-            if original_source not in parsed:  # a translation of a draft left out is left out too
+            if original_source not in originals:
                 problems.append(Problem(page.source, 1, f"this translates {original_source}, which does not exist",
-                                        "name a translation after the page it translates: background.es.md "
-                                        "beside background.md"))
+                                        f"add {original_source}, or name this file after the page it translates, "
+                                        "as background.es.md beside background.md"))
             continue
         if page.meta.slug:
             problems.append(Problem(page.source, page.line_of("slug"), "a translation takes its address from the "

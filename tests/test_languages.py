@@ -219,8 +219,8 @@ def test_charts_and_tables_write_numbers_as_each_language_does(built: tuple[Path
      "content/first.en.md:1: 'en' is the site's default language: its pages carry no language in their name "
      "(rename it to content/first.md)"),
     ("content/third.es.md", "---\ntitle: X\nsummary: Y.\n---\n",
-     "content/third.es.md:1: this translates content/third.md, which does not exist (name a translation after "
-     "the page it translates: background.es.md beside background.md)"),
+     "content/third.es.md:1: this translates content/third.md, which does not exist (add content/third.md, or "
+     "name this file after the page it translates, as background.es.md beside background.md)"),
 ])
 def test_files_that_follow_no_convention_are_refused(tmp_path: Path, name: str, text: str, expected: str) -> None:
     site = three_languages(tmp_path)
@@ -229,6 +229,16 @@ def test_files_that_follow_no_convention_are_refused(tmp_path: Path, name: str, 
     code, lines = build_site(site)
     assert code == 1 and expected in lines, lines
     assert not (site / "output").exists()
+
+
+def test_a_page_with_a_problem_does_not_make_its_translation_an_orphan(tmp_path: Path) -> None:
+    """The page's own problem is the one reported: its translation is not said to translate nothing."""
+    site = three_languages(tmp_path)
+    first = site / "content" / "first.md"
+    first.write_text(first.read_text(encoding="utf-8").replace("order: 1\n", "order: one\n"), encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1 and any(line.startswith("content/first.md:4: 'order' must be a whole number") for line in lines), lines
+    assert not [line for line in lines if "which does not exist" in line], lines
 
 
 def test_a_missing_interface_string_names_the_key_and_the_file(tmp_path: Path) -> None:
