@@ -12,15 +12,20 @@ import re
 import sys
 from pathlib import Path
 
-import engine
-from engine.settings import Settings
+try:
+    import engine
+    from engine.settings import Settings
+except ModuleNotFoundError as missing:  # run by a Python without the pinned libraries
+    print(f"build.py: error: {missing} in {sys.executable} (run make build once, then use the Python it "
+          "installs the libraries into: .venv/bin/python build.py)", file=sys.stderr)
+    sys.exit(2)
 
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line with a hint, exit 2, like every other problem the build reports."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        hint = "run python build.py --help for the options"
+        hint = "run build.py --help for the options"
         unknown = re.match(r"unrecognized arguments: (-\S+)", message)
         if unknown:
             options = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
@@ -59,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit:  # --help, or a usage error already printed: return its status
         return exit.code if isinstance(exit.code, int) else 2
     if (args.command == "new") != (args.folder is not None):
-        print("build.py: error: " + ("new needs a FOLDER (python build.py new ../my-explainer)" if args.folder is None
+        print("build.py: error: " + ("new needs a FOLDER (build.py new ../my-explainer)" if args.folder is None
                                      else f"unexpected argument '{args.folder}' (only new takes a FOLDER)"),
               file=sys.stderr)
         return 2
@@ -124,9 +129,10 @@ def _new(folder: Path) -> int:
     from engine.new import write_skeleton
     write_skeleton(folder, Path(__file__).resolve().parent / "layouts")
     config = _display_path(folder.resolve() / "site_config.yaml")
+    command = f"{_display_path(Path(sys.executable))} {_display_path(Path(__file__).resolve())}"
     print(f"wrote a new explainer in {_display_path(folder.resolve())}/; next:\n"
-          f"  python build.py serve --config {config}   # preview it while you write\n"
-          f"  python build.py --config {config}         # build it into its output/ folder")
+          f"  {command} serve --config {config}   # preview it while you write\n"
+          f"  {command} --config {config}         # build it into its output/ folder")
     return 0
 
 

@@ -244,6 +244,16 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(make_site, command
     assert (site / "output" / "index.html").is_file()
 
 
+def test_a_python_without_the_libraries_gets_one_line_naming_the_one_to_use(tmp_path: Path) -> None:
+    """`python build.py` with a Python that lacks the pinned libraries (-S leaves the venv's out)."""
+    done = subprocess.run([sys.executable, "-S", str(ROOT / "build.py")], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr.startswith("build.py: error: No module named ") and done.stderr.count("\n") == 1, done.stderr
+    assert "(run make build once, then use the Python it installs the libraries into: .venv/bin/python build.py)" \
+        in done.stderr
+
+
 def test_sections_are_numbered_by_rank_and_one_missing_from_nav_is_a_warning(make_site) -> None:  # type: ignore[no-untyped-def]
     """`order: 7` and `order: 30` among three sections read "Part 2 of 3" and "Part 3 of 3", on the
     section and on the home page's cards; a section `nav` leaves out is built, with a warning at its `order`."""

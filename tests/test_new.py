@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site
+from conftest import ROOT, build_site
 from test_serve import fetch, running
 
 import build
@@ -24,7 +25,11 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_a_new_explainer_builds_checks_and_serves_at_once(tmp_path: Path) -> None:
     site = tmp_path / "next-explainer"
     code, out, err = run("new", str(site))
-    assert (code, err) == (0, "") and "python build.py serve --config" in out
+    assert (code, err) == (0, "")
+    # The next steps name the Python that has the libraries, not whichever 'python' is on the PATH.
+    python, script, *rest = out.splitlines()[1].split()
+    assert Path(python).resolve() == Path(sys.executable).resolve() and Path(script).resolve() == ROOT / "build.py"
+    assert rest[:2] == ["serve", "--config"] and Path(rest[2]).resolve() == (site / "site_config.yaml").resolve()
     assert sorted(p.name for p in (site / "content").iterdir()) == [
         "first-section.md", "glossary.md", "glossary.yaml", "index.md", "sources.md", "sources.yaml",
         "timeline.md", "timeline.yaml"]
@@ -72,5 +77,5 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path, existing: str) -
 def test_new_into_an_empty_folder_and_usage_errors(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     assert run("new", str(tmp_path / "empty"))[0] == 0
-    assert run("new") == (2, "", "build.py: error: new needs a FOLDER (python build.py new ../my-explainer)\n")
+    assert run("new") == (2, "", "build.py: error: new needs a FOLDER (build.py new ../my-explainer)\n")
     assert run("build", "somewhere")[0] == 2
