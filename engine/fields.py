@@ -51,8 +51,14 @@ class Fields:
     def check_unknown(self, known: Collection[str], what: str) -> None:
         for key in self.mapping:
             if key not in known:
-                self.error(key, f"unknown {what} key '{key}'",
-                           did_you_mean(str(key), known) or f"known keys: {', '.join(known)}")
+                self.error(key, f"unknown {what} key '{key}'", self._split_number_hint(key)
+                           or did_you_mean(str(key), known) or f"known keys: {', '.join(known)}")
+
+    def _split_number_hint(self, key: Any) -> str | None:
+        """In `{value: 68,530}` the comma ends the value 68, and 530 becomes a key of its own: say so."""
+        if not str(key).isdigit() or self.mapping[key] is not None:
+            return None
+        return "a comma inside {…} separates entries: write numbers without thousands separators, as 68530"
 
     def _missing(self, key: str) -> None:
         self.problems.append(Problem(self.source, self.mapping.line, f"missing required key '{key}'"))

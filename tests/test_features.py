@@ -213,10 +213,13 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
         ("content/figures.yaml", "kind: hbar", "kind: bar",
          "content/figures.yaml:28: chart 'by-place': 3 bars with labels as long as these do not fit side by side "
          "on a phone (write kind: hbar for horizontal bars, a line for each label, or shorten the labels)"),
+        ("content/figures.yaml", "value: 5012}", "value: 5,012}",
+         "content/figures.yaml:26: unknown figure value key '12' (a comma inside {…} separates entries: write "
+         "numbers without thousands separators, as 68530)"),
     ],
     ids=["unknown-citation", "duplicate-source", "missing-field", "bad-date", "non-http-url", "impossible-day",
          "unknown-category", "unknown-section", "unknown-event-source", "unknown-chart", "unknown-slice-category",
-         "unknown-term", "unknown-chart-kind", "bar-labels-too-long"],
+         "unknown-term", "unknown-chart-kind", "bar-labels-too-long", "number-split-by-a-comma"],
 )
 def test_feature_errors_name_file_and_line(make_site, file: str, old: str, new: str, expected: str) -> None:
     site = make_site("features")
