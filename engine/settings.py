@@ -168,6 +168,8 @@ def load_settings(config_file: Path, base_url: str | None = None, output: str | 
     if base_url is not None:
         if not is_web_url(base_url):
             raise UsageError(f"--base-url must be an absolute http(s) address, not '{base_url}'")
+        if wrong := _base_url_problem(base_url):
+            raise UsageError(f"--base-url {wrong[0]} ({wrong[1]})")
         settings = replace(settings, base_url=_normalise_base_url(base_url))
         if not preview:  # a production build at another address: that address is the canonical one
             settings = replace(settings, canonical_url=settings.base_url)
@@ -200,7 +202,20 @@ def _read_languages(fields: Fields) -> tuple[str, ...]:
 
 def _read_base_url(fields: Fields) -> str:
     url = fields.url("base_url", required=True)
+    if url and (wrong := _base_url_problem(url)):
+        fields.error("base_url", f"'base_url' {wrong[0]}", wrong[1])
     return _normalise_base_url(url) if url else "https://example.invalid/"
+
+
+def _base_url_problem(url: str) -> tuple[str, str] | None:
+    """What makes an address unusable as the site's root, to which every page's path is added: a
+    message and a hint."""
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return f"must be the address of the site's root folder, not '{url}'", "leave out the '?' or '#' and what follows"
+    if parts.path.lower().endswith((".html", ".htm")):
+        return f"must be the address of the site's root folder, not of the page '{url}'", "leave out the file name"
+    return None
 
 
 def _normalise_base_url(url: str) -> str:

@@ -50,6 +50,9 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
     assert settings.base_url == "https://preview.example.net/pr-4/"
     with pytest.raises(UsageError):
         engine.load_settings(write_config(tmp_path, GOOD), base_url="preview")
+    with pytest.raises(UsageError, match=r"--base-url must be the address of the site's root folder, not "
+                                         r"'https://p\.example\.net/x/\?utm=1' \(leave out the '\?' or '#'"):
+        engine.load_settings(write_config(tmp_path, GOOD), base_url="https://p.example.net/x/?utm=1")
 
 
 @pytest.mark.parametrize(
@@ -70,6 +73,12 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
          ["site_config.yaml:5: 'language' must be text, but YAML read 12 as a number (put it in quotes: language: \"12\")"]),
         (GOOD.replace("https://example.org/sub", "example.org"),
          ["site_config.yaml:3: 'base_url' must be an http or https address, not 'example.org'"]),
+        (GOOD.replace("example.org/sub", "example.org/sub/#top"),
+         ["site_config.yaml:3: 'base_url' must be the address of the site's root folder, not "
+          "'https://example.org/sub/#top' (leave out the '?' or '#' and what follows)"]),
+        (GOOD.replace("example.org/sub", "example.org/sub/index.html"),
+         ["site_config.yaml:3: 'base_url' must be the address of the site's root folder, not of the page "
+          "'https://example.org/sub/index.html' (leave out the file name)"]),
         (GOOD + "contact: nobody\n", ["site_config.yaml:4: 'contact' must be an email address or an http(s) address"]),
         (GOOD + "title: again\n",
          ["site_config.yaml:4: duplicate key 'title' (first on line 1) (keep one: YAML would silently use the last)"]),
@@ -78,7 +87,7 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
         ("- a\n- b\n", ["site_config.yaml:1: the settings file must be a mapping of key: value lines"]),
     ],
     ids=["unknown-key", "unknown-language-key", "language-disagrees", "bad-languages", "missing-title", "wrong-type",
-         "bad-base-url", "bad-contact", "duplicate-key",
+         "bad-base-url", "base-url-with-fragment", "base-url-of-a-page", "bad-contact", "duplicate-key",
          "yaml-syntax", "not-a-mapping"],
 )
 def test_settings_problems(tmp_path: Path, text: str, expected: list[str]) -> None:
