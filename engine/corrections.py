@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .dates import PartialDate
-from .errors import Problem, did_you_mean
+from .errors import DRAFT_HINT, Problem, did_you_mean
 from .fields import Fields, from_yaml, read_record
 from .yamlfile import YamlList, YamlMap
 
@@ -102,7 +102,7 @@ def check_corrections(corrections: tuple[Correction, ...], published: dict[str, 
     for correction in corrections:
         if correction.page not in published:
             problems.append(Problem(CORRECTIONS_FILE, correction.page_line, f"unknown page '{correction.page}'",
-                                    did_you_mean(correction.page, published) or "name a page by its slug"))
+                                    did_you_mean(correction.page, published) or f"name a page by its slug; {DRAFT_HINT}"))
             continue
         since = published[correction.page] or site_published
         if since is not None and correction.date.first_day() < since.first_day():

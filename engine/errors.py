@@ -53,6 +53,10 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
+# Where a page is named by its slug and none has it: the page may be a draft, which a build leaves out.
+DRAFT_HINT = "a page marked draft: true is left out of a build without --drafts"
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A hint such as "did you mean 'title'?" for an unknown name, if one is close."""
     match = closest(word, choices)

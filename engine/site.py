@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from .content import Page
 from .corrections import Correction, check_corrections
 from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData
-from .errors import BuildError, Problem, did_you_mean
+from .errors import DRAFT_HINT, BuildError, Problem, did_you_mean
 from .markup import scan_citations
 from .settings import Settings
 
@@ -118,7 +118,7 @@ def _resolve_edition(settings: Settings, pages: list[Page], data: SiteData, prob
         elif is_default:
             problems.append(Problem(settings.config_source, settings.nav_line,
                                     f"'nav' names '{slug}', but no page has that slug",
-                                    did_you_mean(slug, by_slug)))
+                                    did_you_mean(slug, by_slug) or DRAFT_HINT))
     if not settings.nav:
         nav = [*sections, *(p for p in others)]
     warnings = _missing_from_nav(settings, sections) if is_default else []
@@ -145,7 +145,7 @@ def _check_data_references(data: SiteData, by_slug: dict[str, Page] | None, spec
     for event in data.events:
         if by_slug is not None and event.section and event.section not in by_slug:
             problems.append(Problem(TIMELINE_FILE, event.section_line, f"unknown section '{event.section}'",
-                                    did_you_mean(event.section, by_slug)))
+                                    did_you_mean(event.section, by_slug) or DRAFT_HINT))
         _check_cited_ids(event.body, TIMELINE_FILE, event.body_line, data, problems)
     for term in data.glossary.values():
         _check_cited_ids(term.definition, GLOSSARY_FILE, term.line, data, problems)

@@ -229,6 +229,21 @@ def test_feature_errors_name_file_and_line(make_site, file: str, old: str, new: 
     assert expected in lines, lines
 
 
+def test_a_draft_named_elsewhere_is_left_out_and_the_problems_say_it_may_be_a_draft(make_site) -> None:  # type: ignore[no-untyped-def]
+    """`draft: true` on a page that nav, the timeline and a correction name: each reference fails, with a hint
+    that names drafts; with --drafts the page is built."""
+    site = make_site("features")
+    _break(site, "content/first.md", "title: First section\n", "title: First section\ndraft: true\n")
+    code, lines = build_site(site)
+    hint = "a page marked draft: true is left out of a build without --drafts"
+    assert code == 1
+    assert f"site_config.yaml:9: 'nav' names 'first', but no page has that slug ({hint})" in lines, lines
+    assert f"content/timeline.yaml:9: unknown section 'first' ({hint})" in lines, lines
+    assert f"content/corrections.yaml:2: unknown page 'first' (name a page by its slug; {hint})" in lines, lines
+    code, lines = build_site(site, "--drafts")
+    assert code == 0 and (site / "output" / "first" / "index.html").is_file(), lines
+
+
 def test_uncited_source_is_a_warning_not_an_error(make_site) -> None:
     site = make_site("features")
     with (site / "content" / "sources.yaml").open("a", encoding="utf-8") as handle:
