@@ -6,8 +6,8 @@ script, style, frames, forms, objects, meta and base elements, event handlers an
 in any spelling, URLs other than http(s), mailto and relative ones (after entity decoding), and
 images from other hosts. HTML whose tags are all of allowed elements with allowed attributes, written
 as Markdown writes them, is told apart by one pattern first: the sanitizer would keep it whole, so
-it is not cleaned. A footnote reference with no definition, which Python-Markdown would
-print as literal text, is refused too. Inline Markdown in data files gets the same markup checks
+it is not cleaned. A footnote reference with no definition, a mistyped citation and a ':::' line
+that is not a directive, which Python-Markdown would print as literal text, are refused too. Inline Markdown in data files gets the same markup checks
 through `unsafe_markup`.
 """
 
@@ -195,6 +195,30 @@ def check_body_safety(page: Page, converted: ConvertedBody) -> list[Problem]:
         lines = next((lines for pattern in patterns if (lines := _lines_matching(page.body, page.body_line, pattern))),
                      [page.body_line])
         problems.extend(Problem(page.source, line, message, hint) for line in lines[:count])
+    return problems + _syntax_left_as_text(page, html)
+
+
+# Our syntax mistyped, which Markdown then prints as it stands: a citation that is not `[@id]` or
+# `[@id; @id]` (markup.CITATION_PATTERN), and a ':::' line that is not a directive.
+_CITATION_TEXT = re.compile(r"\[\s*@")
+_MISTYPED_CITATION = re.compile(r"(?<!\\)\[(?:\s+@|@(?![\w-]+(?:\s*;\s*@[\w-]+)*\]))")
+_COLONS_TEXT = re.compile(r"(?:^|>|\n)[ \t]*:::")
+_DIRECTIVE = re.compile(r":::(?:[ \t]+[A-Za-z][\w-]*.*|[ \t]*)$")
+
+
+def _syntax_left_as_text(page: Page, html: str) -> list[Problem]:
+    """A problem at each line whose citation or directive the body shows as plain text."""
+    problems: list[Problem] = []
+    if _CITATION_TEXT.search(html):
+        problems += [Problem(page.source, page.body_line + index, "a citation the build cannot read: it would show as "
+                             "text", "write [@id], or [@one; @two] for several")
+                     for index, line in lines_outside_code(page.body) for _ in _MISTYPED_CITATION.finditer(line)]
+    if _COLONS_TEXT.search(html):
+        problems += [Problem(page.source, page.body_line + index, "a line starting with ':::' that is not a directive: "
+                             "it would show as text", "write '::: name' at the very start of the line, with a space "
+                             "after ':::'")
+                     for index, line in lines_outside_code(page.body)
+                     if line.lstrip().startswith(":::") and not _DIRECTIVE.match(line)]
     return problems
 
 

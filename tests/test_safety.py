@@ -88,6 +88,28 @@ def test_allowed_html_is_kept_as_written(markup: str) -> None:
     assert "example.org" not in markup or "example.org" in sanitize(markup)
 
 
+def test_mistyped_citations_and_directives_are_refused_at_their_lines(tmp_path: Path) -> None:
+    """Markdown would print them as they stand; escaped, in code, or well formed, they are left alone."""
+    site = copy_site("minimal", tmp_path)
+    (site / "content" / "typos.md").write_text(
+        "---\ntitle: Typos\nsummary: Our syntax mistyped.\n---\n"
+        "One [@alpha, @beta] and [@ alpha].\n\n"           # 5: a comma, a space
+        "Unclosed [@alpha.\n\n"                             # 7
+        ":::timeline\n\n"                                   # 9: no space after ':::'
+        "  ::: timeline\n\n"                                # 11: indented
+        "A line\n:::note\n\n"                              # 14: inside a paragraph
+        "Escaped \\[@alpha, @beta] and `[@a, @b]` in code.\n\n"
+        "```\n[@a, @b]\n:::x\n```\n", encoding="utf-8")
+    code, lines = build_site(site, "--quiet")
+    citation = "a citation the build cannot read: it would show as text (write [@id], or [@one; @two] for several)"
+    colons = ("a line starting with ':::' that is not a directive: it would show as text (write '::: name' at the "
+              "very start of the line, with a space after ':::')")
+    assert code == 1
+    assert lines[:-1] == [f"content/typos.md:5: {citation}",  # once a line, as every problem
+                          f"content/typos.md:7: {citation}", f"content/typos.md:9: {colons}",
+                          f"content/typos.md:11: {colons}", f"content/typos.md:14: {colons}"], lines
+
+
 def test_a_removal_is_reported_once_per_occurrence_at_each_line(tmp_path: Path) -> None:
     site = copy_site("minimal", tmp_path)
     (site / "content" / "two.md").write_text(
