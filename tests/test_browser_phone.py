@@ -237,6 +237,55 @@ def test_a_tapped_glossary_term_shows_its_definition_in_place(sites: dict[str, B
     assert watch.console_errors == [], watch.console_errors
 
 
+TIP_JS = """term => { const tip = term.nextElementSibling, box = tip.getBoundingClientRect();
+  return {shown: getComputedStyle(tip).display !== 'none' && box.width > 1, right: Math.round(box.right),
+          screen: document.documentElement.clientWidth, scrolls: document.scrollingElement.scrollWidth > innerWidth}; }"""
+
+
+@pytest.mark.parametrize("close", ["button", "Escape", "tap again"])
+def test_a_closed_definition_does_not_come_back_as_the_terms_tip(close: str, sites: dict[str, BuiltSite],
+                                                                 browser: Browser) -> None:
+    """Closing the popover gives focus back to the term, whose tip (shown on focus) stays hidden until the term
+    loses it; the page never grows sideways."""
+    context, watch, page = phone_page(browser, sites["features"], "first/")
+    term = page.locator("a.term").first
+    term.tap()
+    assert page.locator(".popover").count() == 1
+    if close == "button":
+        page.get_by_role("button", name="Close").tap()
+    elif close == "Escape":
+        page.keyboard.press("Escape")
+    else:
+        term.tap()
+    assert page.locator(".popover").count() == 0
+    assert page.evaluate("() => document.activeElement.className") == "term"
+    assert term.evaluate(TIP_JS)["shown"] is False and term.evaluate(TIP_JS)["scrolls"] is False
+    page.locator("h1").tap()  # the term loses focus: its tip shows on focus again
+    term.focus()
+    assert term.evaluate(TIP_JS)["shown"] is True
+    context.close()
+    assert watch.console_errors == [], watch.console_errors
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_a_terms_tip_stays_on_the_screen(name: str, sites: dict[str, BuiltSite], browser: Browser) -> None:
+    """Focused, each glossary term of every section shows its tip within a 360 px screen."""
+    site = sites[name]
+    context, watch = watched_context(browser, site.origin, **{**PHONE, "viewport": {"width": 360, "height": 740}})
+    page = context.new_page()
+    checked = 0
+    for path in section_pages(site):
+        open_page(page, watch, site.url(path))
+        for term in page.locator("a.term").all():
+            term.focus()
+            tip = term.evaluate(TIP_JS)
+            assert tip["shown"] and tip["right"] <= tip["screen"] and not tip["scrolls"], (path, term.inner_text(), tip)
+            checked += 1
+    context.close()
+    assert checked or name == "minimal"
+    assert watch.console_errors == [], watch.console_errors
+
+
 def test_without_javascript_a_citation_still_jumps_to_the_list(sites: dict[str, BuiltSite], browser: Browser) -> None:
     context, watch, page = phone_page(browser, sites["features"], "first/", java_script_enabled=False)
     page.locator("sup.cite a[href='#source-1']").first.tap()

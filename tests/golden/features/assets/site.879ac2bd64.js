@@ -67,7 +67,13 @@
     if (!popover) { return; }
     popover.remove();
     opener.setAttribute("aria-expanded", "false");
-    if (returnFocus) { opener.focus(); }
+    if (returnFocus) {
+      // Focus goes back to the link, which would show a term's tip again: it stays hidden until the link loses focus.
+      var link = opener;
+      link.dataset.tipClosed = "";
+      link.addEventListener("blur", function () { delete link.dataset.tipClosed; }, { once: true });
+      link.focus();
+    }
     popover = null;
     opener = null;
   }
@@ -131,6 +137,20 @@
                     link.getAttribute("href"), words.toList);
       }
     });
+  });
+
+  // A term's tip (shown on hover and focus, by the style sheet) moves left when it would run off the screen.
+  document.querySelectorAll(".term-wrap").forEach(function (wrap) {
+    function keepTipOnScreen() {
+      var tip = wrap.querySelector(".term-tip");
+      if (!tip) { return; }
+      tip.style.left = "";
+      var box = tip.getBoundingClientRect();
+      var over = box.right - (document.documentElement.clientWidth - 8);
+      if (over > 0) { tip.style.left = -Math.min(over, Math.max(0, box.left - 8)) + "px"; }
+    }
+    wrap.addEventListener("mouseenter", keepTipOnScreen);
+    wrap.addEventListener("focusin", keepTipOnScreen);
   });
 
   document.addEventListener("keydown", function (event) {
