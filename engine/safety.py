@@ -7,8 +7,8 @@ in any spelling, URLs other than http(s), mailto and relative ones (after entity
 images from other hosts. HTML whose tags are all of allowed elements with allowed attributes, written
 as Markdown writes them, is told apart by one pattern first: the sanitizer would keep it whole, so
 it is not cleaned. A footnote reference with no definition, a mistyped citation and a ':::' line
-that is not a directive, which Python-Markdown would print as literal text, are refused too. Inline Markdown in data files gets the same markup checks
-through `unsafe_markup`.
+that is not a directive, which Python-Markdown would print as literal text, are refused too.
+Inline Markdown in data files gets the same markup checks through `unsafe_markup`.
 """
 
 from __future__ import annotations
