@@ -113,7 +113,8 @@ def check_corrections(corrections: tuple[Correction, ...], published: dict[str, 
     return problems
 
 
-def last_change(updated: PartialDate | None, corrections: tuple[Correction, ...]) -> str:
-    """A page's last change for JSON-LD's dateModified: its `updated` or its latest correction ('' for none)."""
+def last_change(updated: PartialDate | None, corrections: tuple[Correction, ...]) -> PartialDate | None:
+    """A page's last change, shown as its update and given as JSON-LD's dateModified: its `updated` or its
+    latest correction, whichever is later."""
     dates = [date for date in (updated, *(c.date for c in corrections)) if date is not None]
-    return max(dates, key=lambda date: date.last_day()).iso() if dates else ""
+    return max(dates, key=lambda date: date.last_day()) if dates else None

@@ -258,10 +258,9 @@ class PageRenderer:
         return {
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
-                     "url": page.url, "canonical": settings.canonical_url + page.url, "updated": page.meta.updated,
-                     "is_draft": page.meta.is_draft, "order": self.site.rank(page), "section_count": len(view.sections),
-                     "published": page.meta.published, "modified": last_change(page.meta.updated, corrections),
-                     "change_note": page.meta.change_note},
+                     "url": page.url, "canonical": settings.canonical_url + page.url, "is_draft": page.meta.is_draft,
+                     "order": self.site.rank(page), "section_count": len(view.sections), "published": page.meta.published,
+                     "updated": last_change(page.meta.updated, corrections), "change_note": page.meta.change_note},
             "corrections": corrections,
             "root": root,
             "assets": UsedAssets(view.assets),

@@ -84,6 +84,9 @@ def test_json_ld_carries_each_correction_and_the_latest_change(built_site: Path)
     first = article_json_ld(soup(built_site / "first" / "index.html"))
     assert first["datePublished"] == "2020-01-02"
     assert first["dateModified"] == "2020-01-05", "the latest correction is later than the page's `updated`"
+    # the update the reader sees is the same date
+    shown = soup(built_site / "first" / "index.html").select_one(".page-meta time")
+    assert (shown["datetime"], shown.get_text()) == ("2020-01-05", "5 January 2020")
     assert first["correction"] == [
         {"@type": "CorrectionComment", "datePublished": "2020-01-03",
          "text": "This page said: The widget count was 12. It now says: The widget count is 21."},
