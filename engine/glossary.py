@@ -145,7 +145,7 @@ def _term_link(term_id: str, inner_html: str, definitions: dict[str, str], gloss
     if not with_tip:
         return f'<a class="term" href="{href}">{inner_html}</a>'
     return (f'<span class="term-wrap"><a class="term" href="{href}" aria-describedby="tip-{term_id}">'
-            f'{inner_html}</a><span class="term-tip" role="tooltip" id="tip-{term_id}">'
+            f'{inner_html}</a><span class="term-tip" role="tooltip" id="tip-{term_id}" aria-hidden="true">'
             f"{escape(definitions[term_id])}</span></span>")
 
 

@@ -319,6 +319,26 @@ def test_main_text_is_there_without_javascript(name: str, sites: dict[str, Built
     assert problems == [], "\n".join(problems)
 
 
+def test_a_screen_reader_hears_a_definition_as_the_terms_description_only_and_no_drawn_arrow(sites: dict[str, BuiltSite],
+                                                                        browser: Browser) -> None:
+    """Read straight through, the paragraph holds the term but not its definition; on the term, the
+    definition is its description. The table of contents is named by its words alone."""
+    from playwright.sync_api import expect
+    site = sites["features"]
+    context, watch = watched_context(browser, site.origin, viewport={"width": 390, "height": 844})  # arrows show
+    page = context.new_page()
+    open_page(page, watch, site.url("first/"))
+    term = page.locator("a.term").first
+    definition = page.locator(".term-tip").first.text_content() or ""
+    assert definition.startswith("A small thing")
+    expect(term).to_have_accessible_description(definition)
+    paragraph = page.locator("main p", has=term).first
+    assert definition not in paragraph.aria_snapshot(), paragraph.aria_snapshot()
+    # the contents' drawn arrow is not part of their name
+    expect(page.get_by_role("navigation", name="On this page", exact=True)).to_have_count(1)
+    context.close()
+
+
 # ---- keyboard --------------------------------------------------------------------------------------
 
 MARK_FOCUSABLE_JS = """selector => {
