@@ -113,6 +113,11 @@ def test_netlify_builds_production_for_its_address_and_previews_with_preview(pro
     assert settings["build"]["environment"]["PYTHON_VERSION"] >= "3.11"
     run_host_command(project, settings["build"]["command"], URL="https://stca.example.net")
     assert_production(project / "output", "https://stca.example.net/")
+    # each other language of the explainer gets its own 404 page (the build writes <code>/404.html) for
+    # the missing addresses under its folder
+    languages = yaml.safe_load((ROOT / "site_config.yaml").read_text(encoding="utf-8"))["languages"][1:]
+    assert languages and [(rule["from"], rule["to"], rule["status"]) for rule in settings["redirects"]] == [
+        (f"/{code}/*", f"/{code}/404.html", 404) for code in languages]
     for context in ("deploy-preview", "branch-deploy"):
         shutil.rmtree(project / "output")
         run_host_command(project, settings["context"][context]["command"], URL="https://stca.example.net",
