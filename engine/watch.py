@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,10 +29,14 @@ _POLL_MAX = 0.1
 _POLL_SHARE = 8
 
 
+# The file `sed -i` writes beside the one it edits, then renames over it.
+_SED_TEMP = re.compile(r"sed[A-Za-z0-9]{6}")
+
+
 def is_editor_temp(name: str) -> bool:
     """True for names editors write beside the real file (swap, backup, lock, atomic-save temp files)."""
     lowered = name.lower()
-    return (name.startswith((".", "#")) or name.endswith("~") or name == "4913"
+    return (name.startswith((".", "#")) or name.endswith("~") or name == "4913" or _SED_TEMP.fullmatch(name) is not None
             or lowered.endswith((".swp", ".swo", ".swx", ".swpx", ".tmp", ".temp", ".part", ".bak", ".orig",
                                  "___jb_tmp___", "___jb_old___", ".crdownload", ".kate-swp"))
             or lowered == "__pycache__")

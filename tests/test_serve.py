@@ -224,7 +224,7 @@ def test_error_page_is_served_for_every_html_request_while_broken() -> None:
     ("first.md", False), ("sources.yaml", False), ("base.html", False), ("index.md", False),
     (".first.md.swp", True), (".first.md.swx", True), ("first.md~", True), ("4913", True),
     ("#first.md#", True), (".#first.md", True), ("first.md.tmp", True), ("first.md___jb_tmp___", True),
-    (".DS_Store", True), ("first.md.part", True),
+    (".DS_Store", True), ("first.md.part", True), ("sedCpWWou", True), ("sedation.md", False),
 ])
 def test_editor_temp_names(name: str, is_temp: bool) -> None:
     assert is_editor_temp(name) is is_temp
