@@ -100,7 +100,7 @@ def test_timeline_is_ordered_grouped_by_year_with_machine_dates(built_site: Path
     years = [h.get_text() for h in page.select("h2.timeline-year")]
     assert years == ["2018", "2019"]
     # the title's own text (an event without a body carries its citation markers after it)
-    titles = ["".join(p.find_all(string=True, recursive=False)) for p in page.select("li.event .event-title")]
+    titles = ["".join(p.find_all(string=True, recursive=False)).strip() for p in page.select("li.event .event-title")]
     assert titles == ["Earlier event", "Later event", "Same-day second event"]
     times = [t["datetime"] for t in page.select("li.event time")]
     assert times == ["2018", "2019-05-17", "2019-05-17"]
@@ -111,7 +111,8 @@ def test_timeline_is_ordered_grouped_by_year_with_machine_dates(built_site: Path
 
 def test_timeline_slice_embeds_only_the_matching_events(built_site: Path) -> None:
     page = soup(built_site / "first" / "index.html")
-    embedded = ["".join(p.find_all(string=True, recursive=False)) for p in page.select(".timeline-slice .event-title")]
+    embedded = ["".join(p.find_all(string=True, recursive=False)).strip()
+                for p in page.select(".timeline-slice .event-title")]
     assert embedded == ["Later event", "Same-day second event"]
 
 
@@ -140,6 +141,7 @@ def test_timeline_citations_follow_the_event_text_not_the_read_more_link(built_s
     no_body = page.select_one("#event-2019-05-17-2")
     assert no_body.select_one(".event-body") is None
     assert no_body.select_one(".event-title sup.cite a").get_text(strip=True).startswith("3")
+    assert no_body.select_one(".event-title").contents[0].endswith("event "), "a space before the marker, as in text"
     for event in page.select(".event"):
         meta = event.select_one(".event-meta")
         # the only thing left under an event is its "Read more in" link, with no marker before it
