@@ -157,12 +157,38 @@ def load_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, list[P
         hint = _yaml_hint(reason, context)
         if mark is not None and "\t" in text.split("\n")[mark.line][: mark.column + 1]:
             hint = "indent with spaces, not tabs"
+        elif mark is not None and not unclosed and ("expected key" in reason or "mapping values" in reason):
+            cause = _earlier_cause(text.split("\n"), mark.line)
+            if cause is not None:
+                line, hint = cause[0] + 1 + line_offset, cause[1]
         return None, [Problem(source, line, f"YAML syntax error: {reason}", hint)]
     except yaml.YAMLError as error:
         return None, [Problem(source, line_offset + 1, f"YAML error: {error}")]
     finally:
         loader.dispose()
     return data, loader.problems
+
+
+# A line that opens a double-quoted value and does not close it; a key with no space after its ':'.
+_OPEN_QUOTE = re.compile(r'^(?:[^"#]*[:\-][ \t]+)"(?:[^"\\]|\\.)*$')
+_KEY_WITHOUT_SPACE = re.compile(r"^[ \t]*[A-Za-z_][\w-]*:(?=[^\s/])")
+
+
+def _earlier_cause(lines: list[str], error_line: int) -> tuple[int, str] | None:
+    """The line (0-based) and hint of a mistake that the parser only notices at a later line, where it
+    reports one of its generic errors: a quote never closed, or 'key:value' with no space."""
+    for index in range(error_line, max(-1, error_line - 50), -1):
+        # A quoted value may go on over lines: this one is open only if the quotes up to the error are odd.
+        if _OPEN_QUOTE.match(lines[index]) and _quotes(lines[index:error_line + 1]) % 2:
+            return index, "the quote that opens on this line is never closed"
+        if index < error_line and _KEY_WITHOUT_SPACE.match(lines[index]):
+            key = lines[index].split(":", 1)[0].strip()
+            return index, f"put a space after the ':' of '{key}:'"
+    return None
+
+
+def _quotes(lines: list[str]) -> int:
+    return sum(len(re.findall(r'(?<!\\)"', line)) for line in lines)
 
 
 def _yaml_hint(reason: str, context: str = "") -> str | None:

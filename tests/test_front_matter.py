@@ -41,6 +41,16 @@ def test_bom_and_windows_line_endings_work() -> None:
         ("---\ntitle: T\ntitel: T\nsummary: S\n---\n", "content/background.md:3: unknown front matter key 'titel' "
                                              "(did you mean 'title'?)"),
         ("---\ntitle: T\n---\n", "content/background.md:2: missing required key 'summary'"),
+        # mistakes the YAML parser only notices lines later, reported where they are
+        ('---\ntitle: "Background\nsummary: S\norder: 1\nupdated: "2018"\n---\n',
+         "content/background.md:2: YAML syntax error: did not find expected key "
+         "(the quote that opens on this line is never closed)"),
+        ("---\ntitle:Background\nsummary: S\n---\n",
+         "content/background.md:2: YAML syntax error: mapping values are not allowed in this context "
+         "(put a space after the ':' of 'title:')"),
+        ('---\ntitle: "A long title\n  on two lines"\nsummary: S\n order: 1\n---\n',
+         "content/background.md:5: YAML syntax error: mapping values are not allowed in this context "
+         "(a value containing ': ' must be put in quotes)"),  # not blamed on the quote, which closes
         ("---\ntitle: T\nsummary: S\norder: first\n---\n",
          "content/background.md:4: 'order' must be a whole number, not 'first'"),
         ("---\ntitle: T\nsummary: S\ndraft: NO\n---\n",
@@ -53,7 +63,8 @@ def test_bom_and_windows_line_endings_work() -> None:
          "content/background.md:4: 'slug' may hold only lowercase letters, digits and '-', not 'Big Slug' "
          "(did you mean 'big-slug'?)"),
     ],
-    ids=["empty", "no-fence", "unterminated", "not-mapping", "unknown-key", "missing-summary", "order-type",
+    ids=["empty", "no-fence", "unterminated", "not-mapping", "unknown-key", "missing-summary", "quote-left-open",
+         "no-space-after-colon", "bad-indent-after-a-long-quote", "order-type",
          "yaml11-no", "impossible-date", "float-title", "bad-slug"],
 )
 def test_front_matter_problems(text: str, expected: str) -> None:
