@@ -414,6 +414,16 @@ def test_print_drops_navigation_and_prints_external_urls(sites: dict[str, BuiltS
         assert page.locator(selector).evaluate("el => getComputedStyle(el).display") == "none", selector
     after = page.locator(".page-sources .source-title a").first.evaluate("el => getComputedStyle(el, '::after').content")
     assert "https://alpha.example/report" in after
+    # the full stop after a source's title stays on the line where its printed address ends, however long
+    same_line = page.locator(".page-sources .source-title").first.evaluate("""cite => {
+      const link = cite.querySelector('a');
+      link.href = 'https://web.archive.org/web/20180601000000/https://alpha.example/' + 'long-path/'.repeat(12);
+      const rects = link.getClientRects(), last = rects[rects.length - 1];
+      const range = document.createRange(), text = cite.nextSibling;
+      range.setStart(text, 0); range.setEnd(text, 1);
+      return [text.textContent[0], Math.abs(range.getBoundingClientRect().top - last.top) < 4];
+    }""")
+    assert same_line == [".", True]
     assert page.locator(".page-sources").is_visible()
     assert page.locator("sup.cite").first.is_visible()
     context.close()
