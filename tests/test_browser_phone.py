@@ -296,6 +296,35 @@ def test_without_javascript_a_citation_still_jumps_to_the_list(sites: dict[str, 
     context.close()
 
 
+def test_the_navigation_row_shows_a_shadow_at_the_end_it_can_still_scroll_to(sites: dict[str, BuiltSite],
+                                                                            browser: Browser) -> None:
+    """At 360 px the navigation is a row that scrolls sideways: a shadow at its right edge until it is scrolled
+    to the end, then at its left edge."""
+    import io
+
+    from PIL import Image, ImageStat
+    site = sites["features"]
+    context, watch = watched_context(browser, site.origin, **{**PHONE, "viewport": {"width": 360, "height": 740}})
+    page = context.new_page()
+    open_page(page, watch, site.url(""))
+    row = page.locator(".site-nav ul")
+    assert row.evaluate("el => el.scrollWidth > el.clientWidth")
+
+    def edges() -> tuple[float, float]:
+        """How dark the row's leftmost and rightmost 5 px are (mean grey, 255 is white)."""
+        shot = Image.open(io.BytesIO(row.screenshot())).convert("L")
+        width, height = shot.size
+        return tuple(ImageStat.Stat(shot.crop(box)).mean[0]  # type: ignore[return-value]
+                     for box in ((0, 0, 5, height), (width - 5, 0, width, height)))
+
+    left, right = edges()
+    assert right < left - 3, (left, right)
+    row.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    left, right = edges()
+    assert left < right - 3, (left, right)
+    context.close()
+
+
 # ---- tap targets -----------------------------------------------------------------------------------
 
 TARGET_SIZE_JS = """() => axe.run(document, {runOnly: ['target-size'], resultTypes: ['violations', 'passes']}).then(r => {
