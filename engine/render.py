@@ -255,12 +255,13 @@ class PageRenderer:
 
         previous, following = view.neighbours.get(page.source, (None, None))
         corrections = view.corrections.get(page.source, ())
+        changed = last_change(page.meta.updated, corrections)
         return {
             **self._shared(),
             "page": {"title": page.meta.title, "summary": page.meta.summary, "kind": page.kind, "layout": page.layout,
                      "url": page.url, "canonical": settings.canonical_url + page.url, "is_draft": page.meta.is_draft,
                      "order": self.site.rank(page), "section_count": len(view.sections), "published": page.meta.published,
-                     "updated": last_change(page.meta.updated, corrections), "change_note": page.meta.change_note},
+                     "updated": changed, "modified": changed.iso() if changed else "", "change_note": page.meta.change_note},
             "corrections": corrections,
             "root": root,
             "assets": UsedAssets(view.assets),

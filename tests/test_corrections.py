@@ -97,6 +97,20 @@ def test_json_ld_carries_each_correction_and_the_latest_change(built_site: Path)
     assert "correction" not in second
 
 
+def test_layouts_made_before_the_update_date_followed_corrections_still_build(make_site: Any) -> None:
+    """An explainer's own copy of head-meta.html (build.py new copies the layouts) may read page.modified."""
+    site = make_site("features")
+    head = site / "layouts" / "partials" / "head-meta.html"
+    text = head.read_text(encoding="utf-8")
+    new = '{% if page.updated %}{% set _ = article.update({"dateModified": page.updated.iso()}) %}{% endif %}'
+    assert new in text
+    head.write_text(text.replace(new, '{% if page.modified %}{% set _ = article.update({"dateModified": '
+                                      'page.modified}) %}{% endif %}'), encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 0, lines
+    assert article_json_ld(soup(site / "output" / "first" / "index.html"))["dateModified"] == "2020-01-05"
+
+
 def test_a_correction_added_later_changes_only_what_shows_it(make_site: Any, tmp_path: Path) -> None:
     """A cached rebuild after a new correction shows it: its page, the About list and the feed change."""
     site = make_site("features")
