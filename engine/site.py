@@ -121,7 +121,7 @@ def _resolve_edition(settings: Settings, pages: list[Page], data: SiteData, prob
                                     did_you_mean(slug, by_slug) or DRAFT_HINT))
     if not settings.nav:
         nav = [*sections, *(p for p in others)]
-    warnings = _missing_from_nav(settings, sections) if is_default else []
+    warnings = _missing_from_nav(settings, sections) + _lists_with_nothing(special, data) if is_default else []
     _check_data_references(data, by_slug if is_default else None, special, problems)
     # A correction belongs to the language of the text it corrects: a translation made from the corrected
     # text never said what the correction takes back.
@@ -160,6 +160,16 @@ def _check_data_references(data: SiteData, by_slug: dict[str, Page] | None, spec
     if data.sources and "sources" not in special:
         problems.append(Problem("content/sources.yaml", 1, "there are sources but no page with 'layout: sources'",
                                 "add content/sources.md with layout: sources"))
+
+
+def _lists_with_nothing(special: dict[str, Page], data: SiteData) -> list[Problem]:
+    """A warning for a timeline, glossary or sources page whose data file holds nothing (emptied by a bad save or
+    merge, say): the page would be published with an empty list."""
+    files = {"timeline": (TIMELINE_FILE, data.events), "glossary": (GLOSSARY_FILE, data.glossary),
+             "sources": ("content/sources.yaml", data.sources)}
+    return [Problem(page.source, page.line_of("layout"), f"this page lists what {files[layout][0]} holds, and it holds "
+                    "nothing", f"add entries to {files[layout][0]}, or remove the page", is_warning=True)
+            for layout, page in sorted(special.items()) if not files[layout][1]]
 
 
 # Sections a `nav` leaves out that get a warning each; the rest are counted in one line, so a large site

@@ -246,6 +246,17 @@ def test_a_draft_named_elsewhere_is_left_out_and_the_problems_say_it_may_be_a_dr
     assert code == 0 and (site / "output" / "first" / "index.html").is_file(), lines
 
 
+def test_an_emptied_data_file_warns_on_the_page_that_lists_it(make_site) -> None:  # type: ignore[no-untyped-def]
+    """An empty glossary.yaml (a bad save, a bad merge) still builds, with a warning at the glossary page's layout."""
+    site = make_site("features")
+    (site / "content" / "glossary.yaml").write_text("", encoding="utf-8")
+    _break(site, "content/second.md", "(glossary:gadget)", "(../first/)")  # the one link to a term by name
+    code, lines = build_site(site)
+    assert code == 0
+    assert ("content/glossary.md:4: warning: this page lists what content/glossary.yaml holds, and it holds nothing "
+            "(add entries to content/glossary.yaml, or remove the page)") in lines, lines
+
+
 def test_uncited_source_is_a_warning_not_an_error(make_site) -> None:
     site = make_site("features")
     with (site / "content" / "sources.yaml").open("a", encoding="utf-8") as handle:
