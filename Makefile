@@ -8,8 +8,8 @@ NODE_TOOLS := tests/tools/node_modules/.installed
 
 .PHONY: build test serve check bench bench-full audit lint clean
 
-build: $(RUNTIME)  # make build [BASE_URL=https://…/] [PREVIEW=1]
-	$(PY) build.py $(if $(BASE_URL),--base-url '$(BASE_URL)') $(if $(PREVIEW),--preview)
+build: $(RUNTIME)  # make build [BASE_URL=https://…/] [PREVIEW=1] [STRICT=1]
+	$(PY) build.py $(if $(BASE_URL),--base-url '$(BASE_URL)') $(if $(PREVIEW),--preview) $(if $(STRICT),--strict)
 
 $(RUNTIME): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'

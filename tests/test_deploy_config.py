@@ -134,6 +134,12 @@ def test_the_cloudflare_pages_command_in_the_readme(project: Path) -> None:
     run_host_command(project, command.group(1), CF_PAGES_BRANCH="fix-typo",
                      CF_PAGES_URL="https://0a1b2c.stca.pages.dev")
     assert_preview(project / "output", PRODUCTION)
+    # production with base_url still at the placeholder the project ships with: the deploy fails, naming it
+    config = project / "site_config.yaml"
+    config.write_text(config.read_text().replace("https://example.com/sub/path/", "https://example.org/"))
+    done = subprocess.run(["sh", "-c", command.group(1)], cwd=project, env={**os.environ, "CF_PAGES_BRANCH": "main"},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "'base_url' still holds the placeholder example.org" in done.stderr, done.stderr
 
 
 def test_the_pages_workflow_tests_then_builds_for_the_reported_address(project: Path) -> None:
