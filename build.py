@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                                      else f"unexpected argument '{args.folder}' (only new takes a FOLDER)"),
               file=sys.stderr)
         return 2
+    root = Path(args.config).parent  # the project folder, which problems name their files from
     try:
         if args.command == "new":
             return _new(Path(args.folder))
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                                         preview=args.preview)
         if args.command == "check":
             report = engine.check(settings)
-            _print_problems(report.problems, "found")
+            _print_problems(report.problems, root, "found")
             if not args.quiet:
                 print(f"checked {report.pages} pages: {len(report.problems)} problems, "
                       f"{sum(report.external.values())} external links to {len(report.external)} addresses")
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             if failures:
                 print(f"{len(failures)} external address{'es' if len(failures) != 1 else ''} did not answer",
                       file=sys.stderr)
-            _print_problems(source_problems, "found among the sources")
+            _print_problems(source_problems, root, "found among the sources")
             errors = [problem for problem in source_problems if not problem.is_warning]
             return 1 if report.problems or failures or errors else 0
         if args.command == "serve":
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             raise engine.UsageError(f"--jobs must be 1 or more, not {args.jobs}")
         result = engine.build(settings, use_cache=not args.no_cache, strict=args.strict, jobs=args.jobs)
     except engine.BuildError as error:
-        _print_problems(error.problems)
+        _print_problems(error.problems, root)
         return 1
     except engine.UsageError as error:
         print(f"build.py: error: {error}", file=sys.stderr)
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print("build.py: this is a bug in the generator; run again with --debug for the traceback "
               "and report it", file=sys.stderr)
         return 70
-    _print_problems(result.warnings)
+    _print_problems(result.warnings, root)
     if not args.quiet:
         print(f"built {result.pages} pages, {result.files} files in {result.seconds:.2f} s -> "
               f"{_display_path(result.output)}/")
@@ -154,10 +155,10 @@ def _check_online(settings: Settings, addresses: list[str],
     return [(address, failure) for address, failure in check_online(addresses) if address not in rescued], problems
 
 
-def _print_problems(problems: list[engine.Problem], outcome: str = "found; nothing was written") -> None:
+def _print_problems(problems: list[engine.Problem], root: Path, outcome: str = "found; nothing was written") -> None:
     errors = [p for p in problems if not p.is_warning]
     for problem in problems:
-        print(problem, file=sys.stderr)
+        print(engine.errors.named_from(problem, root, Path.cwd()), file=sys.stderr)
     if errors:
         print(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} {outcome}", file=sys.stderr)
 

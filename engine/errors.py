@@ -7,8 +7,10 @@ raises one `BuildError` holding all of them, so a single run shows everything.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 
 @dataclass(frozen=True, order=True)
@@ -26,6 +28,17 @@ class Problem:
         kind = "warning: " if self.is_warning else ""
         hint = f" ({self.hint})" if self.hint else ""
         return f"{where}: {kind}{self.message}{hint}"
+
+
+def named_from(problem: Problem, root: Path, here: Path) -> Problem:
+    """The problem with its file named from the folder the command runs in (`here`) rather than the project's
+    (`root`): with --config ../other/site_config.yaml, content/index.md is ../other/content/index.md. A
+    source that is no path, such as 'build', stays as it is; a folder far away is named in full."""
+    root, here = root.resolve(), here.resolve()
+    if root == here or not ("/" in problem.source or (root / problem.source).exists()):
+        return problem
+    relative = os.path.relpath(root / problem.source, here)
+    return replace(problem, source=relative if not relative.startswith(f"..{os.sep}..") else str(root / problem.source))
 
 
 class BuildError(Exception):

@@ -16,13 +16,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote, unquote
 
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from .errors import BuildError, UsageError
+from .errors import BuildError, UsageError, named_from
 from .live import LiveSite, pace_collector
 from .reloads import SCRIPT_OPTIONS, ReloadPolicy, ReloadScript, ReloadSocket
 from .settings import Settings
@@ -155,6 +156,7 @@ class DevServer:
         self.watcher = SourceWatcher(settings.root, [settings.content_dir, settings.layouts_dir],
                                      [settings.root / settings.config_source], quiet_seconds)
         self.rebuilds = 0
+        self.started_in = Path.cwd()  # problems name their files from here, as the writer typed --config
         self._last_warnings: list[str] = []
         self._sockets: list[socket.socket] = []
         self.use_inotify = use_inotify
@@ -187,7 +189,7 @@ class DevServer:
         try:
             report = self.live.rebuild(changed)
         except BuildError as error:
-            lines = [str(problem) for problem in error.problems]
+            lines = [str(named_from(problem, self.settings.root, self.started_in)) for problem in error.problems]
             for line in lines:
                 print(line, file=self.err, flush=True)
             errors = sum(not problem.is_warning for problem in error.problems)
@@ -197,10 +199,10 @@ class DevServer:
         except Exception as error:  # catch everything (STYLE "dev server"): an engine bug must not stop the server
             line = f"internal error while rebuilding: {type(error).__name__}: {error}"
             print(f"{line} ({what}); this is a bug in the generator: "
-                  "run `python build.py --debug` for the traceback and report it", file=self.err, flush=True)
+                  "run `build.py --debug` for the traceback and report it", file=self.err, flush=True)
             self.app.show_problems([line, "This is a bug in the generator, not in your files."])
         else:
-            warnings = [str(warning) for warning in report.warnings]
+            warnings = [str(named_from(warning, self.settings.root, self.started_in)) for warning in report.warnings]
             if warnings != self._last_warnings:  # the same warnings again after every save would bury the news
                 for warning in warnings:
                     print(warning, file=self.err, flush=True)

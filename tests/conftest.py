@@ -89,7 +89,8 @@ def build_site(site: Path, *args: str) -> tuple[int, list[str]]:
 
     stderr = io.StringIO()
     stdout = io.StringIO()
-    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
+    # from the site's folder, as a writer runs it: problems name their files from there
+    with contextlib.chdir(site), contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
         code = build.main(["--config", str(site / "site_config.yaml"), *args])
     return code, [line for line in stderr.getvalue().splitlines() if line]
 

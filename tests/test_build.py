@@ -244,6 +244,25 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(make_site, command
     assert (site / "output" / "index.html").is_file()
 
 
+def test_problems_name_their_files_from_the_folder_the_build_runs_in(make_site) -> None:  # type: ignore[no-untyped-def]
+    """`build.py --config ../site/site_config.yaml` from a sibling folder (README's way of working on a second
+    explainer): a problem's file is ../site/content/..., not a content/ path that may exist here too."""
+    import contextlib
+    import io
+
+    import build
+    site = make_site("features")
+    first = site / "content" / "first.md"
+    first.write_text(first.read_text(encoding="utf-8").replace("order: 1\n", "order: one\n"), encoding="utf-8")
+    here = site.parent / "generator"
+    (here / "content").mkdir(parents=True)
+    (here / "content" / "first.md").write_text("another explainer's page\n", encoding="utf-8")
+    errors = io.StringIO()
+    with contextlib.chdir(here), contextlib.redirect_stderr(errors):
+        assert build.main(["--config", "../site/site_config.yaml"]) == 1
+    assert errors.getvalue().splitlines()[0] == "../site/content/first.md:4: 'order' must be a whole number, not 'one'"
+
+
 def test_a_python_without_the_libraries_gets_one_line_naming_the_one_to_use(tmp_path: Path) -> None:
     """`python build.py` with a Python that lacks the pinned libraries (-S leaves the venv's out)."""
     done = subprocess.run([sys.executable, "-S", str(ROOT / "build.py")], cwd=tmp_path, capture_output=True, text=True,

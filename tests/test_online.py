@@ -10,6 +10,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,7 +98,8 @@ def _sources(origin: str) -> str:
 
 def _run(*argv: str) -> tuple[int, list[str], list[str]]:
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    site = Path(argv[argv.index("--config") + 1]).parent  # run from the site's folder, as a writer does
+    with contextlib.chdir(site), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = build.main(list(argv))
     return code, out.getvalue().splitlines(), err.getvalue().splitlines()
 

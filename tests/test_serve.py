@@ -340,7 +340,8 @@ def running(site: Path, use_inotify: bool = True,
     """A DevServer for a site on a free port of 127.0.0.1, run in a thread and stopped afterwards."""
     settings = engine.load_settings(site / "site_config.yaml", include_drafts=True)
     out, err = io.StringIO(), io.StringIO()
-    server = DevServer(settings, port=0, out=out, err=err, use_inotify=use_inotify, quiet_seconds=quiet_seconds)
+    with contextlib.chdir(site):  # started from the site's folder, as a writer does: problems name files from there
+        server = DevServer(settings, port=0, out=out, err=err, use_inotify=use_inotify, quiet_seconds=quiet_seconds)
     server.open()
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -444,6 +445,21 @@ def test_edit_rebuilds_once_with_one_terminal_line(make_site: Callable[[str], Pa
         lines = out.getvalue().splitlines()
         assert re.fullmatch(r"rebuilt [1-9]\d* pages? in \d+ ms \(content/first\.md\)", lines[-1]), lines
         assert err.getvalue() == ""
+
+
+def test_a_server_started_in_another_folder_names_files_from_there(make_site: Callable[[str], Path]) -> None:
+    """`build.py serve --config ../site/site_config.yaml`: the terminal and the browser say ../site/content/..."""
+    site = make_site("features")
+    page = site / "content" / "first.md"
+    page.write_text(page.read_text().replace("title: First section", "titel: First section"))
+    settings = engine.load_settings(site / "site_config.yaml", include_drafts=True)
+    elsewhere = site.parent / "generator"
+    elsewhere.mkdir()
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(elsewhere):
+        server = DevServer(settings, port=0, out=out, err=err)
+    server.rebuild(None)
+    assert re.search(r"^\.\./site/content/first\.md:2: .*titel", err.getvalue(), re.M), err.getvalue()
 
 
 def test_broken_page_shows_errors_and_fixing_it_clears_them(make_site: Callable[[str], Path]) -> None:
