@@ -14,7 +14,7 @@ from .errors import UsageError
 # The skeleton's files, each with the fields README.md documents; every text is a placeholder to replace.
 SKELETON = {
     "site_config.yaml": """\
-# Site settings: every key is documented in README.md ("Settings").
+# Site settings: every key is documented in the generator's README.md ("Settings").
 title: "A new explainer"
 tagline: "An explainer"
 description: "One sentence on what this explainer covers, for search results and link previews."
@@ -51,7 +51,7 @@ Each claim ends with the source that supports it [@first-source]. The first use 
 such as a placeholder term, links to its definition.
 """,
     "content/sources.yaml": """\
-# Sources, keyed by the id pages cite as [@id]. Fields are documented in README.md ("Citations and sources").
+# Sources, keyed by the id pages cite as [@id]. Fields are documented in the generator's README.md ("Citations and sources").
 first-source:
   title: "The title of the first source"
   publisher: The publisher
@@ -62,7 +62,7 @@ first-source:
   note: What this source supports on this site.
 """,
     "content/timeline.yaml": """\
-# Categories and events. Fields are documented in README.md ("Timeline").
+# Categories and events. Fields are documented in the generator's README.md ("Timeline").
 categories:
   events: Events
 events:
@@ -75,7 +75,7 @@ events:
     highlight: true
 """,
     "content/glossary.yaml": """\
-# Terms linked on first use on every page. Fields are documented in README.md ("Glossary").
+# Terms linked on first use on every page. Fields are documented in the generator's README.md ("Glossary").
 placeholder-term:
   term: placeholder term
   definition: "What the term means, in a sentence or two [@first-source]."
