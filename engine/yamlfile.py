@@ -100,7 +100,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YamlMap:
                 Problem(
                     loader.source,
                     key_line,
-                    f"duplicate key '{key}' (first on line {result.lines[key]})",
+                    f"duplicate key '{key}', first on line {result.lines[key]}",
                     "keep one: YAML would silently use the last",
                 )
             )
@@ -217,7 +217,7 @@ def decode_utf8(raw: bytes, source: str, problems: list[Problem]) -> str | None:
         line = raw[: error.start].count(b"\n") + 1
         problems.append(Problem(
             source, line,
-            f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
+            f"not valid UTF-8: byte 0x{raw[error.start]:02x} at offset {error.start}",
             "save the file with UTF-8 encoding",
         ))
         return None

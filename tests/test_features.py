@@ -189,7 +189,7 @@ def _break(site: Path, file: str, old: str, new: str) -> None:
         ("content/first.md", "[@beta; @gamma]", "[@beta; @gamam]",
          "content/first.md:14: unknown source id 'gamam' (did you mean 'gamma'?)"),
         ("content/sources.yaml", "gamma:\n", "alpha:\n",
-         "content/sources.yaml:18: duplicate key 'alpha' (first on line 1) (keep one: YAML would silently use the last)"),
+         "content/sources.yaml:18: duplicate key 'alpha', first on line 1 (keep one: YAML would silently use the last)"),
         ("content/sources.yaml", "  publisher: Beta Agency\n", "",
          "content/sources.yaml:11: missing required key 'publisher'"),
         ("content/sources.yaml", 'date: "2019-05"', 'date: "2019-13"',

@@ -72,7 +72,7 @@ def test_yaml_duplicate_key_is_reported_on_its_own_line(keys: list[str], draw: s
     lines = [f"{key}: x" for key in keys] + [f"{repeat}: y"]
     _, problems = load_yaml("\n".join(lines), "site_config.yaml")
     assert [(p.line, p.message) for p in problems] == [
-        (len(lines), f"duplicate key '{repeat}' (first on line {keys.index(repeat) + 1})")]
+        (len(lines), f"duplicate key '{repeat}', first on line {keys.index(repeat) + 1}")]
 
 
 # -- dates ------------------------------------------------------------------------------

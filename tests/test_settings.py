@@ -81,7 +81,7 @@ def test_base_url_override_from_command_line(tmp_path: Path) -> None:
           "'https://example.org/sub/index.html' (leave out the file name)"]),
         (GOOD + "contact: nobody\n", ["site_config.yaml:4: 'contact' must be an email address or an http(s) address"]),
         (GOOD + "title: again\n",
-         ["site_config.yaml:4: duplicate key 'title' (first on line 1) (keep one: YAML would silently use the last)"]),
+         ["site_config.yaml:4: duplicate key 'title', first on line 1 (keep one: YAML would silently use the last)"]),
         (GOOD + "nav: [a, b\n", ["site_config.yaml:4: YAML syntax error: did not find expected ',' or ']' "
                                 "(the '[' on this line is never closed with ']')"]),
         ("- a\n- b\n", ["site_config.yaml:1: the settings file must be a mapping of key: value lines"]),
