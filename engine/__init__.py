@@ -2,7 +2,8 @@
 
 build() is one line of stages, each returning plain data: load the inputs, resolve the site, load
 the layouts, render every file into a staging folder, check the links, swap the folder into place.
-The dev server (live.py) runs the same stages and keeps the files in memory.
+The stages after reading return their problems and go on with what they could make, so one run
+reports them all. The dev server (live.py) runs the same stages and keeps the files in memory.
 """
 
 from __future__ import annotations
@@ -42,19 +43,17 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
     started = time.perf_counter()
     output = check_output_folder(settings)
     cache = Cache(settings.root / ".cache" if use_cache else None)
-    pages, data, warnings = load_inputs(settings, cache)
+    pages, data, problems = load_inputs(settings, cache)
     site = resolve_site(settings, pages, data)
-    warnings = warnings + site.warnings + ([] if settings.preview else list(settings.placeholders))
+    problems += site.problems + ([] if settings.preview else list(settings.placeholders))
     layouts = load_layouts(settings.layouts_dir, cache, settings.root)
     with build_lock(output):
         remove_leftovers(output)
         with Staging(output, keep_spare=use_cache) as staging:
             made = render_site(site, layouts, cache, staging.add, jobs)
-            raise_if_errors(warnings + made.problems)
-            links = check_links_of(made.links, made.keys, made.ids, set(staging.written), settings.output_dir.name,
-                                   settings.base_url, cache, made.links.anchors, jobs)
-            problems = warnings + made.problems + locate_link_problems(links.problems(), settings.output_dir.name,
-                                                                       site, layouts)
+            links = check_links_of(made.links, made.keys, made.ids, set(staging.written) | made.failed,
+                                   settings.output_dir.name, settings.base_url, cache, made.links.anchors, jobs)
+            problems += made.problems + locate_link_problems(links.problems(), settings.output_dir.name, site, layouts)
             if strict:
                 problems = [replace(problem, is_warning=False) for problem in problems]
             warnings = raise_if_errors(problems)

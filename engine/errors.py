@@ -1,7 +1,8 @@
 """Problems found in a writer's files, and the exceptions that carry them.
 
-Every stage reports bad input as `Problem`s (file, line, message, hint) and
-raises one `BuildError` holding all of them, so a single run shows everything.
+Every stage reports bad input as `Problem`s (file, line, message, hint). Reading the files raises one
+`BuildError` holding all of its problems; the later stages return theirs and leave out what they
+could not make, so that one run shows the problems of all of them.
 """
 
 from __future__ import annotations
@@ -76,9 +77,13 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return f"did you mean '{match}'?" if match else None
 
 
+def has_errors(problems: Iterable[Problem]) -> bool:
+    return any(not problem.is_warning for problem in problems)
+
+
 def raise_if_errors(problems: Iterable[Problem]) -> list[Problem]:
     """Raise BuildError when any problem is an error; return the warnings otherwise."""
     problems = list(problems)
-    if any(not p.is_warning for p in problems):
+    if has_errors(problems):
         raise BuildError(problems)
     return problems

@@ -79,9 +79,9 @@ class LiveSite:
         Raises BuildError with every problem on bad content; `files` then stays as it was."""
         started = time.perf_counter()
         settings = self.settings = self._load_settings()
-        pages, data, warnings = load_inputs(settings, self.cache)
+        pages, data, problems = load_inputs(settings, self.cache)
         site = resolve_site(settings, pages, data)
-        warnings = warnings + site.warnings
+        problems += site.problems
         layouts = load_layouts(settings.layouts_dir, self.cache, settings.root)
         files: dict[str, OutputFile] = {}
 
@@ -95,10 +95,9 @@ class LiveSite:
             files[file.out_path] = file
 
         made = render_site(site, layouts, self.cache, keep)
-        raise_if_errors(warnings + made.problems)
-        links = check_links_of(made.links, made.keys, made.ids, set(files), settings.output_dir.name, settings.base_url,
-                               self.cache, made.links.anchors)
-        warnings = raise_if_errors(warnings + made.problems + locate_link_problems(
+        links = check_links_of(made.links, made.keys, made.ids, set(files) | made.failed, settings.output_dir.name,
+                               settings.base_url, self.cache, made.links.anchors)
+        warnings = raise_if_errors(problems + made.problems + locate_link_problems(
             links.problems(), settings.output_dir.name, site, layouts))
         # What this rebuild changed besides the pages it rendered: host files (the first rebuild of a
         # session counts them all as new) and pages whose bytes differ from those served before.

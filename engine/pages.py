@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from .cache import Cache, joined_digest, stable_digest
 from .content import Page, PageMeta
 from .directives import EVENTS_LISTED, LISTING_DIRECTIVES, PLACES_LISTED, Usage, directives_of
-from .errors import BuildError, Problem
+from .errors import BuildError, Problem, has_errors
 from .markup import MarkdownConverter
 from .pool import parallel_map
 from .publish import publish_files
 from .records import OutputFile, PageFacts, PageLinks, RenderedPage
 from .render import PageRenderer
+from .safety import refused_scheme
 from .site import Site
 from .templates import Layouts
 
@@ -34,7 +35,8 @@ Write = Callable[[OutputFile], None]
 @dataclass
 class SiteOutput:
     """What rendering the site made besides the files: each HTML page's links (for the link check), cache
-    key and ids digest, the pages rendered now rather than taken from the cache, and the problems."""
+    key and ids digest, the pages rendered now rather than taken from the cache, the problems and the
+    pages they kept from being made (links to those are not reported as broken)."""
 
     links: _Links
     keys: dict[str, str] = field(default_factory=dict)
@@ -44,6 +46,7 @@ class SiteOutput:
     host_keys: list[str] = field(default_factory=list)
     picture_keys: list[str] = field(default_factory=list)
     body_keys: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
 
     def add_problems(self, problems: list[Problem]) -> None:
         """Keep problems; a template syntax error already reported for another page is not repeated
@@ -57,7 +60,7 @@ class SiteOutput:
 
     @property
     def has_errors(self) -> bool:
-        return any(not problem.is_warning for problem in self.problems)
+        return has_errors(self.problems)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class _Made:
     page: Page
     key: str
     usage: Usage | None
-    facts: PageFacts | None  # None: the page has problems
+    facts: PageFacts | None  # None: the page has errors
     record: RenderedPage | None
     problems: list[Problem]
     renderer: PageRenderer
@@ -159,6 +162,9 @@ class _Output:
             for item in pages:
                 made.add_problems(item.problems)
                 if item.facts is None:
+                    made.failed.add(item.page.out_path)
+                    if item.record is not None:  # drawn despite its errors: its links are checked, never written
+                        made.links.add(item.page.out_path, "", _links_to_check(item.record.links))
                     continue
                 page, key, facts, record = item.page, item.key, item.facts, item.record
                 self.kept[key] = facts
@@ -175,6 +181,13 @@ class _Output:
                     self.citing.append((page, facts))
                 elif facts.citations:
                     self.cited.update(source_id for source_id, _, _ in facts.citations)
+
+
+def _links_to_check(links: PageLinks) -> PageLinks:
+    """What the link check reads of a page drawn despite its errors: its ids and its links, less those its
+    errors already name (URLs with a refused scheme) and less its markup, where the body's problems show again."""
+    kept = [(target, line) for target, line in zip(links.targets, links.lines, strict=True) if not refused_scheme(target)]
+    return PageLinks(links.ids, [target for target, _ in kept], [line for _, line in kept])
 
 
 def _usage(citing: list[tuple[Page, PageFacts]], cache: Cache) -> tuple[Usage, dict[str, str]]:
@@ -235,7 +248,7 @@ def _pages(renderer: PageRenderer, pages: list[tuple[Page, Usage | None]], cache
     def render(number: int) -> tuple[RenderedPage | None, list[Problem]]:
         (page, usage), key = pages[todo[number]], keys[todo[number]]
         record, problems = renderer.render(page, usage)
-        if record is not None:
+        if record is not None and not has_errors(problems):
             cache.put("pages", key, record)
         return record, problems
 
@@ -250,9 +263,10 @@ def _in_order(pages: list[tuple[Page, Usage | None]], keys: list[str], todo: set
         key = keys[index]
         if index in todo:
             record, problems = next(made)
-            if record is not None:
+            facts = record.facts if record is not None and not has_errors(problems) else None
+            if facts is not None:
                 cache.put("pages", key, record, to_disk=False)  # a worker stored it on disk
-            yield _Made(page, key, usage, record.facts if record else None, record, problems, renderer)
+            yield _Made(page, key, usage, facts, record, problems, renderer)
         elif key in known:
             yield _Made(page, key, usage, known[key], None, [], renderer)
         else:
@@ -267,7 +281,7 @@ def _record(renderer: PageRenderer, cache: Cache, page: Page, key: str, usage: U
     if isinstance(record, RenderedPage):
         return record
     record, problems = renderer.render(page, usage)
-    if record is None:
+    if record is None or has_errors(problems):
         raise BuildError(problems)
     cache.put("pages", key, record)
     return record

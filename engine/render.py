@@ -204,7 +204,7 @@ class PageRenderer:
         return outcome
 
     def render(self, page: Page, usage: Usage | None = None) -> tuple[RenderedPage | None, list[Problem]]:
-        """Convert, finish and render one page, and scan it for links; None when it has problems."""
+        """Convert, finish and render one page, and scan it for links; None only when it cannot be drawn."""
         page, problem = load_body(page, self.site.settings.root)
         if problem is not None:
             return None, [problem]
@@ -217,7 +217,7 @@ class PageRenderer:
         values = self.values(page, relative_root(page.url))
         text, template_problems = self.render_layout(page, body, values)
         problems += template_problems
-        if text is None or any(not problem.is_warning for problem in problems):
+        if text is None:
             return None, problems
         return rendered_page(text, body.cited, values["assets"], markdown_key(page.body)), problems
 

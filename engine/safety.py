@@ -311,6 +311,16 @@ def _layout_element_problems(tag: str, attributes: dict[str, str | None], has_te
                 yield f"<{tag} {name}> from another host ({url.netloc}) is not allowed"
 
 
+def refused_scheme(url: str) -> str:
+    """The scheme of a URL no page may hold (javascript:, vbscript:, data:), read as a browser reads it; "" for
+    any other URL."""
+    match = _SCHEME.match(url.translate(_SQUEEZED))
+    return match.group(1).lower() if match and match.group(1).lower() in _REFUSED_SCHEMES else ""
+
+
+_SCHEME = re.compile(r"([a-zA-Z][-+.a-zA-Z0-9]*):")
+
+
 def _is_script(attributes: dict[str, str | None]) -> bool:
     """Whether a <script> runs (JSON-LD and other data blocks do not, and the policy lets them be)."""
     kind = (attributes.get("type") or "").strip().lower()

@@ -7,13 +7,14 @@ checks that data citations name known sources. Nothing is rendered here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from .content import Page
 from .corrections import Correction, check_corrections
 from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData
-from .errors import DRAFT_HINT, BuildError, Problem, did_you_mean
-from .markup import scan_citations
+from .errors import DRAFT_HINT, Problem, did_you_mean
+from .markup import CITATION_PATTERN, scan_citations
 from .settings import Settings
 
 SPECIAL_LAYOUTS = ("timeline", "glossary", "sources")
@@ -32,7 +33,9 @@ class Site:
     # Lookups built once: a search per page would make large sites quadratic.
     by_slug: dict[str, Page] = field(default_factory=dict, compare=False, hash=False)
     section_index: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
-    warnings: list[Problem] = field(default_factory=list, compare=False, hash=False)
+    # What resolving found, errors and warnings: the names it could not resolve are left out, so the
+    # later stages run and one build reports their problems too.
+    problems: list[Problem] = field(default_factory=list, compare=False, hash=False)
     # The site in each of its other languages (each with no editions of its own), and for every page in the
     # default language (by source) its address in each language that has it.
     editions: tuple[Site, ...] = ()
@@ -69,7 +72,9 @@ class Site:
 
 
 def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
-    """Order pages, build navigation and check every cross-reference between files, in every language."""
+    """Order pages, build navigation and check every cross-reference between files, in every language;
+    what does not resolve is in the Site's problems and left out (a language without a home page is
+    not rendered)."""
     problems: list[Problem] = []
     site = _resolve_edition(settings, [page for page in pages if not page.language], data, problems)
     editions = []
@@ -78,15 +83,14 @@ def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:
         if own and not any(page.kind == "home" for page in own):
             problems.append(Problem(f"content/index.{language}.md", 0, f"the '{language}' pages have no home page",
                                     f"translate content/index.md into content/index.{language}.md"))
+            continue
         editions.append(_resolve_edition(settings.edition(language), own, data.language(language), problems))
-    if problems:
-        raise BuildError(problems)
     alternates: dict[str, dict[str, str]] = {}
     for edition in (site, *editions):
         for page in edition.pages:
             alternates.setdefault(page.original, {})[edition.language] = page.url
     editions = [replace(edition, alternates=alternates) for edition in editions]
-    return replace(site, editions=tuple(editions), alternates=alternates)
+    return replace(site, editions=tuple(editions), alternates=alternates, problems=site.problems + problems)
 
 
 def _resolve_edition(settings: Settings, pages: list[Page], data: SiteData, problems: list[Problem]) -> Site:
@@ -122,7 +126,10 @@ def _resolve_edition(settings: Settings, pages: list[Page], data: SiteData, prob
     if not settings.nav:
         nav = [*sections, *(p for p in others)]
     warnings = _missing_from_nav(settings, sections) + _lists_with_nothing(special, data) if is_default else []
+    reported = len(problems)
     _check_data_references(data, by_slug if is_default else None, special, problems)
+    if len(problems) > reported:
+        data = _without_unknown_citations(data)
     # A correction belongs to the language of the text it corrects: a translation made from the corrected
     # text never said what the correction takes back.
     data = replace(data, corrections=tuple(correction for correction in data.corrections
@@ -160,6 +167,18 @@ def _check_data_references(data: SiteData, by_slug: dict[str, Page] | None, spec
     if data.sources and "sources" not in special:
         problems.append(Problem("content/sources.yaml", 1, "there are sources but no page with 'layout: sources'",
                                 "add content/sources.md with layout: sources"))
+
+
+def _without_unknown_citations(data: SiteData) -> SiteData:
+    """The data with each citation naming an unknown source left out of the timeline's and the glossary's
+    texts: the problem is reported at the data's line, not again at each page that shows the text."""
+    def known(text: str) -> str:
+        return re.sub(CITATION_PATTERN, lambda match: match.group(0) if all(
+            part.strip().lstrip("@") in data.sources for part in match.group(1).split(";")) else "", text)
+
+    return replace(data, events=tuple(replace(event, body=known(event.body)) for event in data.events),
+                   glossary={term_id: replace(term, definition=known(term.definition))
+                             for term_id, term in data.glossary.items()})
 
 
 def _lists_with_nothing(special: dict[str, Page], data: SiteData) -> list[Problem]:

@@ -172,7 +172,7 @@ def test_byte_order_mark_windows_line_endings_and_unusual_names_work(tmp_path: P
 RENDERED_IN_WORKERS = ["invalid_footnote_undefined", "invalid_links", "invalid_raw_html", "invalid_template_expression",
                        "invalid_template_syntax", "invalid_template_undefined", "invalid_unknown_citation",
                        "invalid_unknown_directive_targets", "invalid_raw_html_evasions", "invalid_layout_output",
-                       "invalid_layout_templates", "invalid_directive_lines"]
+                       "invalid_layout_templates", "invalid_directive_lines", "invalid_every_stage"]
 
 
 @pytest.mark.parametrize("name", RENDERED_IN_WORKERS)

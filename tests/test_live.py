@@ -251,3 +251,33 @@ def test_a_rebuild_reads_again_only_the_files_whose_stat_changed_or_is_recent(tm
     live.rebuild(["content/first.md"])
     assert b"A claim, edited again, with one source" in live.files["first/index.html"]
     assert _digest(live.files) == _full_build(site)
+
+
+def test_one_rebuild_reports_the_problems_of_every_stage_as_the_build_does(tmp_path: Path) -> None:
+    """A cross-reference that names no page, a page that cannot be published and broken links elsewhere: the
+    dev server shows them all at once, as the build prints them."""
+    site = copy_site("invalid_every_stage", tmp_path)
+    code, lines = build_site(site)
+    assert code == 1
+    with pytest.raises(engine.BuildError) as raised:
+        _live(site).rebuild()
+    shown = [str(problem) for problem in raised.value.problems]
+    assert shown == lines[:-1]
+    assert any("corrections.yaml" in line for line in shown) and any("broken link" in line for line in shown)
+
+
+def test_a_build_that_fixes_every_stage_after_a_failed_one_equals_a_fresh_build(tmp_path: Path) -> None:
+    """The pages a failed build drew (a page with errors too) leave nothing in the cache that the fixed build
+    would publish."""
+    site = copy_site("invalid_every_stage", tmp_path)
+    assert build_site(site)[0] == 1
+    (site / "site_config.yaml").write_text((site / "site_config.yaml").read_text().replace(", missing-page", ""))
+    _edit(site, "content/corrections.yaml", "page: note", "page: notes")
+    _edit(site, "content/notes.md", "[@wapoo]", "[@wapo]")
+    _edit(site, "content/notes.md", "[missing page](../missing/), a [missing part](../#nowhere)", "[home](../)")
+    _edit(site, "content/notes.md", "(../draft-notes/#gone)", "(../draft-notes/)")
+    _edit(site, "content/draft-notes.md", "<script>alert(1)</script>", "No script.")
+    (site / "content" / "sources.md").write_text("---\ntitle: Sources\nsummary: All of them.\nlayout: sources\n---\n")
+    code, lines = build_site(site)
+    assert code == 0, lines
+    assert tree_digest(site / "output") == _full_build(site)
