@@ -16,7 +16,7 @@ from .cache import Cache
 from .checks import CheckReport, check_links_of, check_output
 from .data import load_data as load_data  # re-exported: tests read the data files
 from .data import load_inputs
-from .errors import BuildError, Problem, UsageError, raise_if_errors
+from .errors import BuildError, Problem, UsageError, has_errors, raise_if_errors
 from .locate import locate_link_problems
 from .pages import forget_unused, render_site
 from .settings import Settings, load_settings
@@ -49,7 +49,9 @@ def build(settings: Settings, use_cache: bool = True, strict: bool = False, jobs
     layouts = load_layouts(settings.layouts_dir, cache, settings.root)
     with build_lock(output):
         remove_leftovers(output)
-        with Staging(output, keep_spare=use_cache) as staging:
+        # A build that already has errors still draws and checks every page, in a folder of its own: the
+        # spare, which the next build updates in place, stays as the last good build left it.
+        with Staging(output, keep_spare=use_cache and not has_errors(problems)) as staging:
             made = render_site(site, layouts, cache, staging.add, jobs)
             links = check_links_of(made.links, made.keys, made.ids, set(staging.written) | made.failed,
                                    settings.output_dir.name, settings.base_url, cache, made.links.anchors, jobs)

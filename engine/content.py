@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .cache import Cache
 from .dates import PartialDate
-from .errors import BuildError, Problem
+from .errors import BuildError, Problem, has_errors
 from .fields import Fields, from_yaml, read_record
 from .languages import place_translations, translation_of
 from .limits import MAX_NESTING, costly_markdown, has_deep_prefix, nesting_depth
@@ -66,6 +66,9 @@ class Page:
     language: str = ""  # "" for the site's default language, else the code of the language it is written in
     translates: str = ""  # for a translation, the source of the page it translates
     pictures: tuple[str, ...] = ()  # the ids of the pictures its body places (`::: picture ID`), in order
+    # A file that could not be read stands in for its page where its name puts it, so that the other files'
+    # references to it hold and one run reports their problems too; it is never rendered.
+    unread: bool = False
 
     @property
     def out_path(self) -> str:
@@ -179,7 +182,8 @@ def slugify(text: str) -> str:
 
 
 def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Problem]]:
-    """Read every Markdown page; return pages sorted by source, plus warnings.
+    """Read every Markdown page; return pages sorted by source, plus their problems: a file that cannot be
+    read is a stand-in (Page.unread) with its errors. Any other error raises BuildError.
 
     A file whose bytes parsed cleanly before is taken from the cache. A build reads every file's
     bytes to know them; the dev server skips those its memory says are unchanged (see sourcefiles.FileDigests)."""
@@ -223,11 +227,12 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
             raw, digest = digests.read(source, path, problems)
         else:
             raw, digest = read_source_bytes(content_dir / name, settings.root, source, problems), None
-        if raw is None:
-            continue
-        page, page_problems = _parse_once(raw, source, original_name, known, kept, digest)
+        page, page_problems = _parse_once(raw, source, original_name, known, kept, digest) if raw is not None \
+            else (None, [])
         problems.extend(page_problems)
-        if page is not None and (settings.include_drafts or not page.meta.is_draft):
+        if page is None or has_errors(page_problems):
+            page = _stand_in(source, original_name)
+        if page.unread or settings.include_drafts or not page.meta.is_draft:
             if language:
                 translations.append((page, language))
             else:
@@ -239,9 +244,17 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     _check_unique_urls(pages, problems)
     if pages and not any(page.kind == "home" for page in pages):
         problems.append(Problem("content", 0, "there is no home page: add content/index.md"))
-    if any(not p.is_warning for p in problems):
+    unread = {page.source for page in pages if page.unread}
+    if any(not problem.is_warning and problem.source not in unread for problem in problems):
         raise BuildError(problems)
     return pages, problems
+
+
+def _stand_in(source: str, relative: str) -> Page:
+    """The page a file that could not be read would be, as far as its name tells (Page.unread)."""
+    path = Path(relative)
+    meta = PageMeta(title=path.stem, summary="")
+    return Page(source, meta, "", 1, _page_kind(path, meta), _page_url(path, meta), "", unread=True)
 
 
 def _parse_once(raw: bytes, source: str, relative: str, known: dict[str, Page],
@@ -337,6 +350,8 @@ def _page_url(relative: Path, meta: PageMeta) -> str:
 def _check_unique_urls(pages: list[Page], problems: list[Problem]) -> None:
     first_by_url: dict[str, Page] = {}
     for page in pages:
+        if page.unread:
+            continue  # its address is a guess from its file's name
         if page.url in first_by_url:
             other = first_by_url[page.url]
             problems.append(Problem(

@@ -17,7 +17,7 @@ from .cache import Cache, stable_digest
 from .content import Page, load_content
 from .corrections import CORRECTIONS_FILE, Correction, read_corrections
 from .dates import PartialDate
-from .errors import BuildError, Problem, did_you_mean, raise_if_errors
+from .errors import BuildError, Problem, did_you_mean
 from .fields import Fields, from_yaml, read_record
 from .languages import localized
 from .limits import costly_markdown
@@ -193,21 +193,21 @@ def _read_data(loaded: dict[str, Any], key: str, problems: list[Problem]) -> Sit
 
 
 def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:
-    """Read the pages and the data files; a BuildError carries the problems of both at once."""
-    problems: list[Problem] = []
-    pages: list[Page] = []
-    data = SiteData()
+    """Read the pages and the data files, with their problems. A page that cannot be read is a stand-in
+    (Page.unread), so the later stages still run; any other error raises one BuildError for both."""
+    pages: list[Page] | None
+    data: SiteData | None
     try:
-        pages, page_warnings = load_content(settings, cache)
-        problems.extend(page_warnings)
+        pages, page_problems = load_content(settings, cache)
     except BuildError as error:
-        problems.extend(error.problems)
+        pages, page_problems = None, error.problems
     try:
-        data, data_warnings = load_data(settings, cache)
-        problems.extend(data_warnings)
+        data, data_problems = load_data(settings, cache)
     except BuildError as error:
-        problems.extend(error.problems)
-    return pages, data, raise_if_errors(problems)
+        data, data_problems = None, error.problems
+    if pages is None or data is None:
+        raise BuildError(page_problems + data_problems)
+    return pages, data, page_problems + data_problems
 
 
 def _read_file(settings: Settings, source: str, problems: list[Problem]) -> bytes | None:

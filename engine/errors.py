@@ -1,8 +1,9 @@
 """Problems found in a writer's files, and the exceptions that carry them.
 
-Every stage reports bad input as `Problem`s (file, line, message, hint). Reading the files raises one
-`BuildError` holding all of its problems; the later stages return theirs and leave out what they
-could not make, so that one run shows the problems of all of them.
+Every stage reports bad input as `Problem`s (file, line, message, hint) and goes on with what it
+could make where the next stages can: a page that cannot be read stands in for itself, a name that
+refers to nothing is left out, so one run shows the problems of every stage. What leaves the next
+stages nothing sound (settings, a data file, a template) raises one `BuildError` holding all of them.
 """
 
 from __future__ import annotations

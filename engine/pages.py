@@ -118,8 +118,10 @@ def _render_edition(renderer: PageRenderer, output: _Output, cache: Cache, write
     """Make the files of one language's pages (and its host files) and hand each to `write`; the ids of the
     sources its pages cite."""
     edition = renderer.site
-    listing = [page for page in edition.pages if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
-    ordinary = [page for page in edition.pages if page not in listing] + _year_pages(edition)
+    output.made.failed.update(page.out_path for page in edition.pages if page.unread)
+    readable = [page for page in edition.pages if not page.unread]
+    listing = [page for page in readable if set(directives_of(page)) & set(LISTING_DIRECTIVES)]
+    ordinary = [page for page in readable if page not in listing] + _year_pages(edition)
     output.place(_pages(renderer, [(page, None) for page in ordinary], cache, output.known, jobs, {}), write, edition)
     usage, digests = _usage(output.citing, cache)
     output.citing = []

@@ -254,8 +254,8 @@ def test_a_rebuild_reads_again_only_the_files_whose_stat_changed_or_is_recent(tm
 
 
 def test_one_rebuild_reports_the_problems_of_every_stage_as_the_build_does(tmp_path: Path) -> None:
-    """A cross-reference that names no page, a page that cannot be published and broken links elsewhere: the
-    dev server shows them all at once, as the build prints them."""
+    """A page that cannot be read, a cross-reference that names no page, a page that cannot be published and
+    broken links elsewhere: the dev server shows them all at once, as the build prints them."""
     site = copy_site("invalid_every_stage", tmp_path)
     code, lines = build_site(site)
     assert code == 1
@@ -263,7 +263,8 @@ def test_one_rebuild_reports_the_problems_of_every_stage_as_the_build_does(tmp_p
         _live(site).rebuild()
     shown = [str(problem) for problem in raised.value.problems]
     assert shown == lines[:-1]
-    assert any("corrections.yaml" in line for line in shown) and any("broken link" in line for line in shown)
+    assert any("YAML syntax error" in line for line in shown) and any("corrections.yaml" in line for line in shown)
+    assert any("broken link" in line for line in shown)
 
 
 def test_a_build_that_fixes_every_stage_after_a_failed_one_equals_a_fresh_build(tmp_path: Path) -> None:
@@ -278,6 +279,8 @@ def test_a_build_that_fixes_every_stage_after_a_failed_one_equals_a_fresh_build(
     _edit(site, "content/notes.md", "(../draft-notes/#gone)", "(../draft-notes/)")
     _edit(site, "content/draft-notes.md", "<script>alert(1)</script>", "No script.")
     (site / "content" / "sources.md").write_text("---\ntitle: Sources\nsummary: All of them.\nlayout: sources\n---\n")
+    _edit(site, "content/unread.md", '"A quote never closed', '"A quote closed"')
+    _edit(site, "content/index.md", "(unread/#anything)", "(unread/)")
     code, lines = build_site(site)
     assert code == 0, lines
     assert tree_digest(site / "output") == _full_build(site)
