@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .cache import Cache, stable_digest
-from .errors import Problem
+from .errors import Problem, closest
 from .pool import parallel_map
 from .records import PageLinks
 from .scan import scan_html
@@ -30,6 +30,10 @@ _NOT_FOUND_PAGE = "404.html"
 _FILE_SYSTEM_ROOTS = ("/home/", "/Users/", "/tmp/", "/var/", "/etc/", "/mnt/", "/Volumes/", "/private/", "/root/")
 # The most link verdicts check_links remembers at once.
 _MEMO_LIMIT = 65536
+
+
+# A link's problem: its message and a hint (None when there is none).
+Verdict = tuple[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
     # anywhere for an absolute one, from every page as deep for one that climbs to the site's
     # root first ('../../x'), else from its folder; its external count is replayed. Each process
     # checking pages keeps its own.
-    memo: dict[tuple[str, str], tuple[str | None, bool]] = {}
+    memo: dict[tuple[str, str], tuple[Verdict | None, bool]] = {}
     targets: dict[tuple[str, str], str] = {}
 
     def check_page(path: str) -> tuple[list[Problem], Counter[str]]:
@@ -117,18 +121,18 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
         for line, parse_message in page.parse_problems:
             problems.append(Problem(source, line, parse_message))
         for link, line in page.each_link():
-            message: str | None
+            verdict: Verdict | None
             if link[:1] == "#" and not _URL_SPACE.search(link):  # half of a page's links: its own fragments
                 fragment = unquote(link[1:])
                 if fragment and not page.has_id(fragment):
                     problems.append(Problem(source, line, f"broken link '{link}': {path} has no id '{fragment}'"))
                 continue
             if base_url and link.startswith(base_url):
-                message = _check_link("index.html", "./" + link[len(base_url):], all_paths, anchors, external)
+                verdict = _check_link("index.html", "./" + link[len(base_url):], all_paths, anchors, external)
             elif is_not_found_page and link.startswith("/") and not link.startswith("//"):
                 if not base_url:
                     continue
-                message = (f"link '{link}' is outside the site's path {base_path}" if not link.startswith(base_path)
+                verdict = ((f"link '{link}' is outside the site's path {base_path}", None) if not link.startswith(base_path)
                            else _check_link("index.html", "./" + link[len(base_path):], all_paths, anchors, external))
             else:
                 if link.startswith(("http://", "https://", "/")):
@@ -150,17 +154,17 @@ def check_links(scanned: Mapping[str, PageLinks], all_paths: set[str], output_na
                         target = targets.get((scope, page_part))
                         if target is None:
                             target = targets[(scope, page_part)] = _plain_target(path, page_part, all_paths)
-                        message = _fragment_message(link, target, unquote(fragment), anchors) if target else \
+                        verdict = _fragment_verdict(link, target, unquote(fragment), anchors) if target else \
                             _check_link(path, link, all_paths, anchors, external)
                     else:
-                        message = _check_link(path, link, all_paths, anchors, external)
-                    memo[(scope, link)] = (message, external[link] > counted)
+                        verdict = _check_link(path, link, all_paths, anchors, external)
+                    memo[(scope, link)] = (verdict, external[link] > counted)
                 else:
-                    message = known[0]
+                    verdict = known[0]
                     if known[1]:
                         external[link] += 1
-            if message:
-                problems.append(Problem(source, line, message))
+            if verdict:
+                problems.append(Problem(source, line, *verdict))
         return problems, external
 
     paths = sorted(scanned if only is None else only & scanned.keys())
@@ -188,56 +192,93 @@ def _plain_target(page_path: str, plain_path: str, files: set[str]) -> str:
     return target if target in files else ""
 
 
-def _fragment_message(link: str, target: str, fragment: str, scanned: Mapping[str, PageLinks]) -> str | None:
+def _fragment_verdict(link: str, target: str, fragment: str, scanned: Mapping[str, PageLinks]) -> Verdict | None:
     """_check_link's verdict on the #fragment of a link whose page part leads to target."""
     ids = scanned.get(target)
     if fragment and ids is not None and not ids.has_id(fragment):
-        return f"broken link '{link}': {target} has no id '{fragment}'"
+        return f"broken link '{link}': {target} has no id '{fragment}'", None
     return None
 
 
 def _check_link(page_path: str, link: str, files: set[str] | Mapping[str, bytes], scanned: Mapping[str, PageLinks],
-                external: Counter[str]) -> str | None:
+                external: Counter[str]) -> Verdict | None:
     parts = urlsplit(link)
     if parts.scheme in ("http", "https"):
         host: str = (parts.hostname or "").lower()
         if host in _LOCAL_HOSTS or host.endswith(".localhost"):
-            return f"link to a local address '{link}'"
+            return f"link to a local address '{link}'", None
         external[link] += 1
         return None
     if parts.scheme in ("mailto", "tel", "data"):
         return None
     if parts.scheme == "file" or len(parts.scheme) == 1 or link.startswith("\\\\"):
-        return f"link to a file on this computer '{link}'"
+        return f"link to a file on this computer '{link}'", None
     if parts.scheme:
-        return f"link with an unsupported scheme '{link}'"
+        return f"link with an unsupported scheme '{link}'", None
     if link.startswith("//"):
-        return f"protocol-relative link '{link}' (write https://)"
+        return f"protocol-relative link '{link}' (write https://)", None
     if link.startswith(_FILE_SYSTEM_ROOTS):
-        return f"link to a file on this computer '{link}'"
+        return f"link to a file on this computer '{link}'", None
     if link.startswith("/"):
-        return f"root-absolute link '{link}' breaks when the site is served under a subpath (use a relative link)"
+        relative = posixpath.relpath(parts.path.lstrip("/") or ".", posixpath.dirname(page_path) or ".")
+        relative += "/" if parts.path.endswith("/") and relative != "." else ""
+        return (f"root-absolute link '{link}' breaks when the site is served under a subpath",
+                f"use a relative link: '{'./' if relative == '.' else relative}{link[len(parts.path):]}'")
     if not parts.path:
         target = page_path
     else:
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(page_path), unquote(parts.path)))
         if joined.startswith("..") or joined.startswith("/"):
-            return f"link '{link}' points outside the site"
+            return f"link '{link}' points outside the site", None
         target = joined + "/index.html" if parts.path.endswith("/") and joined != "." else joined
         if joined == ".":
             target = "index.html"
         if target not in files and target + "/index.html" in files:
-            return f"link '{link}' needs a trailing slash ('{parts.path}/')"
+            return f"link '{link}' needs a trailing slash ('{parts.path}/')", None
         if target not in files and target.lower().endswith(_PICTURE_ENDINGS) and not target.startswith("assets/"):
-            return (f"broken link '{link}': there is no {target} in the site (a picture goes in content/images/, "
-                    f"is described in content/pictures.yaml and is placed with a line '::: picture ID')")
+            return (f"broken link '{link}': there is no {target} in the site", "a picture goes in content/images/, "
+                    "is described in content/pictures.yaml and is placed with a line '::: picture ID'")
         if target not in files:
-            return f"broken link '{link}': there is no {target} in the site"
+            hint = _missing_page_hint(page_path, unquote(parts.path), target, files)
+            return f"broken link '{link}': there is no {target} in the site", hint
     if parts.fragment:
         ids = scanned.get(target)
         if ids is not None and not ids.has_id(unquote(parts.fragment)):
-            return f"broken link '{link}': {target} has no id '{unquote(parts.fragment)}'"
+            return f"broken link '{link}': {target} has no id '{unquote(parts.fragment)}'", None
     return None
+
+
+def _missing_page_hint(page_path: str, link_path: str, target: str, files: set[str] | Mapping[str, bytes]) -> str | None:
+    """The page a link to a missing file most likely meant, as a link from page_path: the page a Markdown
+    file makes ('background.md', beside this page's own file, is '../background/'), else the nearest page."""
+    folder = posixpath.dirname(page_path) or "."
+    if link_path.endswith(".md"):
+        # The link is read from the page's own .md file: a page's file sits in its page's parent folder.
+        source_folder = posixpath.dirname(folder) if page_path.endswith("/index.html") else folder
+        for stem in (posixpath.normpath(posixpath.join(source_folder, link_path[:-3])), target[:-3]):
+            made = "index.html" if stem in ("index", ".") else f"{stem.removesuffix('/index')}/index.html"
+            if made in files:
+                return f"link to the page's address, not its file: '{_link_to(folder, made)}'"
+    if not target.endswith("/index.html"):
+        return None
+    # A link that climbs too few folders (a page of that name elsewhere), or a mistyped page name (a page
+    # whose folder, or else whose name, is nearly the same: one letter off, say).
+    pages = sorted((path for path in files if path.endswith("/index.html")), key=lambda path: (len(path), path), reverse=True)
+    wanted = posixpath.dirname(target)
+    by_folder = {posixpath.dirname(path): path for path in pages}
+    by_name = {posixpath.basename(posixpath.dirname(path)): path for path in pages}  # the shortest path of a name
+    near = by_name.get(posixpath.basename(wanted))
+    if near is None and (close := closest(wanted, by_folder, cutoff=0.8)):
+        near = by_folder[close]
+    if near is None and (close := closest(posixpath.basename(wanted), by_name, cutoff=0.8)):
+        near = by_name[close]
+    return f"did you mean '{_link_to(folder, near)}'?" if near else None
+
+
+def _link_to(folder: str, page: str) -> str:
+    """The relative link from a page in `folder` to the page at out path `page` (an index.html)."""
+    link = posixpath.relpath(posixpath.dirname(page) or ".", folder)
+    return "./" if link == "." else link + "/"
 
 
 # A missing file with one of these endings, outside the engine's assets/, is a writer's picture placed the

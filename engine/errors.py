@@ -62,9 +62,9 @@ def _problem_order(problem: Problem) -> tuple[str, int, str]:
     return (problem.source, problem.line, problem.message)
 
 
-def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The known name nearest to a misspelt one, or None when nothing is close."""
-    matches = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known name nearest to a misspelt one, or None when nothing is as close as `cutoff` (difflib's ratio)."""
+    matches = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=cutoff)
     return matches[0] if matches else None
 
 

@@ -281,6 +281,7 @@ def test_a_build_that_fixes_every_stage_after_a_failed_one_equals_a_fresh_build(
     (site / "content" / "sources.md").write_text("---\ntitle: Sources\nsummary: All of them.\nlayout: sources\n---\n")
     _edit(site, "content/unread.md", '"A quote never closed', '"A quote closed"')
     _edit(site, "content/index.md", "(unread/#anything)", "(unread/)")
+    _edit(site, "content/index.md", "(notes.md) and [mistyped notes](notse/)", "(notes/) and [the notes again](notes/)")
     code, lines = build_site(site)
     assert code == 0, lines
     assert tree_digest(site / "output") == _full_build(site)

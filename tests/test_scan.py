@@ -301,9 +301,9 @@ def test_the_link_check_shortcuts_decide_as_the_long_way(links: list[str], path:
     paths = set(pages)
     report = check_links(pages, paths)
     for page in pages:
-        expected = [(line, message) for link, line in pages[page].each_link()
-                    if (message := _check_link(page, link, paths, pages, Counter())) is not None]
-        assert [(p.line, p.message) for p in report.problems if p.source == f"output/{page}"] == expected
+        expected = [(line, *verdict) for link, line in pages[page].each_link()
+                    if (verdict := _check_link(page, link, paths, pages, Counter())) is not None]
+        assert [(p.line, p.message, p.hint) for p in report.problems if p.source == f"output/{page}"] == expected
 
 
 def test_scanned_links_hold_one_copy_of_each_string() -> None:
