@@ -10,6 +10,7 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 try:
@@ -21,22 +22,38 @@ except ModuleNotFoundError as missing:  # run by a Python without the pinned lib
     sys.exit(2)
 
 
+COMMANDS = ["build", "check", "serve", "new"]
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line with a hint, exit 2, like every other problem the build reports."""
 
+    given: list[str] = []
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: None = None) -> argparse.Namespace:  # type: ignore[override]
+        self.given = list(sys.argv[1:] if args is None else args)
+        return super().parse_args(self.given)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         hint = "run build.py --help for the options"
+        options = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
+        # A mistyped option before its value (--prot 8000) leaves the value to be read as the command: name the option.
+        mistyped = [arg for arg in self.given if arg.startswith("--") and arg.split("=")[0] not in options]
+        if message.startswith("argument command: invalid choice") and mistyped:
+            message = f"unrecognized arguments: {mistyped[0]}"
         unknown = re.match(r"unrecognized arguments: (-\S+)", message)
+        command = re.match(r"argument command: invalid choice: '([^']*)'", message)
         if unknown:
-            options = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
             hint = engine.errors.did_you_mean(unknown.group(1).split("=")[0], options) or hint
+        elif command:
+            hint = engine.errors.did_you_mean(command.group(1), COMMANDS) or hint
         print(f"build.py: error: {message} ({hint})", file=sys.stderr)
         raise SystemExit(2)
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="build.py", description="Build the explainer site from content/ and layouts/.")
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve", "new"],
+    parser.add_argument("command", nargs="?", default="build", choices=COMMANDS,
                         help="build (default), check the links of the built output, serve with live reload, "
                              "or write a new explainer into FOLDER")
     parser.add_argument("folder", nargs="?", metavar="FOLDER", help="new: the folder of the new explainer")

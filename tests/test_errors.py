@@ -206,3 +206,18 @@ def test_input_made_to_exhaust_the_parsers_is_refused_quickly(name: str, tmp_pat
     assert time.perf_counter() - started < 10
     assert code == 1
     assert all(re.match(r"content/[a-z]+\.(md|yaml):\d+: ", line) for line in lines[:-1]), lines
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--prot", "8000"], "build.py: error: unrecognized arguments: --prot (did you mean '--port'?)"),
+    (["serve", "--prot", "8000"], "build.py: error: unrecognized arguments: --prot 8000 (did you mean '--port'?)"),
+    (["buld"], "build.py: error: argument command: invalid choice: 'buld' (choose from 'build', 'check', 'serve', "
+               "'new') (did you mean 'build'?)"),
+])
+def test_a_mistyped_option_or_command_is_named_with_the_nearest_one(argv: list[str], expected: str,
+                                                                    tmp_path: Path) -> None:
+    """A mistyped option before its value (--prot 8000) left the value to be read as the command: the
+    message named '8000', not the option."""
+    site = copy_site("minimal", tmp_path)
+    code, lines = build_site(site, *argv)
+    assert (code, lines) == (2, [expected])
