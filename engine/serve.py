@@ -78,10 +78,17 @@ def reload_clients() -> int:
 
 # --- the server -------------------------------------------------------------------------------
 
-def format_rebuild_line(pages: int, seconds: float, changed: Sequence[str] | None) -> str:
-    """One terminal line per rebuild: `rebuilt 2 pages in 18 ms (content/background.md)`."""
-    what = "full build" if changed is None else _list_changes(changed)
-    return f"rebuilt {pages} page{'' if pages == 1 else 's'} in {seconds * 1000:.0f} ms ({what})"
+def format_rebuild_line(pages: int, seconds: float, changed: Sequence[str] | None, served: int) -> str:
+    """One terminal line per rebuild: `rebuilt 2 pages in 18 ms (content/background.md)`; the first says how
+    many pages are served, and one that renders nothing says the site is up to date ("0 pages" reads as if
+    nothing had happened, after a fix say)."""
+    took = f"{seconds * 1000:.0f} ms"
+    if changed is None:
+        cached = f", {served - pages} from the cache" if pages < served else ""
+        return f"built {served} page{'' if served == 1 else 's'} in {took}{cached}"
+    if not pages:
+        return f"up to date in {took}, no page to render again ({_list_changes(changed)})"
+    return f"rebuilt {pages} page{'' if pages == 1 else 's'} in {took} ({_list_changes(changed)})"
 
 
 def _list_changes(changed: Sequence[str]) -> str:
@@ -208,7 +215,8 @@ class DevServer:
                     print(warning, file=self.err, flush=True)
                 self._last_warnings = warnings
             pages = sum(out_path.endswith(".html") for out_path in report.rendered)
-            print(format_rebuild_line(pages, time.perf_counter() - started, changed), file=self.out, flush=True)
+            served = sum(out_path.endswith(".html") for out_path in self.live.files)
+            print(format_rebuild_line(pages, time.perf_counter() - started, changed, served), file=self.out, flush=True)
             base_path = self.live.settings.base_path  # site_config.yaml may have changed base_url
             if changed is not None and decoded_base(base_path) != self.app.base_path:
                 print(f"base_url changed: now serving {self._url(base_path)}", file=self.out, flush=True)

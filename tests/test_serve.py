@@ -324,12 +324,14 @@ def test_a_truncated_file_waits_for_its_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize("pages, seconds, changed, line", [
     (2, 0.018, ["content/background.md"], "rebuilt 2 pages in 18 ms (content/background.md)"),
     (1, 0.0034, ["layouts/base.html"], "rebuilt 1 page in 3 ms (layouts/base.html)"),
-    (0, 0.002, ["content/a.md", "content/b.md"], "rebuilt 0 pages in 2 ms (content/a.md, content/b.md)"),
+    (0, 0.002, ["content/a.md", "content/b.md"], "up to date in 2 ms, no page to render again (content/a.md, content/b.md)"),
     (9, 0.1, ["a", "b", "c", "d", "e"], "rebuilt 9 pages in 100 ms (a, b and 3 more)"),
-    (12, 0.4, None, "rebuilt 12 pages in 400 ms (full build)"),
+    (12, 0.4, None, "built 12 pages in 400 ms"),
+    (0, 0.29, None, "built 12 pages in 290 ms, 12 from the cache"),
+    (3, 0.29, None, "built 12 pages in 290 ms, 9 from the cache"),
 ])
 def test_rebuild_line_format(pages: int, seconds: float, changed: list[str] | None, line: str) -> None:
-    assert format_rebuild_line(pages, seconds, changed) == line
+    assert format_rebuild_line(pages, seconds, changed, served=12) == line
 
 
 # --- the real server ------------------------------------------------------------------------------
@@ -383,7 +385,7 @@ def test_server_serves_the_site_safely_from_memory(make_site: Callable[[str], Pa
     (site / "output").mkdir()
     (site / "output" / "leak").symlink_to("/etc/passwd")  # a symlink on disk is never served
     with running(site) as (server, out, err):
-        assert "(full build)" in out.getvalue(), err.getvalue()
+        assert re.match(r"built \d+ pages in \d+ ms", out.getvalue()), err.getvalue()
         status, headers, body = fetch(server, "/sub/path/first/")
         assert status == 200 and b"First section" in body
         assert re.search(rb'<script src="/livereload.js\?port=\d+&amp;mindelay=50&amp;maxdelay=2000&amp;snipver=\d+">'
@@ -610,7 +612,7 @@ def test_build_py_serve_end_to_end_stops_cleanly(make_site: Callable[[str], Path
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline(), process.stdout.readline()]
-        assert re.fullmatch(r"rebuilt \d+ pages in \d+ ms \(full build\)\n", lines[0]), lines
+        assert re.fullmatch(r"built \d+ pages in \d+ ms(, \d+ from the cache)?\n", lines[0]), lines
         match = re.fullmatch(r"serving http://127\.0\.0\.1:(\d+)/sub/path/ \(drafts included; Ctrl-C to stop\)\n",
                              lines[1])
         assert match, lines
@@ -638,7 +640,8 @@ def test_a_broken_template_is_shown_in_the_browser_too(make_site: Callable[[str]
         assert b"layouts/base.html:" in body and "Traceback" not in err.getvalue()
         layout.write_text(good)
         wait_for(lambda: fetch(server, "/sub/path/first/")[0] == 200)
-        assert re.search(r"^rebuilt \d+ pages in \d+ ms \(layouts/base\.html\)$", out.getvalue(), re.M)
+        # the pages from before the break are in the cache: the fix renders nothing again
+        assert re.search(r"^up to date in \d+ ms, no page to render again \(layouts/base\.html\)$", out.getvalue(), re.M)
 
 
 def test_an_unknown_filter_in_base_html_is_shown_alone(make_site: Callable[[str], Path]) -> None:
