@@ -15,12 +15,11 @@ from pathlib import Path
 from .cache import Cache
 from .checks import CheckReport, check_links_of, check_output
 from .data import load_data as load_data  # re-exported: tests read the data files
-from .data import load_inputs
 from .errors import BuildError, Problem, UsageError, has_errors, raise_if_errors
 from .locate import locate_link_problems
 from .pages import forget_unused, render_site
 from .settings import Settings, load_settings
-from .site import resolve_site
+from .site import load_inputs, resolve_site
 from .templates import load_layouts
 from .write import Staging, build_lock, check_output_folder, remove_leftovers
 

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .cache import Cache, stable_digest
-from .content import Page, load_content
 from .corrections import CORRECTIONS_FILE, Correction, read_corrections
 from .dates import PartialDate
 from .errors import BuildError, Problem, did_you_mean
@@ -190,24 +189,6 @@ def _read_data(loaded: dict[str, Any], key: str, problems: list[Problem]) -> Sit
     pictures = {picture_id: read_record(Picture, Fields(entry, PICTURES_FILE, problems), "picture", id=picture_id, line=line)
                 for picture_id, entry, line in _mapping_of_ids(loaded[PICTURES_FILE], PICTURES_FILE, "picture", problems)}
     return SiteData(sources, categories, events, glossary, figures, corrections, pictures, key)
-
-
-def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:
-    """Read the pages and the data files, with their problems. A page that cannot be read is a stand-in
-    (Page.unread), so the later stages still run; any other error raises one BuildError for both."""
-    pages: list[Page] | None
-    data: SiteData | None
-    try:
-        pages, page_problems = load_content(settings, cache)
-    except BuildError as error:
-        pages, page_problems = None, error.problems
-    try:
-        data, data_problems = load_data(settings, cache)
-    except BuildError as error:
-        data, data_problems = None, error.problems
-    if pages is None or data is None:
-        raise BuildError(page_problems + data_problems)
-    return pages, data, page_problems + data_problems
 
 
 def _read_file(settings: Settings, source: str, problems: list[Problem]) -> bytes | None:

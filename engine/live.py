@@ -18,13 +18,12 @@ from dataclasses import dataclass, replace
 
 from .cache import Cache
 from .checks import check_links_of
-from .data import load_inputs
 from .errors import BuildError, Problem, raise_if_errors
 from .locate import locate_link_problems
 from .pages import forget_unused, render_site
 from .records import OutputFile
 from .settings import Settings, load_settings
-from .site import resolve_site
+from .site import load_inputs, resolve_site
 from .templates import load_layouts
 
 # The cache entries kept in memory between rebuilds: the indexes and small records every rebuild reads,

@@ -1,4 +1,4 @@
-"""Stage 4: resolve pages and data into a Site: order, navigation, neighbours, links.
+"""Stage 4: the pages and the data files, read together, resolved into a Site: order, navigation, neighbours, links.
 
 Refuses navigation entries and timeline sections that name no page, two sections with one
 `order` (sections are numbered by rank, so the numbers need not run 1, 2, 3), and
@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from .content import Page
+from .cache import Cache
+from .content import Page, load_content
 from .corrections import Correction, check_corrections
-from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData
-from .errors import DRAFT_HINT, Problem, did_you_mean
+from .data import GLOSSARY_FILE, TIMELINE_FILE, SiteData, load_data
+from .errors import DRAFT_HINT, BuildError, Problem, did_you_mean
 from .markup import CITATION_PATTERN, scan_citations
 from .settings import Settings
 
@@ -69,6 +70,24 @@ class Site:
         previous = self.sections[index - 1] if index > 0 else None
         following = self.sections[index + 1] if index + 1 < len(self.sections) else None
         return previous, following
+
+
+def load_inputs(settings: Settings, cache: Cache) -> tuple[list[Page], SiteData, list[Problem]]:
+    """Read the pages and the data files, with their problems. A page that cannot be read is a stand-in
+    (Page.unread), so the later stages still run; any other error raises one BuildError for both."""
+    pages: list[Page] | None
+    data: SiteData | None
+    try:
+        pages, page_problems = load_content(settings, cache)
+    except BuildError as error:
+        pages, page_problems = None, error.problems
+    try:
+        data, data_problems = load_data(settings, cache)
+    except BuildError as error:
+        data, data_problems = None, error.problems
+    if pages is None or data is None:
+        raise BuildError(page_problems + data_problems)
+    return pages, data, page_problems + data_problems
 
 
 def resolve_site(settings: Settings, pages: list[Page], data: SiteData) -> Site:

@@ -21,13 +21,12 @@ from hypothesis import strategies as st
 
 from engine.cache import Cache
 from engine.content import split_front_matter
-from engine.data import load_inputs
 from engine.limits import costly_markdown
 from engine.markup import MarkdownConverter, stock_markdown
 from engine.pages import render_site
 from engine.quickmarkdown import BLOCK_NEEDS, INLINE_NEEDS, QUICKENED_FOR, _QuickInlineProcessor, block_regex_source
 from engine.settings import load_settings
-from engine.site import resolve_site
+from engine.site import load_inputs, resolve_site
 from engine.templates import load_layouts
 
 _INLINE_STAGES = ("inline", "smarty")
