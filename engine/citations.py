@@ -63,7 +63,10 @@ def number_citations(html: str, sources: dict[str, Source], page_source: str, bo
                 own = source.language or default_language
                 if own != language:
                     title = Markup('<span lang="{}">{}</span>').format(own, source.title)
-                hidden = hidden_words[source_id] = escaped_label.format(publisher=escape(source.publisher),
+                publisher: Markup | str = source.publisher
+                if (source.publisher_language or language) != language:
+                    publisher = Markup('<span lang="{}">{}</span>').format(source.publisher_language, source.publisher)
+                hidden = hidden_words[source_id] = escaped_label.format(publisher=escape(publisher),
                                                                          title=escape(title))
             links.append(f'<a id="{anchor}" href="#source-{number}">{number}'
                          f'<span class="visually-hidden">{hidden}</span></a>')

@@ -48,6 +48,9 @@ class Source:
     note: str = ""
     language: str = ""  # of its title, when not the site's default language
     line: int = 0
+    # Of its publisher's name, in another language's records: the default language's unless the data give a
+    # name in that one ("" in the default language's records).
+    publisher_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,8 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     for language in languages[1:]:
         # A translation that breaks a rule is reported once, at its own line, like any other field.
         own: list[Problem] = []
-        translations[language] = _read_data({name: localized(tree, language, languages)
-                                             for name, tree in parsed.items()}, key, own)
+        read = _read_data({name: localized(tree, language, languages) for name, tree in parsed.items()}, key, own)
+        translations[language] = _with_publisher_languages(read, parsed[SOURCES_FILE], language, languages[0])
         problems += [problem for problem in own if problem not in problems]
     if any(not p.is_warning for p in problems):
         raise BuildError(problems)
@@ -171,6 +174,18 @@ def load_data(settings: Settings, cache: Cache | None = None) -> tuple[SiteData,
     if cache is not None:
         cache.put("data", key, (data, tuple(problems)))
     return data, problems
+
+
+def _with_publisher_languages(own: SiteData, sources_tree: Any, language: str, default_language: str) -> SiteData:
+    """Another language's records, each source's publisher marked with the language of the key it comes from:
+    `publisher_es` is Spanish; `publisher` alone is in the default language (a newspaper's name, say)."""
+    entries = sources_tree if isinstance(sources_tree, YamlMap) else YamlMap()
+
+    def publisher_language(source_id: str) -> str:
+        entry = entries.get(source_id)
+        return language if isinstance(entry, YamlMap) and f"publisher_{language}" in entry else default_language
+    return replace(own, sources={source_id: replace(source, publisher_language=publisher_language(source_id))
+                                 for source_id, source in own.sources.items()})
 
 
 def _read_data(loaded: dict[str, Any], key: str, problems: list[Problem]) -> SiteData:
@@ -244,7 +259,8 @@ def _read_sources(data: Any, problems: list[Problem]) -> dict[str, Source]:
     sources = {}
     for source_id, entry, line in _mapping_of_ids(data, SOURCES_FILE, "source", problems):
         fields = Fields(entry, SOURCES_FILE, problems)
-        sources[source_id] = source = read_record(Source, fields, "source", id=source_id, line=line)
+        sources[source_id] = source = read_record(Source, fields, "source", id=source_id, line=line,
+                                                  publisher_language="")
         _check_inline_markup(source.note, fields, "note")
         _check_inline_markup(source.url_note, fields, "url_note")
         if source.language and not LANGUAGE_TAG.match(source.language):

@@ -155,7 +155,7 @@ def test_a_source_title_in_another_language_than_the_page_is_marked_with_its_own
         built: tuple[Path, list[str]]) -> None:
     output, _ = built
     expected = {"": ({"class": "source-title", "lang": "es"}, '“<span lang="es">Página beta</span>”'),
-                "es/": ({"class": "source-title"}, "Beta Office, “Página beta”"),
+                "es/": ({"class": "source-title"}, '<span lang="en">Beta Office</span>, “Página beta”'),
                 "fr/": ({"class": "source-title", "lang": "es"}, '« <span lang="es">Página beta</span> »')}
     for prefix, (cite, label) in expected.items():
         html = (output / prefix / "first" / "index.html").read_text(encoding="utf-8")
@@ -295,3 +295,28 @@ def test_dates_numbers_collation_and_localized_yaml_by_their_tables() -> None:
     assert localized(tree, "es", LANGUAGES) == {"a": {"title": "Uno", "note": "Plain"}}
     assert localized(tree, "en", LANGUAGES) == {"a": {"title": "One", "note": "Plain"}}
     assert localized(tree, "es", LANGUAGES)["a"].line_of("title") == 3
+
+
+def test_a_publisher_without_a_name_in_the_pages_language_is_marked_with_the_default_language(tmp_path: Path) -> None:
+    """A Spanish screen reader read "Alpha Times" (the data's English name) as Spanish: a publisher is in the
+    language of the key it comes from, so `publisher` alone is English and `publisher_es` Spanish."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    site = three_languages(tmp_path)
+    sources = site / "content" / "sources.yaml"
+    sources.write_text(sources.read_text(encoding="utf-8").replace(
+        "  publisher: Beta Office\n", "  publisher: Beta Office\n  publisher_es: Oficina Beta\n"), encoding="utf-8")
+    assert build_site(site)[0] == 0
+
+    def publishers(page: str) -> dict[str, str | None]:
+        """Each publisher's name in the page's list of sources -> the lang of the span that holds it, if any."""
+        tree = LexborHTMLParser((site / "output" / page).read_text(encoding="utf-8"))
+        found: dict[str, str | None] = {}
+        for name in ("Alpha Times", "Beta Office", "Oficina Beta"):
+            spans = [node for node in tree.css("span[lang]") if node.text() == name]
+            found[name] = spans[0].attributes["lang"] if spans else (None if name in tree.body.text() else "absent")
+        return found
+
+    assert publishers("sources/index.html") == {"Alpha Times": None, "Beta Office": None, "Oficina Beta": "absent"}
+    assert publishers("es/sources/index.html") == {"Alpha Times": "en", "Beta Office": "absent", "Oficina Beta": None}
+    assert publishers("fr/sources/index.html") == {"Alpha Times": "en", "Beta Office": "en", "Oficina Beta": "absent"}
