@@ -91,6 +91,11 @@ def format_rebuild_line(pages: int, seconds: float, changed: Sequence[str] | Non
     return f"rebuilt {pages} page{'' if pages == 1 else 's'} in {took} ({_list_changes(changed)})"
 
 
+def _is_page(out_path: str) -> bool:
+    """An HTML page, counted as the build counts pages: the not-found pages are host files."""
+    return out_path.endswith(".html") and not out_path.endswith("404.html")
+
+
 def _list_changes(changed: Sequence[str]) -> str:
     if len(changed) <= 3:
         return ", ".join(changed)
@@ -214,8 +219,8 @@ class DevServer:
                 for warning in warnings:
                     print(warning, file=self.err, flush=True)
                 self._last_warnings = warnings
-            pages = sum(out_path.endswith(".html") for out_path in report.rendered)
-            served = sum(out_path.endswith(".html") for out_path in self.live.files)
+            pages = sum(_is_page(out_path) for out_path in report.rendered)
+            served = sum(_is_page(out_path) for out_path in self.live.files)
             print(format_rebuild_line(pages, time.perf_counter() - started, changed, served), file=self.out, flush=True)
             base_path = self.live.settings.base_path  # site_config.yaml may have changed base_url
             if changed is not None and decoded_base(base_path) != self.app.base_path:
