@@ -77,7 +77,7 @@ def place_translations(translations: list[tuple[Any, str]], pages: list[Any], or
                                     f"page it translates ({original_source}): remove 'slug'"))
         placed.append(dataclasses.replace(page, url=f"{language}/{original.url}", language=language, translates=original.source))
         done.add((original.source, language))
-    problems += untranslated([page.source for page in pages], done, settings)
+    problems += untranslated([page.source for page in pages if not page.unread], done, settings)  # a stand-in has its error
     return placed
 
 

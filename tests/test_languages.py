@@ -320,3 +320,16 @@ def test_a_publisher_without_a_name_in_the_pages_language_is_marked_with_the_def
     assert publishers("sources/index.html") == {"Alpha Times": None, "Beta Office": None, "Oficina Beta": "absent"}
     assert publishers("es/sources/index.html") == {"Alpha Times": "en", "Beta Office": "absent", "Oficina Beta": None}
     assert publishers("fr/sources/index.html") == {"Alpha Times": "en", "Beta Office": "en", "Oficina Beta": "absent"}
+
+
+def test_a_page_that_cannot_be_read_gets_its_error_and_no_warning_about_its_translations(tmp_path: Path) -> None:
+    """second.md has no French translation, a warning; once its front matter cannot be read, its error says
+    enough, and its Spanish translation still builds against the page it stands in for."""
+    site = three_languages(tmp_path)
+    second = site / "content" / "second.md"
+    second.write_text(second.read_text(encoding="utf-8").replace("title: ", "title: [", 1), encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1
+    assert [line for line in lines if line.startswith("content/second")] == [
+        "content/second.md:2: YAML syntax error: did not find expected ',' or ']' (the '[' on this line is never "
+        "closed with ']')"], lines
