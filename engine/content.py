@@ -240,12 +240,15 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     if kept.keys() != known.keys():
         cache.put("parsed", "pages", kept)
     digests.keep()
-    pages += place_translations(translations, pages, originals, prefix, settings, problems)
+    placed = place_translations(translations, pages, originals, prefix, settings, problems)
+    pages += placed
     _check_unique_urls(pages, problems)
     if pages and not any(page.kind == "home" for page in pages):
         problems.append(Problem("content", 0, "there is no home page: add content/index.md"))
-    unread = {page.source for page in pages if page.unread}
-    if any(not problem.is_warning and problem.source not in unread for problem in problems):
+    # A stand-in, or a translation of no page (left out), has errors of its own that stop no other page.
+    left_out = {page.source for page, _ in translations} - {page.source for page in placed}
+    apart = {page.source for page in pages if page.unread} | left_out
+    if any(not problem.is_warning and problem.source not in apart for problem in problems):
         raise BuildError(problems)
     return pages, problems
 

@@ -333,3 +333,16 @@ def test_a_page_that_cannot_be_read_gets_its_error_and_no_warning_about_its_tran
     assert [line for line in lines if line.startswith("content/second")] == [
         "content/second.md:2: YAML syntax error: did not find expected ',' or ']' (the '[' on this line is never "
         "closed with ']')"], lines
+
+
+def test_a_translation_of_no_page_is_reported_with_the_other_pages_problems(tmp_path: Path) -> None:
+    """A translation of no page is left out; it no longer keeps the other pages from being drawn and checked."""
+    site = three_languages(tmp_path)
+    (site / "content" / "extra.es.md").write_text("---\ntitle: Extra\nsummary: Sin original.\n---\nTexto.\n",
+                                                  encoding="utf-8")
+    first = site / "content" / "first.md"
+    first.write_text(first.read_text(encoding="utf-8") + "\nA [broken link](../nowhere/).\n", encoding="utf-8")
+    code, lines = build_site(site)
+    assert code == 1
+    assert any(line.startswith("content/extra.es.md:1: this translates content/extra.md") for line in lines), lines
+    assert any(line.startswith("content/first.md:") and "broken link '../nowhere/'" in line for line in lines), lines
