@@ -304,11 +304,11 @@ def _layout_element_problems(tag: str, attributes: dict[str, str | None], has_te
         elif name == "style":
             yield "the style attribute is not allowed"
         elif name in _URL_ATTRIBUTES and value is not None:
-            url = urlsplit(value.translate(_SQUEEZED))
-            if url.scheme.lower() in _REFUSED_SCHEMES:
-                yield f"a {url.scheme.lower()}: URL is not allowed"
-            elif url.netloc and ((tag, name) in _LOADED or (loaded_link and name == "href")):
-                yield f"<{tag} {name}> from another host ({url.netloc}) is not allowed"
+            if scheme := refused_scheme(value):
+                yield f"a {scheme}: URL is not allowed"
+            elif (host := urlsplit(value.translate(_SQUEEZED)).netloc) and \
+                    ((tag, name) in _LOADED or (loaded_link and name == "href")):
+                yield f"<{tag} {name}> from another host ({host}) is not allowed"
 
 
 def refused_scheme(url: str) -> str:
