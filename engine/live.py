@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from .cache import Cache
 from .checks import check_links_of
-from .errors import BuildError, Problem, raise_if_errors
+from .errors import Problem, raise_if_errors
 from .locate import locate_link_problems
 from .pages import forget_unused, render_site
 from .records import OutputFile
@@ -86,9 +86,7 @@ class LiveSite:
 
         def keep(file: OutputFile) -> None:
             if file.out_path in files:
-                both = sorted(files[file.out_path].sources | file.sources)
-                raise BuildError([Problem(both[0] if both else file.out_path, 0,
-                                          f"two inputs would write {file.out_path} ({', '.join(both)})")])
+                raise file.clash(files[file.out_path])
             if file.load is not None and self.cache.keeps("pages"):  # read again when asked for
                 file = OutputFile(file.out_path, b"", file.sources, file.digest, file.load)
             files[file.out_path] = file

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from sys import intern
 from typing import NamedTuple
 
+from .errors import BuildError, Problem
+
 
 class Heading(NamedTuple):
     level: int
@@ -128,3 +130,9 @@ class OutputFile:
 
     def content(self) -> bytes:
         return self.data if self.data or self.load is None else self.load()
+
+    def clash(self, other: OutputFile) -> BuildError:
+        """The error of two inputs that would both write this file's out_path."""
+        both = sorted(self.sources | other.sources)
+        return BuildError([Problem(both[0] if both else self.out_path, 0,
+                                   f"two inputs would write {self.out_path} ({', '.join(both)})")])

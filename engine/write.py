@@ -168,9 +168,7 @@ class Staging:
     def add(self, file: OutputFile) -> None:
         """Write one file, unless the spare already holds it."""
         if file.out_path in self.written:
-            both = sorted(self.written[file.out_path].sources | file.sources)
-            raise BuildError([Problem(both[0] if both else file.out_path, 0,
-                                      f"two inputs would write {file.out_path} ({', '.join(both)})")])
+            raise file.clash(self.written[file.out_path])
         target = safe_join(self.folder, file.out_path)
         try:
             if self.keep_spare:
