@@ -231,7 +231,7 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
             else (None, [])
         problems.extend(page_problems)
         if page is None or has_errors(page_problems):
-            page = _stand_in(source, original_name)
+            page = _stand_in(source, original_name, page.meta if page is not None else None)
         if page.unread or settings.include_drafts or not page.meta.is_draft:
             if language:
                 translations.append((page, language))
@@ -253,10 +253,12 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
     return pages, problems
 
 
-def _stand_in(source: str, relative: str) -> Page:
-    """The page a file that could not be read would be, as far as its name tells (Page.unread)."""
+def _stand_in(source: str, relative: str | Path, read: PageMeta | None = None) -> Page:
+    """The page a file that could not be read would be (Page.unread): at the address its name gives, or
+    its slug when its front matter was `read` with a valid one, so links to it are not broken."""
     path = Path(relative)
-    meta = PageMeta(title=path.stem, summary="")
+    slug = read.slug if read is not None and slugify(read.slug) == read.slug else ""
+    meta = PageMeta(title=path.stem, summary="", slug=slug)
     return Page(source, meta, "", 1, _page_kind(path, meta), _page_url(path, meta), "", unread=True)
 
 
@@ -301,7 +303,8 @@ def parse_key(source: str, digest: str) -> str:
 
 
 def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Page | None, list[Problem]]:
-    """Build a Page from a file's text; the problems say why it cannot be one (or what to warn about)."""
+    """Build a Page from a file's text; the problems say why it cannot be one (or what to warn about). A
+    wrong field gives the page's stand-in (Page.unread); a front matter that cannot be read gives None."""
     try:
         front = split_front_matter(text)
     except ValueError as error:
@@ -319,8 +322,10 @@ def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Pag
     if meta.slug and slugify(meta.slug) != meta.slug:
         fields.error("slug", f"'slug' may hold only lowercase letters, digits and '-', not '{meta.slug}'",
                      f"did you mean '{slugify(meta.slug)}'?")
-    if not _check_nesting(front.body, front.body_line, source, problems) or len(problems) > yaml_problems:
+    if not _check_nesting(front.body, front.body_line, source, problems):
         return None, problems
+    if len(problems) > yaml_problems:
+        return _stand_in(source, relative, meta), problems
     if costly := costly_markdown(front.body):  # (offset, message, hint)
         return None, [Problem(source, front.body_line + front.body.count("\n", 0, costly[0]), *costly[1:])]
     key_lines = {str(name): data.line_of(name) for name in data}

@@ -135,6 +135,25 @@ def test_problems_in_several_files_are_reported_together() -> None:
     assert lines[-1] == f"{len(lines) - 1} problems found; nothing was written"
 
 
+def test_a_page_with_a_front_matter_problem_keeps_its_slug_for_the_links_to_it(tmp_path: Path) -> None:
+    """A page whose front matter has a mistake is not drawn, but links to the address its `slug` gives are
+    not reported as broken: the one problem is the mistake. A slug that is itself the mistake is not used."""
+    site = copy_site("minimal", tmp_path)
+    index = site / "content" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + "\nSee [the story](story/) and [other](other/).\n",
+                     encoding="utf-8")
+    (site / "content" / "long-file-name.md").write_text("---\ntitle: Story\nsummary: S.\nslug: story\ntitel: x\n---\nText.\n",
+                                                         encoding="utf-8")
+    (site / "content" / "other.md").write_text("---\ntitle: Other\nsummary: O.\nslug: Not A Slug\n---\nText.\n",
+                                               encoding="utf-8")
+    code, lines = build_site(site, "--quiet")
+    assert code == 1
+    assert lines == ["content/long-file-name.md:5: unknown front matter key 'titel' (did you mean 'title'?)",
+                     "content/other.md:4: 'slug' may hold only lowercase letters, digits and '-', not 'Not A Slug' "
+                     "(did you mean 'not-a-slug'?)",
+                     "2 problems found; nothing was written"], lines
+
+
 def test_uncited_source_is_only_a_warning_without_strict(tmp_path: Path) -> None:
     site = copy_site("invalid_uncited_source", tmp_path)
     code, lines = build_site(site, "--quiet")
