@@ -230,8 +230,8 @@ def load_content(settings: Settings, cache: Cache) -> tuple[list[Page], list[Pro
         page, page_problems = _parse_once(raw, source, original_name, known, kept, digest) if raw is not None \
             else (None, [])
         problems.extend(page_problems)
-        if page is None or has_errors(page_problems):
-            page = _stand_in(source, original_name, page.meta if page is not None else None)
+        if page is None:
+            page = _stand_in(source, original_name)
         if page.unread or settings.include_drafts or not page.meta.is_draft:
             if language:
                 translations.append((page, language))
@@ -316,7 +316,7 @@ def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Pag
         if not problems:
             problems.append(Problem(source, 2, "the front matter must be key: value lines (a mapping)"))
         return None, problems
-    yaml_problems = len(problems)  # duplicate keys: reported, and the page is still read for what else is wrong
+    # Duplicate keys are in `problems` already: the page is still read for what else is wrong.
     fields = Fields(data, source, problems)
     meta = read_record(PageMeta, fields, "front matter")
     if meta.slug and slugify(meta.slug) != meta.slug:
@@ -324,7 +324,7 @@ def parse_page(text: str, source: str, relative: Path, digest: str) -> tuple[Pag
                      f"did you mean '{slugify(meta.slug)}'?")
     if not _check_nesting(front.body, front.body_line, source, problems):
         return None, problems
-    if len(problems) > yaml_problems:
+    if has_errors(problems):  # a wrong field, or a key written twice
         return _stand_in(source, relative, meta), problems
     if costly := costly_markdown(front.body):  # (offset, message, hint)
         return None, [Problem(source, front.body_line + front.body.count("\n", 0, costly[0]), *costly[1:])]
